@@ -1,0 +1,47 @@
+# Switchboard: `make run` starts the stack, `make test` runs the suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format tail migrate schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: start the broker, Postgres, migrations and all six services (Ctrl-C stops all)
+run: $(STAMP)
+	$(PY) -m shared.devstack
+
+## test: the whole suite against a real broker and Postgres
+test: $(STAMP)
+	$(PY) -m pytest
+
+## lint: ruff (format and check) and mypy strict
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy shared services tests
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## tail: print a topic's records as JSON lines, e.g. make tail TOPIC=interactions.v1
+TOPIC ?= interactions.v1
+tail: $(STAMP)
+	$(PY) -m shared.tail $(TOPIC)
+
+## migrate: apply every service's migrations to DATABASE_URL
+migrate: $(STAMP)
+	$(PY) -m shared.migrations upgrade
+
+## schema: regenerate the committed JSON Schemas of the events
+schema: $(STAMP)
+	$(PY) -m shared.events
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

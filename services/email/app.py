@@ -1,0 +1,14 @@
+"""The email connector: inbound mail from Mailgun, SendGrid, Postmark and raw MIME."""
+
+from fastapi import FastAPI
+
+from shared.events import INTERACTIONS_TOPIC
+from shared.service import create_service_app
+
+
+def create_app() -> FastAPI:
+    return create_service_app(
+        name="email",
+        description=__doc__ or "",
+        topics=[INTERACTIONS_TOPIC],
+    )

@@ -1,0 +1,1 @@
+"""Switchboard's common library: events, Kafka and database plumbing, the service frame."""

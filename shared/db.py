@@ -1,0 +1,100 @@
+"""Database plumbing: the async engine, the unit of work, idempotency on event ids."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from shared.settings import PlatformSettings
+
+__all__ = [
+    "Database",
+    "async_url",
+    "claim_event",
+    "naming_metadata",
+    "processed_event_table",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def naming_metadata(schema: str) -> MetaData:
+    """A service's metadata: its own Postgres schema and our constraint naming convention."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def processed_event_table(metadata: MetaData) -> Table:
+    """The table a consumer records handled event ids in, so a redelivery counts once."""
+    return Table(
+        "processed_event",
+        metadata,
+        Column("event_id", Uuid, primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+def async_url(url: str) -> str:
+    """Accept ``postgresql://`` URLs too and pick the asyncpg driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+async def claim_event(session: AsyncSession, table: Table, event_id: uuid.UUID) -> bool:
+    """Record ``event_id`` as processed; False when it already was (skip the event)."""
+    statement = (
+        insert(table)
+        .values(event_id=event_id, processed_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(table.c.event_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+class Database:
+    """An engine and its sessions; the one place where transactions commit."""
+
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(settings.database_url),
+            pool_size=settings.database_pool_size,
+            pool_pre_ping=True,
+        )
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work commits when the block ends, or rolls back on error."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        """True when the database answers ``SELECT 1`` within ``timeout`` seconds."""
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,107 @@
+"""``make run``: the whole stack on embedded defaults, under one process runner.
+
+Starts the embedded broker unless ``KAFKA_BOOTSTRAP_SERVERS`` is set; uses
+``DATABASE_URL``, else the Postgres on 127.0.0.1:5432, else an embedded one;
+applies migrations; then runs the broker and all six services under honcho.
+Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from shared import migrations
+from shared.localstack import create_database, free_port, locate_postgres, port_open, tansu_command
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = ROOT / ".run"
+
+#: Service name -> default port, in the order they are listed.
+SERVICES = {
+    "email": 8001,
+    "social": 8002,
+    "chat": 8003,
+    "phone": 8004,
+    "routing": 8005,
+    "metrics": 8006,
+}
+
+
+def service_command(name: str, port: int) -> str:
+    return (
+        f"{shlex.quote(sys.executable)} -m uvicorn --factory services.{name}.app:create_app "
+        f"--host 127.0.0.1 --port {port} --loop uvloop --http httptools --no-access-log"
+    )
+
+
+def main() -> None:
+    RUN_DIR.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    procfile: list[str] = []
+
+    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        kafka_port = int(env.get("SWITCHBOARD_KAFKA_PORT", "9092"))
+        if port_open("127.0.0.1", kafka_port):
+            kafka_port = free_port()
+        procfile.append("broker: " + shlex.join(tansu_command(kafka_port)))
+        env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{kafka_port}"
+        broker_note = "embedded tansu (memory only)"
+    else:
+        broker_note = "external"
+
+    embedded_pg = None
+    if env.get("DATABASE_URL"):
+        database_note = "DATABASE_URL"
+    else:
+        admin_url, embedded_pg = locate_postgres()
+        env["DATABASE_URL"] = asyncio.run(create_database(admin_url, "switchboard"))
+        database_note = (
+            "embedded Postgres" if embedded_pg else "local Postgres, database switchboard"
+        )
+
+    try:
+        print("applying migrations...", flush=True)
+        migrations.upgrade(env["DATABASE_URL"])
+        base = int(env.get("SWITCHBOARD_PORT_BASE", "8001"))
+        ports = {name: base + i for i, name in enumerate(SERVICES)}
+        procfile += [f"{name}: {service_command(name, port)}" for name, port in ports.items()]
+        (RUN_DIR / "Procfile").write_text("\n".join(procfile) + "\n")
+        (RUN_DIR / "stack.env").write_text(
+            f"KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']}\n"
+            f"DATABASE_URL={env['DATABASE_URL']}\n"
+        )
+        print()
+        print(f"  kafka     {env['KAFKA_BOOTSTRAP_SERVERS']:<32} {broker_note}")
+        print(f"  postgres  {database_note}")
+        for name, port in ports.items():
+            print(f"  {name:<9} http://127.0.0.1:{port:<16} docs: http://127.0.0.1:{port}/docs")
+        print("\n  read a topic: make tail TOPIC=interactions.v1     stop: Ctrl-C\n", flush=True)
+        runner = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "honcho",
+                "-f",
+                str(RUN_DIR / "Procfile"),
+                "-d",
+                str(ROOT),
+                "start",
+            ],
+            env=env,
+        )
+        try:
+            runner.wait()
+        except KeyboardInterrupt:
+            runner.wait()
+    finally:
+        if embedded_pg is not None:
+            embedded_pg.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The events services exchange over Kafka, and their JSON Schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from shared.events.interaction import (
+    EVENT_ID_NAMESPACE,
+    INTERACTIONS_TOPIC,
+    Attachment,
+    CallDisposition,
+    CallInfo,
+    Channel,
+    Content,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    MessageStatus,
+    SurveyAnswer,
+    event_id_for,
+)
+from shared.events.routing import ROUTING_TOPIC, LifecycleStep, RoutingEvent
+
+__all__ = [
+    "EVENT_ID_NAMESPACE",
+    "INTERACTIONS_TOPIC",
+    "ROUTING_TOPIC",
+    "SCHEMA_DIR",
+    "Attachment",
+    "CallDisposition",
+    "CallInfo",
+    "Channel",
+    "Content",
+    "Customer",
+    "Direction",
+    "EventType",
+    "InteractionEvent",
+    "LifecycleStep",
+    "MessageStatus",
+    "RoutingEvent",
+    "SurveyAnswer",
+    "event_id_for",
+    "render_schemas",
+]
+
+#: Where the generated JSON Schemas are committed.
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+_SCHEMAS: dict[str, type[BaseModel]] = {
+    f"{INTERACTIONS_TOPIC}.schema.json": InteractionEvent,
+    f"{ROUTING_TOPIC}.schema.json": RoutingEvent,
+}
+
+
+def render_schemas() -> dict[str, str]:
+    """Return each committed schema file's name and the text the models generate for it."""
+    return {
+        name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
+        for name, model in _SCHEMAS.items()
+    }

@@ -1,0 +1,58 @@
+"""Conversation lifecycle events, published by routing on ``routing.v1``."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.interaction import Channel, UtcDatetime
+
+__all__ = ["ROUTING_TOPIC", "LifecycleStep", "RoutingEvent"]
+
+ROUTING_TOPIC = "routing.v1"
+
+
+class LifecycleStep(StrEnum):
+    OPENED = "conversation.opened"
+    QUEUED = "conversation.queued"
+    OFFERED = "conversation.offered"
+    ASSIGNED = "conversation.assigned"
+    ACCEPTED = "conversation.accepted"
+    DECLINED = "conversation.declined"
+    TIMED_OUT = "conversation.timed_out"
+    TRANSFERRED = "conversation.transferred"
+    FIRST_REPLY = "conversation.first_reply"
+    RESOLVED = "conversation.resolved"
+    REOPENED = "conversation.reopened"
+    ABANDONED = "conversation.abandoned"
+    REQUEUED = "conversation.requeued"
+
+
+class RoutingEvent(BaseModel):
+    """One step of a conversation's life, stamped with when it happened."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: uuid.UUID
+    schema_version: int = Field(default=1, ge=1, le=1)
+    type: LifecycleStep
+    occurred_at: UtcDatetime
+    conversation_id: uuid.UUID
+    conversation_key: str = Field(min_length=1, max_length=512)
+    channel: Channel
+    queue: str | None = None
+    agent_id: str | None = None
+    previous_agent_id: str | None = None
+    cause_event_id: uuid.UUID | None = Field(
+        default=None, description="The interaction event that caused this step, if any."
+    )
+    note: str | None = None
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> RoutingEvent:
+        return cls.model_validate_json(data)

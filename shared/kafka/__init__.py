@@ -1,0 +1,16 @@
+"""Kafka plumbing: topic creation, an acknowledged producer, a consumer-group loop."""
+
+from shared.kafka.consumer import ConsumerLoop, Decoder, Handler, is_transient
+from shared.kafka.producer import EventProducer, OutgoingRecord
+from shared.kafka.topics import dead_letter_topic, ensure_topics
+
+__all__ = [
+    "ConsumerLoop",
+    "Decoder",
+    "EventProducer",
+    "Handler",
+    "OutgoingRecord",
+    "dead_letter_topic",
+    "ensure_topics",
+    "is_transient",
+]

@@ -1,0 +1,334 @@
+"""A consumer-group loop: handle, then commit; poison to the DLQ; rebuild when stalled.
+
+Delivery is at least once: offsets are committed only after the handler
+returned, so handlers must be idempotent on the event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from shared.errors import BrokerUnavailable
+from shared.kafka.producer import EventProducer, OutgoingRecord
+from shared.kafka.topics import dead_letter_topic, ensure_topics
+from shared.observability import (
+    CONSUMER_LAG,
+    CONSUMER_REBUILDS,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+)
+from shared.settings import PlatformSettings
+
+__all__ = ["ConsumerLoop", "Decoder", "Handler", "is_transient"]
+
+log = logging.getLogger(__name__)
+
+#: Turns a record's bytes into the value the handler gets; raising marks the record poison.
+Decoder = Callable[[bytes], Any]
+#: Handles a batch of decoded values, in partition order; must be idempotent.
+Handler = Callable[[Sequence[Any]], Awaitable[None]]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures of the infrastructure (database, broker, network), not of the record.
+
+    A transient failure is retried with back-off and never sends a record to the DLQ.
+    """
+    if isinstance(exc, OSError | ConnectionError | TimeoutError | BrokerUnavailable | KafkaError):
+        return True
+    # Imported lazily so that a consumer without a database needs neither library.
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and is_transient(cause)
+
+
+@dataclass
+class _Progress:
+    """What the stall watchdog remembers between two checks."""
+
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+    committed: dict[TopicPartition, int] = field(default_factory=dict)
+    stalled_since: float | None = None
+    failing_since: float | None = None
+
+
+class ConsumerLoop:
+    """Consumes ``topics`` in consumer group ``group_id`` and feeds batches to ``handle``."""
+
+    def __init__(
+        self,
+        *,
+        settings: PlatformSettings,
+        group_id: str,
+        decoders: Mapping[str, Decoder],
+        handle: Handler,
+        producer: EventProducer,
+        max_batch: int = 500,
+        check_interval_s: float = 5.0,
+    ) -> None:
+        self._settings = settings
+        self.group_id = group_id
+        self._decoders = dict(decoders)
+        self._handle = handle
+        self._producer = producer
+        self._max_batch = max_batch
+        self._check_interval_s = check_interval_s
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._progress = _Progress()
+        self.rebuilds = 0
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the loop in a background task."""
+        self._task = asyncio.create_task(self.run(), name=f"consumer:{self.group_id}")
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Finish the batch in hand, commit its offsets and leave the group."""
+        self._stopping.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @property
+    def name(self) -> str:
+        return f"consumer:{self.group_id}"
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; survives broker and database outages."""
+        try:
+            await self._connect()
+            last_check = time.monotonic()
+            while not self._stopping.is_set():
+                assert self._consumer is not None
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_batch)
+                for tp, records in batches.items():
+                    await self._process_partition(tp, records)
+                    if self._stopping.is_set():
+                        break
+                if time.monotonic() - last_check >= self._check_interval_s:
+                    last_check = time.monotonic()
+                    if await self._stalled():
+                        await self._rebuild()
+        finally:
+            await self._disconnect()
+
+    # -- connection --------------------------------------------------------
+
+    def _build(self) -> AIOKafkaConsumer:
+        s = self._settings
+        return AIOKafkaConsumer(
+            *self._decoders,
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=s.kafka_request_timeout_ms,
+            session_timeout_ms=s.kafka_session_timeout_ms,
+            heartbeat_interval_ms=max(1000, s.kafka_session_timeout_ms // 3),
+            # A database outage may hold a batch for minutes: stay in the group meanwhile.
+            max_poll_interval_ms=30 * 60 * 1000,
+            fetch_max_wait_ms=10,
+        )
+
+    async def _connect(self) -> None:
+        delay = 0.2
+        while not self._stopping.is_set():
+            consumer = self._build()
+            try:
+                await ensure_topics(self._settings, self._decoders)
+                await consumer.start()
+            except (KafkaError, OSError) as exc:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                log.warning("consumer cannot reach the broker", extra={"error": repr(exc)})
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                self._consumer = consumer
+                self._progress = _Progress()
+                log.info("consumer started", extra={"group": self.group_id})
+                return
+        raise asyncio.CancelledError  # stopped before ever connecting
+
+    async def _disconnect(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), 10)
+
+    async def _rebuild(self) -> None:
+        self.rebuilds += 1
+        CONSUMER_REBUILDS.labels(self.group_id).set(self.rebuilds)
+        log.warning("consumer made no progress; rebuilding it", extra={"group": self.group_id})
+        await self._disconnect()
+        await self._connect()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # -- processing --------------------------------------------------------
+
+    async def _process_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        decode = self._decoders[tp.topic]
+        decoded: list[tuple[ConsumerRecord, Any]] = []
+        for record in records:
+            try:
+                decoded.append((record, decode(record.value)))
+            except Exception as exc:
+                await self._dead_letter(record, f"undecodable: {exc}")
+        await self._handle_with_retry(decoded)
+        await self._commit(tp, records[-1].offset + 1)
+        EVENTS_CONSUMED.labels(tp.topic, self.group_id, "ok").inc(len(decoded))
+
+    async def _handle_with_retry(self, decoded: list[tuple[ConsumerRecord, Any]]) -> None:
+        """Handle a batch; on a record error, handle one by one and dead-letter the culprits."""
+        if not decoded:
+            return
+        try:
+            await self._retry_transient([value for _, value in decoded])
+            return
+        except Exception:
+            if self._stopping.is_set():
+                raise
+        # Some record in the batch is bad: find it by handling them one at a time.
+        for record, value in decoded:
+            try:
+                await self._retry_transient([value])
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                await self._dead_letter(record, f"handler failed: {exc!r}")
+
+    async def _retry_transient(self, values: list[Any]) -> None:
+        """Call the handler, retrying with back-off while the failure is transient."""
+        delay = 0.2
+        while True:
+            try:
+                await self._handle(values)
+                return
+            except Exception as exc:
+                if not is_transient(exc) or self._stopping.is_set():
+                    raise
+                log.warning("transient failure; retrying", extra={"error": repr(exc)})
+                await self._sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
+        headers = (
+            ("dlq.error", error[:2000].encode()),
+            ("dlq.consumer", self.group_id.encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        )
+        outgoing = OutgoingRecord(
+            dead_letter_topic(record.topic), record.key, record.value, headers
+        )
+        delay = 0.2
+        while True:
+            try:
+                await self._producer.publish(outgoing)
+                break
+            except BrokerUnavailable:
+                if self._stopping.is_set():
+                    raise
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+        EVENTS_DEAD_LETTERED.labels(record.topic).inc()
+        EVENTS_CONSUMED.labels(record.topic, self.group_id, "dead_lettered").inc()
+        log.warning(
+            "record sent to the dead-letter topic",
+            extra={"topic": record.topic, "offset": record.offset, "error": error[:500]},
+        )
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit({tp: offset})
+        except KafkaError as exc:
+            # The records will come again (to us or another member); handlers are idempotent.
+            log.warning("offset commit failed", extra={"error": repr(exc)})
+            return
+        self._progress.committed[tp] = offset
+
+    # -- stall watchdog ----------------------------------------------------
+
+    async def _stalled(self) -> bool:
+        """True when the consumer should be rebuilt.
+
+        That is when it has lag but its positions have not moved for the stall
+        timeout, when the broker lost data it had (an embedded broker restarted:
+        end offsets or committed offsets went backwards), or when the broker has
+        not answered for the stall timeout.
+        """
+        consumer = self._consumer
+        assert consumer is not None
+        progress = self._progress
+        now = time.monotonic()
+        timeout = self._settings.kafka_stall_timeout_s
+        assignment = list(consumer.assignment())
+        try:
+            async with asyncio.timeout(5):
+                ends = await consumer.end_offsets(assignment) if assignment else {}
+                positions = {tp: await consumer.position(tp) for tp in assignment}
+                committed = {tp: await consumer.committed(tp) for tp in progress.committed}
+        except (KafkaError, TimeoutError, OSError) as exc:
+            progress.failing_since = progress.failing_since or now
+            log.warning("consumer health check failed", extra={"error": repr(exc)})
+            return now - progress.failing_since > timeout
+        progress.failing_since = None
+
+        lag_by_topic: dict[str, int] = {}
+        for tp in assignment:
+            lag_by_topic[tp.topic] = lag_by_topic.get(tp.topic, 0) + max(
+                0, ends[tp] - positions[tp]
+            )
+        for topic, lag in lag_by_topic.items():
+            CONSUMER_LAG.labels(topic, self.group_id).set(lag)
+
+        if any(ends[tp] < positions[tp] for tp in assignment):
+            return True
+        if any((committed[tp] or 0) < offset for tp, offset in progress.committed.items()):
+            return True
+        lagging = any(ends[tp] > positions[tp] for tp in assignment)
+        moved = positions != progress.positions
+        progress.positions = positions
+        if not lagging or moved:
+            progress.stalled_since = None
+            return False
+        progress.stalled_since = progress.stalled_since or now
+        return now - progress.stalled_since > timeout

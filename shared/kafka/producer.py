@@ -1,0 +1,133 @@
+"""A producer whose publish returns only once the broker has acknowledged (acks=all)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.errors import BrokerUnavailable
+from shared.kafka.topics import ensure_topics
+from shared.observability import EVENTS_PUBLISHED, PUBLISH_FAILURES
+from shared.settings import PlatformSettings
+
+__all__ = ["EventProducer", "OutgoingRecord"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRecord:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class EventProducer:
+    """Publishes records and waits for the broker's acknowledgement.
+
+    The connection is made in the background so that a service starts (and
+    answers ``/healthz``) while the broker is still coming up; until it is
+    connected every publish raises :class:`BrokerUnavailable`. ``topics`` are
+    created (with their dead-letter twins) once the broker answers.
+    """
+
+    def __init__(self, settings: PlatformSettings, *, topics: Iterable[str] = ()) -> None:
+        self._settings = settings
+        self._topics = tuple(topics)
+        self._producer: AIOKafkaProducer | None = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    def _build(self) -> AIOKafkaProducer:
+        s = self._settings
+        return AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            acks="all",
+            enable_idempotence=s.kafka_enable_idempotence,
+            linger_ms=s.kafka_linger_ms,
+            max_batch_size=s.kafka_max_batch_bytes,
+            compression_type=None if s.kafka_compression == "none" else s.kafka_compression,
+            request_timeout_ms=s.kafka_request_timeout_ms,
+        )
+
+    async def start(self, *, wait: bool = False) -> None:
+        """Connect now (``wait=True``) or keep trying in the background."""
+        if wait:
+            await self._connect_forever()
+        else:
+            self._connecting = asyncio.create_task(self._connect_forever())
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while self._producer is None:
+            producer = self._build()
+            try:
+                await producer.start()
+                await ensure_topics(self._settings, self._topics)
+            except (KafkaError, OSError) as exc:
+                await producer.stop()
+                log.warning("broker not reachable yet", extra={"error": repr(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                self._producer = producer
+                log.info("producer connected")
+
+    async def stop(self) -> None:
+        """Flush what is buffered and close."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        if self._producer is not None:
+            with contextlib.suppress(KafkaError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._producer.flush(), 10)
+            await self._producer.stop()
+            self._producer = None
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        """True when the broker answers a metadata request within ``timeout`` seconds."""
+        if self._producer is None:
+            return False
+        try:
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout)
+        except (KafkaError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def publish(self, record: OutgoingRecord) -> None:
+        """Publish one record; raise :class:`BrokerUnavailable` when not acknowledged in time."""
+        await self.publish_many([record])
+
+    async def publish_many(self, records: Sequence[OutgoingRecord]) -> None:
+        """Publish records together; return once the broker acknowledged every one of them."""
+        if not records:
+            return
+        producer = self._producer
+        if producer is None:
+            raise BrokerUnavailable("not connected to the broker yet")
+        try:
+            async with asyncio.timeout(self._settings.kafka_publish_timeout_s):
+                pending = [
+                    await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers))
+                    for r in records
+                ]
+                await asyncio.gather(*pending)
+        except (KafkaError, TimeoutError) as exc:
+            PUBLISH_FAILURES.labels(records[0].topic).inc(len(records))
+            log.warning("publish not acknowledged", extra={"error": repr(exc)})
+            raise BrokerUnavailable(
+                "the broker did not acknowledge the event; retry later"
+            ) from exc
+        for r in records:
+            EVENTS_PUBLISHED.labels(r.topic).inc()

@@ -1,0 +1,146 @@
+"""The transactional outbox: events that depend on a commit are written in it, then relayed.
+
+A handler inserts its outgoing records in the same transaction as its state
+change; :class:`OutboxRelay` publishes them once committed and deletes them
+only after the broker acknowledged, so nothing is lost between the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.kafka import EventProducer, OutgoingRecord, is_transient
+
+__all__ = ["OutboxRelay", "enqueue", "outbox_table"]
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """A service's outbox table."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("topic", String(255), nullable=False),
+        Column("key", LargeBinary, nullable=True),
+        Column("value", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+async def enqueue(session: AsyncSession, table: Table, records: Sequence[OutgoingRecord]) -> None:
+    """Add records to the outbox inside the caller's transaction."""
+    if records:
+        await session.execute(
+            insert(table), [{"topic": r.topic, "key": r.key, "value": r.value} for r in records]
+        )
+
+
+class OutboxRelay:
+    """Publishes outbox rows in id order and deletes them once acknowledged."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        producer: EventProducer,
+        table: Table,
+        batch: int = 500,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self._database = database
+        self._producer = producer
+        self._table = table
+        self._batch = batch
+        self._poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    def wake(self) -> None:
+        """Relay now rather than at the next poll (call after a commit that enqueued)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 10)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+
+    @property
+    def name(self) -> str:
+        return f"outbox:{self._table.fullname}"
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; return how many rows were relayed."""
+        t = self._table
+        async with self._database.transaction() as session:
+            # One relay at a time per outbox, so records leave in the order they were written.
+            lock = select(func.pg_try_advisory_xact_lock(func.hashtext(t.fullname)))
+            if not (await session.execute(lock)).scalar():
+                return 0
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.value)
+                    .order_by(t.c.id)
+                    .limit(self._batch)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self._producer.publish_many(
+                [OutgoingRecord(row.topic, row.key, row.value) for row in rows]
+            )
+            await session.execute(delete(t).where(t.c.id.in_([row.id for row in rows])))
+        return len(rows)
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while not self._stopping:
+            try:
+                relayed = await self.relay_once()
+                delay = 0.2
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("outbox relay failed")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if relayed == self._batch:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+            self._wake.clear()

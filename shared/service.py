@@ -1,0 +1,167 @@
+"""The frame every service is built on: lifespan, health, metrics, errors, dependencies.
+
+A service supplies its routers and, if it consumes, a hook that registers its
+consumer loops; everything it connects to is opened in the lifespan and closed
+there, nothing at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.db import Database
+from shared.errors import PayloadTooLarge, install_error_handlers
+from shared.kafka import EventProducer
+from shared.logs import configure_logging
+from shared.observability import RequestMetricsMiddleware
+from shared.settings import PlatformSettings
+
+__all__ = [
+    "Runtime",
+    "RuntimeDep",
+    "Worker",
+    "create_service_app",
+    "read_body",
+]
+
+
+class Worker(Protocol):
+    """Background work a service runs beside its endpoints (a consumer loop, a relay...)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Runtime:
+    """What a running service holds: its settings and its open connections."""
+
+    name: str
+    platform: PlatformSettings
+    producer: EventProducer
+    database: Database
+    workers: list[Worker] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def add_worker(self, worker: Worker) -> None:
+        """Start ``worker`` with the service and stop it (draining) at shutdown."""
+        self.workers.append(worker)
+
+
+#: Called once connections are open; registers consumers or other background work.
+StartupHook = Callable[[Runtime], Awaitable[None]]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read the request body, answering 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        """Ready: broker and database reachable, consumers running; 503 otherwise."""
+        broker, database = await asyncio.gather(runtime.producer.ping(), runtime.database.ping())
+        checks = {
+            "broker": "ok" if broker else "unreachable",
+            "database": "ok" if database else "unreachable",
+        }
+        for worker in runtime.workers:
+            checks[worker.name] = "ok" if worker.running else "stopped"
+        ready = all(value == "ok" for value in checks.values())
+        body = {"status": "ready" if ready else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(
+    *,
+    name: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    topics: Sequence[str] = (),
+    on_startup: StartupHook | None = None,
+    platform: PlatformSettings | None = None,
+) -> FastAPI:
+    """Build a service's FastAPI app with the shared lifespan and endpoints.
+
+    ``topics`` are created (with their dead-letter twins) once the broker answers.
+    """
+    platform = platform or PlatformSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(name, platform.log_level)
+        runtime = Runtime(
+            name=name,
+            platform=platform,
+            producer=EventProducer(platform, topics=topics),
+            database=Database(platform),
+        )
+        app.state.runtime = runtime
+        await runtime.producer.start()
+        if on_startup is not None:
+            await on_startup(runtime)
+        for worker in runtime.workers:
+            worker.start()
+        try:
+            yield
+        finally:
+            # Drain: uvicorn has stopped taking requests; finish consumers, flush, close.
+            await asyncio.gather(*(worker.stop() for worker in runtime.workers))
+            await runtime.producer.stop()
+            await runtime.database.close()
+
+    app = FastAPI(title=f"Switchboard {name}", description=description, lifespan=lifespan)
+    app.add_middleware(RequestMetricsMiddleware)
+    install_error_handlers(app)
+    app.include_router(_health_router())
+    for router in routers:
+        app.include_router(router)
+    return app

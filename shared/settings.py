@@ -1,0 +1,97 @@
+"""Settings shared by every service: the broker, the database, logging.
+
+Every field is an environment variable. The platform knobs below carry no
+prefix because every service reads the same ones (``KAFKA_BOOTSTRAP_SERVERS``,
+``DATABASE_URL``...); each service adds its own class with its own prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PlatformSettings", "ServiceSettings", "refuse_placeholder_secrets"]
+
+#: Secrets that ship as development defaults; outside development they are refused.
+PLACEHOLDER_PREFIX = "dev-"
+
+
+class PlatformSettings(BaseSettings):
+    """Broker, database and logging settings common to all services."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        default="development", validation_alias="SWITCHBOARD_ENV"
+    )
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    # Apache Kafka supports the idempotent producer; the embedded tansu broker refuses it.
+    kafka_enable_idempotence: bool = Field(
+        default=False, validation_alias="KAFKA_ENABLE_IDEMPOTENCE"
+    )
+    kafka_linger_ms: int = Field(default=2, ge=0, validation_alias="KAFKA_LINGER_MS")
+    kafka_max_batch_bytes: int = Field(
+        default=262_144, ge=1024, validation_alias="KAFKA_MAX_BATCH_BYTES"
+    )
+    kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        default="none", validation_alias="KAFKA_COMPRESSION"
+    )
+    kafka_topic_partitions: int = Field(default=6, ge=1, validation_alias="KAFKA_TOPIC_PARTITIONS")
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, validation_alias="KAFKA_REPLICATION_FACTOR"
+    )
+    # tansu holds a JoinGroup for about 5 s: requests must be allowed longer than that.
+    kafka_request_timeout_ms: int = Field(
+        default=15_000, ge=6000, validation_alias="KAFKA_REQUEST_TIMEOUT_MS"
+    )
+    kafka_session_timeout_ms: int = Field(
+        default=10_000, ge=6000, validation_alias="KAFKA_SESSION_TIMEOUT_MS"
+    )
+    # How long a webhook waits for the broker's acknowledgement before answering 503.
+    kafka_publish_timeout_s: float = Field(
+        default=5.0, gt=0, validation_alias="KAFKA_PUBLISH_TIMEOUT_S"
+    )
+    # A consumer with lag that has not moved for this long rebuilds itself.
+    kafka_stall_timeout_s: float = Field(
+        default=20.0, gt=0, validation_alias="KAFKA_STALL_TIMEOUT_S"
+    )
+
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/switchboard",
+        validation_alias="DATABASE_URL",
+    )
+    database_pool_size: int = Field(default=10, ge=1, validation_alias="DATABASE_POOL_SIZE")
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+
+class ServiceSettings(BaseSettings):
+    """Base for a service's own settings: subclasses set ``env_prefix``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> ServiceSettings:
+        refuse_placeholder_secrets(self, PlatformSettings())
+        return self
+
+
+def refuse_placeholder_secrets(settings: BaseSettings, platform: PlatformSettings) -> None:
+    """Raise ``ValueError`` when a secret still holds its development default in production."""
+    if platform.is_development:
+        return
+    for name, value in settings:
+        if isinstance(value, SecretStr) and value.get_secret_value().startswith(PLACEHOLDER_PREFIX):
+            prefix = settings.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"{prefix}{name.upper()} still holds its development placeholder; "
+                "set a real secret when SWITCHBOARD_ENV=production"
+            )

@@ -1,0 +1,73 @@
+"""Reading topics in tests, without a consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[ConsumerRecord]], bool] = lambda records: bool(records),
+    timeout: float = 20.0,
+    settle: float = 0.0,
+) -> list[ConsumerRecord]:
+    """Every record of ``topic`` from the beginning, once ``until(records)`` holds.
+
+    With ``settle``, keep reading that many seconds more, to catch records that
+    should not be there (duplicates).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=15_000
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: set[int] | None = None
+        while not partitions:
+            await consumer.client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topic {topic} never appeared")
+            if not partitions:
+                await asyncio.sleep(0.1)
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        settle_until: float | None = None
+        while True:
+            batches = await consumer.getmany(timeout_ms=200)
+            for batch in batches.values():
+                records.extend(batch)
+            now = time.monotonic()
+            if settle_until is None and until(records):
+                settle_until = now + settle
+            if settle_until is not None and now >= settle_until:
+                return records
+            if now > deadline:
+                raise TimeoutError(f"{topic}: condition not met; got {len(records)} records")
+    finally:
+        await consumer.stop()
+
+
+def values(records: list[ConsumerRecord]) -> list[dict[str, Any]]:
+    """The JSON values of ``records``."""
+    return [json.loads(r.value) for r in records]
+
+
+def with_field(field: str, wanted: set[str]) -> Callable[[list[ConsumerRecord]], bool]:
+    """An ``until`` that holds once every value in ``wanted`` appeared in ``field``."""
+
+    def seen_all(records: list[ConsumerRecord]) -> bool:
+        seen = {str(v.get(field)) for v in values(records)}
+        return wanted <= seen
+
+    return seen_all
