@@ -28,6 +28,7 @@ class LifecycleStep(StrEnum):
     REOPENED = "conversation.reopened"
     ABANDONED = "conversation.abandoned"
     REQUEUED = "conversation.requeued"
+    AGENT_STATUS_CHANGED = "agent.status_changed"
 
 
 class RoutingEvent(BaseModel):
@@ -39,14 +40,19 @@ class RoutingEvent(BaseModel):
     schema_version: int = Field(default=1, ge=1, le=1)
     type: LifecycleStep
     occurred_at: UtcDatetime
-    conversation_id: uuid.UUID
-    conversation_key: str = Field(min_length=1, max_length=512)
-    channel: Channel
+    conversation_id: uuid.UUID | None = Field(
+        default=None, description="Set on every conversation.* step; None on agent.* steps."
+    )
+    conversation_key: str | None = Field(default=None, min_length=1, max_length=512)
+    channel: Channel | None = None
     queue: str | None = None
     agent_id: str | None = None
     previous_agent_id: str | None = None
     cause_event_id: uuid.UUID | None = Field(
         default=None, description="The interaction event that caused this step, if any."
+    )
+    agent_status: str | None = Field(
+        default=None, description="On agent.status_changed: available, busy, away or offline."
     )
     note: str | None = None
 
