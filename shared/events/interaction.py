@@ -70,6 +70,8 @@ class EventType(StrEnum):
     CALL_ANSWERED = "call.answered"
     CALL_ENDED = "call.ended"
     SURVEY_RESPONSE = "survey.response"
+    #: The customer left before the conversation ended (closed the chat, timed out).
+    CUSTOMER_LEFT = "customer.left"
 
 
 class MessageStatus(StrEnum):
