@@ -60,7 +60,7 @@ async def tail(topic: str, *, follow: bool, bootstrap: str) -> int:
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
-            await consumer.client.force_metadata_update()
+            await consumer.topics()  # refreshes the metadata
             partitions = consumer.partitions_for_topic(topic)
         if not partitions:
             print(f"topic {topic!r} does not exist", file=sys.stderr)

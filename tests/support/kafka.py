@@ -33,7 +33,7 @@ async def read_topic(
         deadline = time.monotonic() + timeout
         partitions: set[int] | None = None
         while not partitions:
-            await consumer.client.force_metadata_update()
+            await consumer.topics()  # refreshes the metadata
             partitions = consumer.partitions_for_topic(topic)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"topic {topic} never appeared")

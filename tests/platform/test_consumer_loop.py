@@ -1,0 +1,158 @@
+"""The consumer loop against the real broker and Postgres: at least once, counted once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import pytest
+
+from shared.db import Database
+from shared.events import InteractionEvent
+from shared.kafka import ConsumerLoop, EventProducer, OutgoingRecord, dead_letter_topic
+from shared.settings import PlatformSettings
+from tests.factories import interaction
+from tests.support import ledger
+from tests.support.crashing_consumer import CRASHED
+from tests.support.kafka import read_topic
+
+
+@pytest.fixture(scope="module")
+async def ledger_tables(database: Database) -> None:
+    await ledger.create_tables(database.engine)
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 45.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def record_of(topic: str, event: InteractionEvent) -> OutgoingRecord:
+    return OutgoingRecord(topic, event.kafka_key, event.to_json())
+
+
+class Recorder:
+    """A handler that counts into the ledger and remembers every event it was given."""
+
+    def __init__(self, database: Database, *, explode_on: str | None = None) -> None:
+        self.database = database
+        self.seen: list[InteractionEvent] = []
+        self.explode_on = explode_on
+
+    async def __call__(self, events: Sequence[InteractionEvent]) -> None:
+        for event in events:
+            if self.explode_on and event.content and event.content.text == self.explode_on:
+                raise ValueError("this event cannot be processed")
+        await ledger.count_events(self.database, events)
+        self.seen.extend(events)
+
+
+@pytest.fixture
+async def running_loop(
+    platform: PlatformSettings, producer: EventProducer
+) -> AsyncIterator[Callable[[str, Recorder], ConsumerLoop]]:
+    started: list[ConsumerLoop] = []
+
+    def start(topic: str, handler: Recorder) -> ConsumerLoop:
+        loop = ConsumerLoop(
+            settings=platform,
+            group_id=f"test-{uuid.uuid4().hex[:8]}",
+            decoders={topic: InteractionEvent.from_json},
+            handle=handler,
+            producer=producer,
+            check_interval_s=1.0,
+        )
+        loop.start()
+        started.append(loop)
+        return loop
+
+    yield start
+    for loop in started:
+        await loop.stop()
+
+
+@pytest.mark.usefixtures("ledger_tables")
+async def test_poison_records_go_to_the_dlq_and_the_loop_keeps_going(
+    broker: str,
+    producer: EventProducer,
+    database: Database,
+    running_loop: Callable[[str, Recorder], ConsumerLoop],
+) -> None:
+    topic = ledger.new_topic()
+    handler = Recorder(database, explode_on="explode")
+    loop = running_loop(topic, handler)
+    key = f"conv-{uuid.uuid4().hex}"
+    before = interaction(conversation_key=key)
+    unprocessable = interaction(conversation_key=key, content={"text": "explode"})
+    after = interaction(conversation_key=key)
+    await producer.publish_many(
+        [
+            record_of(topic, before),
+            OutgoingRecord(topic, key.encode(), b"{not json"),
+            OutgoingRecord(topic, key.encode(), b'{"event_id": "not-a-uuid"}'),
+            record_of(topic, unprocessable),
+            record_of(topic, after),
+        ]
+    )
+
+    await wait_until(lambda: after in handler.seen)
+
+    assert handler.seen == [before, after]
+    assert await ledger.count_of(database, key) == 2
+    dead = await read_topic(broker, dead_letter_topic(topic), until=lambda r: len(r) >= 3)
+    assert [r.value for r in dead] == [
+        b"{not json",
+        b'{"event_id": "not-a-uuid"}',
+        unprocessable.to_json(),
+    ]
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers["dlq.consumer"] == loop.group_id.encode()
+        assert headers["dlq.topic"] == topic.encode()
+        assert headers["dlq.error"]
+    assert b"undecodable" in dict(dead[0].headers)["dlq.error"]
+    assert b"cannot be processed" in dict(dead[2].headers)["dlq.error"]
+
+
+@pytest.mark.usefixtures("ledger_tables")
+async def test_a_crash_between_processing_and_commit_reprocesses_and_counts_once(
+    broker: str,
+    database_url: str,
+    producer: EventProducer,
+    database: Database,
+    platform: PlatformSettings,
+) -> None:
+    topic = ledger.new_topic()
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    event = interaction()
+    await producer.publish(record_of(topic, event))
+
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": broker, "DATABASE_URL": database_url}
+    crashed = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.support.crashing_consumer", topic, group, env=env
+    )
+    assert await asyncio.wait_for(crashed.wait(), 90) == CRASHED
+    assert await ledger.count_of(database, event.conversation_key) == 1
+
+    # The offset was never committed: the next member of the group gets the record again.
+    handler = Recorder(database)
+    settings = platform.model_copy(update={"kafka_session_timeout_ms": 6000})
+    loop = ConsumerLoop(
+        settings=settings,
+        group_id=group,
+        decoders={topic: InteractionEvent.from_json},
+        handle=handler,
+        producer=producer,
+    )
+    loop.start()
+    try:
+        await wait_until(lambda: event in handler.seen, timeout=60)
+    finally:
+        await loop.stop()
+    assert await ledger.count_of(database, event.conversation_key) == 1

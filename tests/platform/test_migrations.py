@@ -1,0 +1,36 @@
+"""Every service's migrations apply to an empty database, and again without change."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+from shared import migrations
+from shared.localstack import create_database, drop_database
+
+
+async def test_migrations_apply_to_an_empty_database(pg_admin_url: str) -> None:
+    name = f"switchboard_migrate_{uuid.uuid4().hex[:10]}"
+    url = await create_database(pg_admin_url, name)
+    try:
+        await asyncio.to_thread(migrations.upgrade, url)
+        await asyncio.to_thread(migrations.upgrade, url)  # a second run is a no-op
+        connection = await asyncpg.connect(url)
+        try:
+            schemas = {
+                r["nspname"] for r in await connection.fetch("SELECT nspname FROM pg_namespace")
+            }
+            versions = {
+                service: await connection.fetchval(
+                    f'SELECT version_num FROM "{service}".alembic_version'  # noqa: S608
+                )
+                for service in migrations.SERVICES
+            }
+        finally:
+            await connection.close()
+    finally:
+        await drop_database(pg_admin_url, name)
+    assert set(migrations.SERVICES) <= schemas
+    assert all(versions.values()), versions
