@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format tail migrate schema clean
+.PHONY: run test lint format tail migrate schema clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ run: $(STAMP)
 	$(PY) -m shared.devstack
 
 ## test: the whole suite against a real broker and Postgres
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
+
+# The page tests drive Debian's chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium for the page tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## lint: ruff (format and check) and mypy strict
 lint: $(STAMP)
