@@ -1,0 +1,207 @@
+"""MIME messages to text and attachment metadata, with the standard library's modern policy."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.policy import default as modern_policy
+
+from services.email.decoding import decode_bytes, scrub
+from services.email.headers import HeaderFacts, header_facts
+from services.email.text import html_to_text
+from shared.errors import UnprocessableEntity
+from shared.events import Attachment
+
+__all__ = ["BodyFacts", "ParsedEmail", "attachment_of", "body_from_parts", "parse_mime"]
+
+# Deeper than any mailer nests; deeper still is an attack on the walker, not a message.
+_MAX_DEPTH = 40
+
+
+@dataclass(frozen=True)
+class BodyFacts:
+    text: str | None
+    from_html: bool
+    attachments: tuple[Attachment, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    """One inbound mail as the connector understood it, whichever provider delivered it."""
+
+    headers: HeaderFacts
+    body: BodyFacts
+    content_hash: str
+    provider_stripped_text: str | None = None
+    envelope_sender: str | None = None
+    provider_meta: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def all_warnings(self) -> tuple[str, ...]:
+        seen = self.headers.warnings + self.body.warnings + self.warnings
+        return tuple(dict.fromkeys(seen))
+
+
+def attachment_of(
+    data: bytes | None,
+    *,
+    name: str | None,
+    content_type: str,
+    inline: bool = False,
+    size: int | None = None,
+) -> Attachment:
+    """Attachment metadata; the checksum when the bytes are at hand."""
+    return Attachment(
+        name=scrub(name)[0][:255] if name else None,
+        content_type=content_type[:127] or "application/octet-stream",
+        size=len(data) if data is not None else max(size or 0, 0),
+        sha256=hashlib.sha256(data).hexdigest() if data is not None else None,
+        inline=inline,
+    )
+
+
+def body_from_parts(text: str | None, html: str | None) -> BodyFacts:
+    """Prefer the plain text; derive it from the HTML when there is none."""
+    if text and text.strip():
+        return BodyFacts(text=text, from_html=False)
+    if html and html.strip():
+        return BodyFacts(text=html_to_text(html), from_html=True)
+    return BodyFacts(text=None, from_html=False)
+
+
+def _leaves(part: Message, depth: int = 0) -> Iterator[Message]:
+    """Leaf parts, not descending into attached messages (those are attachments themselves)."""
+    if depth > _MAX_DEPTH:
+        raise RecursionError("multipart nesting too deep")
+    if part.get_content_type() == "message/rfc822" or not part.is_multipart():
+        yield part
+        return
+    payload = part.get_payload()
+    for child in payload if isinstance(payload, list) else ():
+        if isinstance(child, Message):
+            yield from _leaves(child, depth + 1)
+
+
+def _part_text(part: Message, warnings: list[str]) -> str:
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        return ""
+    text, warning = decode_bytes(data, part.get_param("charset"))  # type: ignore[arg-type]
+    if warning:
+        warnings.append(warning)
+    return text
+
+
+def _attachment(part: Message) -> Attachment:
+    inline = part.get_content_disposition() == "inline" or (
+        part.get_content_disposition() is None and part.get("Content-ID") is not None
+    )
+    try:
+        name = part.get_filename()
+    except Exception:  # a filename parameter too broken to decode
+        name = None
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload(0) if part.is_multipart() else None
+        data = inner.as_bytes() if isinstance(inner, Message) else None
+        if name is None and isinstance(inner, Message):
+            subject = str(inner.get("Subject", "") or "").strip()
+            name = f"{subject or 'message'}.eml"
+        return attachment_of(data, name=name, content_type="message/rfc822", inline=False)
+    payload = part.get_payload(decode=True)
+    return attachment_of(
+        payload if isinstance(payload, bytes) else b"",
+        name=name,
+        content_type=part.get_content_type(),
+        inline=inline,
+    )
+
+
+def _is_attachment(part: Message) -> bool:
+    if part.get_content_type() == "message/rfc822":
+        return True
+    if part.get_content_maintype() != "text":
+        return True
+    return part.get_content_disposition() == "attachment" or part.get_filename() is not None
+
+
+def _body(message: EmailMessage, max_attachments: int) -> BodyFacts:
+    warnings: list[str] = []
+    body = message.get_body(preferencelist=("plain", "html"))
+    text: str | None = None
+    from_html = False
+    if body is not None:
+        text = _part_text(body, warnings)
+        if body.get_content_subtype() == "html":
+            text, from_html = html_to_text(text), True
+    attachments: list[Attachment] = []
+    for part in _leaves(message):
+        if part is body or not _is_attachment(part):
+            continue
+        if len(attachments) == max_attachments:
+            warnings.append(f"more than {max_attachments} attachments: the rest are not listed")
+            break
+        attachments.append(_attachment(part))
+    if text is None:
+        warnings.append("no readable text body")
+    return BodyFacts(
+        text=text, from_html=from_html, attachments=tuple(attachments), warnings=tuple(warnings)
+    )
+
+
+def _defects(message: Message) -> list[str]:
+    found: list[str] = []
+    try:
+        for part in message.walk():
+            found.extend(f"mime defect: {type(defect).__name__}" for defect in part.defects)
+    except Exception:  # walking a damaged tree can fail where our own walk did not
+        found.append("mime structure damaged")
+    return found
+
+
+def parse_mime(
+    raw: bytes,
+    *,
+    max_attachments: int = 200,
+    provider_meta: dict[str, str] | None = None,
+) -> ParsedEmail:
+    """Parse a whole RFC 5322 message; 422 when nothing readable is left of it."""
+    if not raw.strip():
+        raise UnprocessableEntity("the message is empty", detail={"field": "message"})
+    try:
+        message = BytesParser(policy=modern_policy).parsebytes(raw)
+    except Exception as exc:  # the parser itself is lenient; this catches its rare crashes
+        raise UnprocessableEntity(
+            "the message could not be parsed as MIME", detail={"problem": type(exc).__name__}
+        ) from None
+    if not isinstance(message, EmailMessage) or not message.keys():
+        raise UnprocessableEntity("the message has no headers", detail={"field": "headers"})
+    headers = header_facts(message)
+    warnings: list[str] = []
+    try:
+        body = _body(message, max_attachments)
+    except Exception as exc:  # a body we cannot walk still leaves headers worth publishing
+        warnings.append(f"body unreadable ({type(exc).__name__})")
+        body = BodyFacts(text=None, from_html=False)
+    return ParsedEmail(
+        headers=headers,
+        body=body,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        envelope_sender=headers_envelope(message),
+        provider_meta=provider_meta or {},
+        warnings=tuple(warnings + _defects(message)),
+    )
+
+
+def headers_envelope(message: Message) -> str | None:
+    """The bounce address of the envelope, as the receiving MTA recorded it."""
+    try:
+        value = str(message.get("Return-Path") or "")
+    except Exception:
+        return None
+    address = value.strip().strip("<>").strip().lower()
+    return address if "@" in address else None

@@ -1,0 +1,156 @@
+"""Turns parsed mail into interaction events and publishes them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from services.email import repository
+from services.email.forms import Form
+from services.email.mime import ParsedEmail
+from services.email.providers import from_mailgun
+from services.email.text import strip_reply
+from shared.db import Database
+from shared.errors import SwitchboardError, Unauthorized, UnprocessableEntity
+from shared.events import (
+    INTERACTIONS_TOPIC,
+    Channel,
+    Content,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    event_id_for,
+)
+from shared.kafka import EventProducer, OutgoingRecord
+
+_MAX_KEY = 500
+_MAX_WARNINGS = 20
+
+
+def _tidy(text: str | None, limit: int, warnings: list[str], what: str) -> str | None:
+    if text is None:
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > limit:
+        warnings.append(f"{what} cut to {limit} characters")
+        text = text[:limit]
+    return text
+
+
+def conversation_key(parsed: ParsedEmail) -> str:
+    """``email:<thread root>``: the root through References/In-Reply-To, else the message itself."""
+    headers = parsed.headers
+    root = headers.thread_root or headers.message_id or f"sha256:{parsed.content_hash}"
+    key = f"email:{root}"
+    if len(key) > _MAX_KEY:
+        key = f"email:sha256:{hashlib.sha256(root.encode()).hexdigest()}"
+    return key
+
+
+def normalize(
+    parsed: ParsedEmail, *, provider: str, received_at: datetime, max_text_chars: int
+) -> InteractionEvent:
+    """The ``message.received`` event of one inbound mail; 422 when it names no sender at all."""
+    headers = parsed.headers
+    warnings = list(parsed.all_warnings)
+    address = headers.from_address
+    if address is None and parsed.envelope_sender:
+        warnings.append("no usable From address: the customer is the envelope sender")
+        address = parsed.envelope_sender
+    if not address:
+        raise UnprocessableEntity("the message names no sender address", detail={"field": "From"})
+    if headers.message_id is None:
+        warnings.append("no Message-ID: the event id comes from a hash of the content")
+    if headers.sent_at is None:
+        warnings.append("no readable Date: occurred_at is the time received")
+    provider_id = headers.message_id or f"sha256:{parsed.content_hash}"
+    text = _tidy(parsed.body.text, max_text_chars, warnings, "text")
+    if parsed.provider_stripped_text:
+        stripped = _tidy(parsed.provider_stripped_text, max_text_chars, warnings, "stripped text")
+    else:
+        stripped = strip_reply(text) if text is not None else None
+    meta = dict(parsed.provider_meta)
+    if headers.to:
+        meta["to"] = headers.to[:512]
+    if parsed.envelope_sender:
+        meta["envelope_sender"] = parsed.envelope_sender[:320]
+    if headers.automated_reason:
+        meta["automated_reason"] = headers.automated_reason
+    return InteractionEvent(
+        event_id=event_id_for(provider, provider_id, EventType.MESSAGE_RECEIVED),
+        type=EventType.MESSAGE_RECEIVED,
+        channel=Channel.EMAIL,
+        provider=provider,
+        direction=Direction.INBOUND,
+        occurred_at=headers.sent_at or received_at,
+        received_at=received_at,
+        customer=Customer(id=address[:320], display_name=headers.from_name, kind="email"),
+        conversation_key=conversation_key(parsed),
+        content=Content(
+            subject=headers.subject[:998] if headers.subject is not None else None,
+            text=text,
+            stripped_text=stripped,
+            html=parsed.body.from_html,
+            attachments=parsed.body.attachments,
+            in_reply_to=headers.in_reply_to,
+        ),
+        automated=headers.automated_reason is not None,
+        parse_warnings=tuple(w[:200] for w in dict.fromkeys(warnings))[:_MAX_WARNINGS],
+        raw_ref=provider_id[:998],
+        provider_meta=meta,
+    )
+
+
+async def publish_event(producer: EventProducer, event: InteractionEvent) -> None:
+    """Publish on ``interactions.v1`` keyed by conversation; returns once acknowledged."""
+    record = OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json())
+    await producer.publish_many([record])
+
+
+async def accept_mailgun(
+    *,
+    form: Form,
+    token: str,
+    signed_at: datetime,
+    tolerance_s: float,
+    database: Database,
+    producer: EventProducer,
+    max_text_chars: int,
+    max_attachments: int,
+) -> InteractionEvent:
+    """Spend the signature's token, then publish; a replayed token is refused with 401.
+
+    The token is spent in the same transaction that waits for the broker: when the
+    broker does not acknowledge, the transaction rolls back and Mailgun's retry, which
+    carries the same token, is accepted. A final 4xx about the content keeps it spent.
+    """
+    received_at = now()
+    refusal: SwitchboardError | None = None
+    event: InteractionEvent | None = None
+    async with database.transaction() as session:
+        claimed = await repository.claim_mailgun_token(
+            session, token=token, signed_at=signed_at, seen_at=received_at
+        )
+        if not claimed:
+            raise Unauthorized("this Mailgun token was already used: the request is a replay")
+        await repository.forget_mailgun_tokens_before(
+            session, received_at - timedelta(seconds=2 * tolerance_s)
+        )
+        try:
+            parsed = from_mailgun(form, max_attachments=max_attachments)
+            event = normalize(
+                parsed, provider="mailgun", received_at=received_at, max_text_chars=max_text_chars
+            )
+        except SwitchboardError as exc:
+            refusal = exc
+        else:
+            await publish_event(producer, event)
+    if refusal is not None:
+        raise refusal
+    assert event is not None
+    return event
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

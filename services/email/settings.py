@@ -1,0 +1,39 @@
+"""Settings of the email connector (prefix ``EMAIL_``)."""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class EmailSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="EMAIL_", extra="ignore")
+
+    mailgun_signing_key: SecretStr = Field(
+        default=SecretStr("dev-mailgun-signing-key"),
+        description="Mailgun's HTTP webhook signing key: HMAC-SHA256 key of timestamp+token.",
+    )
+    mailgun_timestamp_tolerance_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=20 * 365 * 86400,
+        description="How old (or how far ahead) a Mailgun signature timestamp may be.",
+    )
+    sendgrid_username: str = Field(default="sendgrid", min_length=1)
+    sendgrid_password: SecretStr = Field(
+        default=SecretStr("dev-sendgrid-password"),
+        description="Basic-auth password SendGrid Inbound Parse sends (user:pass@ in its URL).",
+    )
+    postmark_username: str = Field(default="postmark", min_length=1)
+    postmark_password: SecretStr = Field(
+        default=SecretStr("dev-postmark-password"),
+        description="Basic-auth password of the Postmark inbound webhook URL.",
+    )
+    mime_token: SecretStr = Field(
+        default=SecretStr("dev-mime-token"),
+        description="Bearer token of the raw MIME endpoint.",
+    )
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # Kafka refuses records over about 1 MB: longer bodies are cut, with a parse warning.
+    max_text_chars: int = Field(default=200_000, ge=1000)
+    max_attachments: int = Field(default=200, ge=1)
