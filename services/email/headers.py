@@ -103,7 +103,8 @@ def _sender(reader: _Reader) -> tuple[str | None, str | None]:
         addresses = getaddresses([value])
     for name, address in addresses:
         if "@" in address:
-            clean_name, _ = scrub(name.strip())
+            # Adjacent encoded words can leave doubled spaces in a display name.
+            clean_name = " ".join(scrub(name)[0].split())
             clean_address, _ = scrub(address.strip().lower())
             return clean_address, clean_name or None
     reader.warnings.append("From header has no address")
@@ -117,7 +118,7 @@ def _sent_at(reader: _Reader) -> datetime | None:
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        reader.warnings.append("unreadable Date header")
+        reader.warnings.append("unreadable Date header: occurred_at is the time received")
         return None
     # "-0000" means the zone is unknown; UTC is the only honest reading.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

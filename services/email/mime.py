@@ -124,6 +124,8 @@ def _attachment(part: Message) -> Attachment:
 def _is_attachment(part: Message) -> bool:
     if part.get_content_type() == "message/rfc822":
         return True
+    if part.get_content_maintype() == "multipart":  # a multipart whose boundary never came
+        return False
     if part.get_content_maintype() != "text":
         return True
     return part.get_content_disposition() == "attachment" or part.get_filename() is not None
@@ -146,6 +148,11 @@ def _body(message: EmailMessage, max_attachments: int) -> BodyFacts:
             warnings.append(f"more than {max_attachments} attachments: the rest are not listed")
             break
         attachments.append(_attachment(part))
+    unsplit = message.get_content_maintype() == "multipart" and not message.is_multipart()
+    if text is None and unsplit:
+        # The boundary never appears: the parser kept the body whole; it is still readable.
+        warnings.append("multipart body without its boundary: read as plain text")
+        text = scrub(str(message.get_payload()))[0]
     if text is None:
         warnings.append("no readable text body")
     return BodyFacts(

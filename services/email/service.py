@@ -62,8 +62,8 @@ def normalize(
         raise UnprocessableEntity("the message names no sender address", detail={"field": "From"})
     if headers.message_id is None:
         warnings.append("no Message-ID: the event id comes from a hash of the content")
-    if headers.sent_at is None:
-        warnings.append("no readable Date: occurred_at is the time received")
+    if headers.sent_at is None and not any(w.startswith("unreadable Date") for w in warnings):
+        warnings.append("no Date header: occurred_at is the time received")
     provider_id = headers.message_id or f"sha256:{parsed.content_hash}"
     text = _tidy(parsed.body.text, max_text_chars, warnings, "text")
     if parsed.provider_stripped_text:
