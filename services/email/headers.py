@@ -11,7 +11,7 @@ from email.parser import HeaderParser
 from email.policy import default as modern_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
-from services.email.decoding import scrub
+from services.email.decoding import decode_bytes, scrub
 
 __all__ = ["HeaderFacts", "header_facts", "headers_from_pairs"]
 
@@ -65,10 +65,32 @@ class _Reader:
             text = self._decode_words(self.raw(name))
         if text is None:
             return None
+        if "\ufffd" in text:
+            text = self._redecode(name) or text
         clean, repaired = scrub(text)
         if repaired:
             self.warnings.append(f"undecodable bytes in {name} header")
         return clean.strip()
+
+    def _redecode(self, name: str) -> str | None:
+        """Encoded words in a charset Python lacks: decode them with our fallbacks instead."""
+        raw = self.raw(name)
+        if raw is None or "=?" not in raw:
+            return None
+        try:
+            chunks = decode_header(raw)
+        except Exception:  # the legacy decoder fails on some encoded words the modern one read
+            return None
+        pieces: list[str] = []
+        for chunk, charset in chunks:
+            if isinstance(chunk, str):
+                pieces.append(chunk)
+                continue
+            piece, warning = decode_bytes(chunk, charset)
+            pieces.append(piece)
+            if warning:
+                self.warnings.append(f"{name} header: {warning}")
+        return "".join(pieces)
 
     @staticmethod
     def _decode_words(raw: str | None) -> str | None:
