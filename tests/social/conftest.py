@@ -1,0 +1,45 @@
+"""The social connector on a real port, with the fixture secrets, against the test broker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from services.social.app import create_app
+from tests.support.server import serving
+
+
+@contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Set environment variables for an app being built, and restore them after."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def social_env(secrets: dict[str, str]) -> dict[str, str]:
+    return {
+        "SOCIAL_META_APP_SECRET": secrets["meta_app_secret"],
+        "SOCIAL_META_VERIFY_TOKEN": secrets["meta_verify_token"],
+        "SOCIAL_X_CONSUMER_SECRET": secrets["x_consumer_secret"],
+        "SOCIAL_TELEGRAM_SECRET_TOKEN": secrets["telegram_secret_token"],
+    }
+
+
+@pytest.fixture(scope="session")
+async def social_url(stack_env: None, fixture_secrets: dict[str, str]) -> AsyncIterator[str]:
+    """Base URL of a running social connector that knows the fixture secrets."""
+    with environment(**social_env(fixture_secrets)):
+        app = create_app()
+    async with serving(app) as url:
+        yield url
