@@ -70,11 +70,15 @@ async def post_telegram(url: str, token: str, payload: dict[str, Any]) -> httpx.
         )
 
 
-async def published(broker: str, event_ids: list[str]) -> dict[str, InteractionEvent]:
-    """The events with these ids on ``interactions.v1``, by id (waiting until all arrived)."""
-    records = await read_topic(
-        broker, INTERACTIONS_TOPIC, until=with_field("event_id", set(event_ids))
-    )
+async def published(
+    broker: str, event_ids: list[str], *, wait_for: list[str] | None = None
+) -> dict[str, InteractionEvent]:
+    """The events with these ids on ``interactions.v1``, by id.
+
+    Reads until every id of ``wait_for`` (by default all of ``event_ids``) arrived.
+    """
+    wanted = set(event_ids if wait_for is None else wait_for)
+    records = await read_topic(broker, INTERACTIONS_TOPIC, until=with_field("event_id", wanted))
     return {
         str(event.event_id): event
         for event in (InteractionEvent.from_json(r.value) for r in records)
