@@ -53,7 +53,7 @@ class _Reader:
         for key, value in self.message.raw_items():
             if key.lower() == name.lower():
                 text = value if isinstance(value, str) else str(value)
-                return re.sub(r"\r?\n[ \t]*", " ", text).strip()
+                return scrub(re.sub(r"\r?\n[ \t]*", " ", text).strip())[0]
         return None
 
     def text(self, name: str) -> str | None:
