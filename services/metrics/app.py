@@ -7,22 +7,27 @@ from fastapi import FastAPI
 
 from services.metrics import service
 from services.metrics.endpoints import router
+from services.metrics.gauges import GaugeRefresher
+from services.metrics.settings import MetricsSettings
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC, InteractionEvent, RoutingEvent
 from shared.kafka import ConsumerLoop
 from shared.service import Runtime, create_service_app
 
-CONSUMER_GROUP = "metrics"
 
+def create_app(settings: MetricsSettings | None = None) -> FastAPI:
+    settings = settings or MetricsSettings()
+    thresholds = service.thresholds_of(settings)
 
-def create_app() -> FastAPI:
     async def on_startup(runtime: Runtime) -> None:
+        runtime.state["settings"] = settings
+
         async def handle(events: Sequence[Any]) -> None:
-            await service.record_events(runtime.database, events)
+            await service.record_events(runtime.database, events, thresholds=thresholds)
 
         runtime.add_worker(
             ConsumerLoop(
                 settings=runtime.platform,
-                group_id=CONSUMER_GROUP,
+                group_id=settings.consumer_group,
                 decoders={
                     INTERACTIONS_TOPIC: InteractionEvent.from_json,
                     ROUTING_TOPIC: RoutingEvent.from_json,
@@ -31,6 +36,7 @@ def create_app() -> FastAPI:
                 producer=runtime.producer,
             )
         )
+        runtime.add_worker(GaugeRefresher(runtime.database, settings.gauge_refresh_s))
 
     return create_service_app(
         name="metrics",

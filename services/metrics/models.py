@@ -1,6 +1,23 @@
-"""Tables of the metrics service, in Postgres schema `metrics`."""
+"""Tables of the metrics service, in Postgres schema `metrics`.
 
-from sqlalchemy import BigInteger, Column, DateTime, PrimaryKeyConstraint, String, Table
+Facts are what we know about each conversation, each minute of interaction
+volume and each agent status change; ``kpi_bucket`` holds their sums per time
+bucket, so a KPI query never reads events. Durations are integer milliseconds
+so that adding and retracting contributions is exact.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Uuid,
+)
 
 from shared.db import naming_metadata, processed_event_table
 
@@ -8,15 +25,90 @@ metadata = naming_metadata("metrics")
 
 processed_event = processed_event_table(metadata)
 
-#: Interaction events counted per minute, channel, provider, type and direction.
+
+def _at(name: str) -> Column[object]:
+    return Column(name, DateTime(timezone=True))
+
+
+#: One row per conversation (a phone call is a phone conversation keyed by its call id).
+conversation_fact = Table(
+    "conversation_fact",
+    metadata,
+    Column("conversation_key", String(512), primary_key=True),
+    Column("conversation_id", Uuid),
+    Column("channel", String(16)),
+    Column("provider", String(64)),
+    Column("queue", String(128)),
+    # The queue is the one named by the earliest routing step, whatever order they arrive in.
+    _at("queue_at"),
+    Column("agent_id", String(128)),
+    # The agent is the one who took the conversation last (accept, assign, transfer, answer).
+    _at("agent_at"),
+    _at("opened_at"),
+    _at("first_inbound_at"),
+    _at("first_reply_at"),
+    Column("first_reply_agent", String(128)),
+    _at("queued_at"),
+    _at("last_queued_at"),
+    _at("answered_at"),
+    _at("last_answered_at"),
+    Column("queue_wait_ms", BigInteger),
+    _at("abandoned_at"),
+    Column("abandon_wait_ms", BigInteger),
+    _at("first_resolved_at"),
+    _at("last_resolved_at"),
+    Column("reopen_count", Integer, nullable=False, server_default="0"),
+    _at("last_reopened_at"),
+    Column("transfer_count", Integer, nullable=False, server_default="0"),
+    _at("ended_at"),
+    Column("talk_ms", BigInteger),
+    Column("hold_ms", BigInteger),
+    Column("after_contact_ms", BigInteger),
+    Column("csat_score", SmallInteger),
+    _at("csat_at"),
+    Column("nps_score", SmallInteger),
+    _at("nps_at"),
+    Index("ix_conversation_fact_first_reply_at", "first_reply_at"),
+    Index("ix_conversation_fact_opened_at", "opened_at"),
+)
+
+#: Interaction events counted per minute: the facts behind the volume KPI.
 volume_minute = Table(
     "volume_minute",
     metadata,
-    Column("bucket", DateTime(timezone=True), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("provider", String(64), nullable=False),
-    Column("event_type", String(32), nullable=False),
-    Column("direction", String(16), nullable=False),
+    Column("agent_id", String(128), nullable=False),
+    Column("measure", String(32), nullable=False),
     Column("events", BigInteger, nullable=False),
-    PrimaryKeyConstraint("bucket", "channel", "provider", "event_type", "direction"),
+    PrimaryKeyConstraint("bucket_start", "channel", "provider", "agent_id", "measure"),
+)
+
+#: Every status an agent entered and when; an interval lasts until the next change.
+agent_status_change = Table(
+    "agent_status_change",
+    metadata,
+    Column("agent_id", String(128), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    PrimaryKeyConstraint("agent_id", "changed_at"),
+)
+
+#: Sums of the facts' contributions per granularity, bucket, measure and dimension.
+kpi_bucket = Table(
+    "kpi_bucket",
+    metadata,
+    Column("granularity", String(8), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("measure", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("queue", String(128), nullable=False),
+    Column("agent_id", String(128), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Column("total_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "granularity", "bucket_start", "measure", "channel", "queue", "agent_id", "provider"
+    ),
 )

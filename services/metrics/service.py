@@ -1,19 +1,184 @@
-"""Metrics' logic: counting each event once, in the bucket of the time it happened."""
+"""Metrics' logic: facts from events, incremental buckets, rebuilds and KPI reports."""
 
+from __future__ import annotations
+
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.metrics import repository
-from services.metrics.models import processed_event
-from shared.db import Database, claim_event
-from shared.events import InteractionEvent
+from services.metrics.contributions import Deltas, Thresholds, add_conversation, bucket_start
+from services.metrics.facts import ConversationFact, apply_interaction, apply_routing
+from services.metrics.schemas import RebuildResult
+from services.metrics.settings import MetricsSettings
+from shared.db import Database
+from shared.events import Direction, EventType, InteractionEvent, LifecycleStep, RoutingEvent
+
+#: Interaction types that count in volume.
+VOLUME_TYPES = (EventType.MESSAGE_RECEIVED, EventType.MESSAGE_SENT, EventType.CALL_STARTED)
 
 
-async def record_events(database: Database, events: Sequence[Any]) -> None:
-    """Aggregate a batch of events; redelivered ones are skipped by event id."""
+def thresholds_of(settings: MetricsSettings) -> Thresholds:
+    return Thresholds(
+        service_level_ms=settings.service_level_ms(),
+        short_abandon_ms=round(settings.short_abandon_s * 1000),
+    )
+
+
+async def record_events(
+    database: Database, events: Sequence[Any], *, thresholds: Thresholds
+) -> None:
+    """Fold a batch into the facts and the buckets in one transaction; skip redeliveries."""
     async with database.transaction() as session:
+        fresh = await repository.claim_events(session, (e.event_id for e in events))
+        seen = set()
+        todo = []
         for event in events:
-            if not await claim_event(session, processed_event, event.event_id):
-                continue
+            if event.event_id in fresh and event.event_id not in seen:
+                seen.add(event.event_id)
+                todo.append(event)
+        if not todo:
+            return
+        deltas = Deltas()
+        await _fold_conversations(session, todo, thresholds, deltas)
+        await _count_volume(session, todo, deltas)
+        for event in todo:
+            if isinstance(event, RoutingEvent) and event.type is LifecycleStep.AGENT_STATUS_CHANGED:
+                await _record_status_change(session, event, deltas)
+        await repository.add_to_buckets(session, list(deltas.rows()))
+
+
+async def _fold_conversations(
+    session: AsyncSession, events: Sequence[Any], thresholds: Thresholds, deltas: Deltas
+) -> None:
+    by_key: dict[str, list[Any]] = defaultdict(list)
+    for event in events:
+        if event.conversation_key is not None:
+            by_key[event.conversation_key].append(event)
+    if not by_key:
+        return
+    existing = await repository.lock_facts(session, list(by_key))
+    changed: list[ConversationFact] = []
+    for key, conversation_events in by_key.items():
+        before = existing.get(key)
+        fact = before.copy() if before is not None else ConversationFact(conversation_key=key)
+        for event in conversation_events:
             if isinstance(event, InteractionEvent):
-                await repository.count_interaction(session, event)
+                apply_interaction(fact, event)
+            else:
+                apply_routing(fact, event)
+        if fact == before:
+            continue
+        if before is not None:
+            add_conversation(deltas, before, thresholds, -1)
+        add_conversation(deltas, fact, thresholds, 1)
+        changed.append(fact)
+    await repository.save_facts(session, changed)
+
+
+def _volume_measure(event: InteractionEvent) -> str | None:
+    if event.type not in VOLUME_TYPES:
+        return None
+    if event.automated:
+        return "automated"
+    return "inbound" if event.direction is Direction.INBOUND else "outbound"
+
+
+async def _count_volume(session: AsyncSession, events: Sequence[Any], deltas: Deltas) -> None:
+    counts: dict[tuple[datetime, str, str, str, str], int] = defaultdict(int)
+    for event in events:
+        if not isinstance(event, InteractionEvent):
+            continue
+        measure = _volume_measure(event)
+        if measure is None:
+            continue
+        agent = event.agent_id or "" if event.direction is Direction.OUTBOUND else ""
+        minute = bucket_start(event.occurred_at, "minute")
+        counts[(minute, event.channel.value, event.provider, agent, measure)] += 1
+        deltas.add_point(
+            event.occurred_at,
+            measure,
+            channel=event.channel.value,
+            provider=event.provider,
+            agent=agent,
+        )
+    await repository.add_volume(
+        session,
+        [
+            {
+                "bucket_start": minute,
+                "channel": channel,
+                "provider": provider,
+                "agent_id": agent,
+                "measure": measure,
+                "events": events_in_minute,
+            }
+            for (minute, channel, provider, agent, measure), events_in_minute in sorted(
+                counts.items()
+            )
+        ],
+    )
+
+
+async def _record_status_change(session: AsyncSession, event: RoutingEvent, deltas: Deltas) -> None:
+    """Insert the change between its neighbours: the interval before it is cut in two."""
+    if event.agent_id is None or event.agent_status is None:
+        return
+    agent, at = event.agent_id, event.occurred_at
+    inserted = await repository.insert_status_change(
+        session, agent_id=agent, changed_at=at, status=event.agent_status
+    )
+    if not inserted:
+        return
+    before, after = await repository.status_neighbours(session, agent_id=agent, changed_at=at)
+    if before is not None:
+        measure = f"status_{before.status}"
+        if after is not None:
+            deltas.add_interval(before.changed_at, after.changed_at, measure, agent=agent, sign=-1)
+        deltas.add_interval(before.changed_at, at, measure, agent=agent)
+    if after is not None:
+        deltas.add_interval(at, after.changed_at, f"status_{event.agent_status}", agent=agent)
+
+
+async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResult:
+    """Recompute every bucket from the facts alone, in one transaction."""
+    async with database.transaction() as session:
+        await repository.lock_buckets_for_rebuild(session)
+        deltas = Deltas()
+        conversations = volume_minutes = status_changes = 0
+        async for fact in repository.all_facts(session):
+            conversations += 1
+            add_conversation(deltas, fact, thresholds, 1)
+        async for row in repository.all_volume(session):
+            volume_minutes += 1
+            deltas.add_point(
+                row.bucket_start,
+                row.measure,
+                channel=row.channel,
+                provider=row.provider,
+                agent=row.agent_id,
+                n=row.events,
+            )
+        previous: Any = None
+        async for row in repository.all_status_changes(session):
+            status_changes += 1
+            if previous is not None and previous.agent_id == row.agent_id:
+                deltas.add_interval(
+                    previous.changed_at,
+                    row.changed_at,
+                    f"status_{previous.status}",
+                    agent=row.agent_id,
+                )
+            previous = row
+        rows = list(deltas.rows())
+        for start in range(0, len(rows), 5000):
+            await repository.add_to_buckets(session, rows[start : start + 5000])
+    return RebuildResult(
+        conversations=conversations,
+        volume_minutes=volume_minutes,
+        status_changes=status_changes,
+        bucket_rows=len(rows),
+    )

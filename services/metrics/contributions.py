@@ -1,0 +1,266 @@
+"""What each fact adds to the KPI buckets.
+
+A fact contributes ``(n, total_ms)`` to a measure in the bucket of the time
+the measured thing happened (a reply, a resolve, an answer...). Updating a
+fact retracts its old contribution and adds its new one, so the incremental
+path and a rebuild from the facts add up to the same sums.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypedDict
+
+from services.metrics.facts import ConversationFact
+
+GRANULARITIES = ("minute", "hour", "day")
+_STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+#: (granularity, bucket_start, measure, channel, queue, agent_id, provider)
+BucketKey = tuple[str, datetime, str, str, str, str, str]
+
+
+class Dims(TypedDict):
+    """The dimensions every conversation measure carries."""
+
+    channel: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Service-level T per channel and the short-abandon limit, in milliseconds."""
+
+    service_level_ms: dict[str, int]
+    short_abandon_ms: int
+
+    def service_level_for(self, channel: str) -> int | None:
+        return self.service_level_ms.get(channel)
+
+
+def bucket_start(at: datetime, granularity: str) -> datetime:
+    """The UTC start of the bucket ``at`` falls in."""
+    at = at.replace(second=0, microsecond=0)
+    if granularity in ("hour", "day"):
+        at = at.replace(minute=0)
+    if granularity == "day":
+        at = at.replace(hour=0)
+    return at
+
+
+def _ms(later: datetime, earlier: datetime) -> int:
+    return round((later - earlier).total_seconds() * 1000)
+
+
+class Deltas:
+    """Sums of ``(n, total_ms)`` per bucket key, ready for one bulk upsert."""
+
+    def __init__(self) -> None:
+        self.sums: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add_point(
+        self,
+        at: datetime,
+        measure: str,
+        *,
+        channel: str = "",
+        queue: str = "",
+        agent: str = "",
+        provider: str = "",
+        n: int = 1,
+        total_ms: int = 0,
+        sign: int = 1,
+    ) -> None:
+        for granularity in GRANULARITIES:
+            key = (
+                granularity,
+                bucket_start(at, granularity),
+                measure,
+                channel,
+                queue,
+                agent,
+                provider,
+            )
+            entry = self.sums[key]
+            entry[0] += sign * n
+            entry[1] += sign * total_ms
+
+    def add_interval(
+        self, start: datetime, end: datetime, measure: str, *, agent: str, sign: int = 1
+    ) -> None:
+        """Spread the milliseconds of ``[start, end)`` over the buckets it crosses."""
+        for granularity in GRANULARITIES:
+            cursor = start
+            while cursor < end:
+                bucket = bucket_start(cursor, granularity)
+                piece_end = min(end, bucket + _STEP[granularity])
+                entry = self.sums[(granularity, bucket, measure, "", "", agent, "")]
+                # n counts the intervals that start in the bucket.
+                entry[0] += sign * (1 if cursor == start else 0)
+                entry[1] += sign * _ms(piece_end, cursor)
+                cursor = piece_end
+
+    def rows(self) -> Iterator[dict[str, object]]:
+        """Non-zero sums as rows of ``kpi_bucket``, in key order (no lock-order surprises)."""
+        for key in sorted(self.sums):
+            n, total_ms = self.sums[key]
+            if n == 0 and total_ms == 0:
+                continue
+            granularity, start, measure, channel, queue, agent, provider = key
+            yield {
+                "granularity": granularity,
+                "bucket_start": start,
+                "measure": measure,
+                "channel": channel,
+                "queue": queue,
+                "agent_id": agent,
+                "provider": provider,
+                "n": n,
+                "total_ms": total_ms,
+            }
+
+
+def queue_entry(fact: ConversationFact) -> datetime | None:
+    """When the contact started waiting: queued, else opened, else its first inbound."""
+    return fact.queued_at or fact.opened_at or fact.first_inbound_at
+
+
+def answer_wait_ms(fact: ConversationFact) -> int | None:
+    """Wait before an agent answered (call) or accepted (message)."""
+    if fact.answered_at is None:
+        return None
+    if fact.queue_wait_ms is not None:
+        return fact.queue_wait_ms
+    entry = queue_entry(fact)
+    return None if entry is None else max(0, _ms(fact.answered_at, entry))
+
+
+def abandon_wait_ms(fact: ConversationFact) -> int | None:
+    """Wait before the customer left unanswered; None when the contact was answered."""
+    if fact.abandoned_at is None or fact.answered_at is not None:
+        return None
+    if fact.abandon_wait_ms is not None:
+        return fact.abandon_wait_ms
+    entry = queue_entry(fact)
+    return None if entry is None else max(0, _ms(fact.abandoned_at, entry))
+
+
+def handle_ms(fact: ConversationFact) -> tuple[datetime, int] | None:
+    """When the handled contact ended and its handle time (talk + hold + after-contact work)."""
+    if fact.answered_at is None:
+        return None
+    if fact.channel == "phone":
+        if fact.ended_at is None:
+            return None
+        talk = fact.talk_ms if fact.talk_ms is not None else _ms(fact.ended_at, fact.answered_at)
+        return fact.ended_at, talk + (fact.hold_ms or 0) + (fact.after_contact_ms or 0)
+    if fact.last_resolved_at is None or fact.last_resolved_at < fact.answered_at:
+        return None
+    return fact.last_resolved_at, _ms(fact.last_resolved_at, fact.answered_at)
+
+
+def first_response_ms(fact: ConversationFact) -> int | None:
+    if fact.first_inbound_at is None or fact.first_reply_at is None:
+        return None
+    if fact.first_reply_at < fact.first_inbound_at:
+        return None
+    return _ms(fact.first_reply_at, fact.first_inbound_at)
+
+
+def add_conversation(deltas: Deltas, fact: ConversationFact, t: Thresholds, sign: int) -> None:
+    """Add (sign 1) or retract (sign -1) everything ``fact`` contributes."""
+    dims = Dims(channel=fact.channel or "", queue=fact.queue or "")
+    agent = fact.agent_id or ""
+    opened = fact.opened_at or fact.first_inbound_at
+    if opened is not None:
+        deltas.add_point(opened, "conversations", **dims, sign=sign)
+    frt = first_response_ms(fact)
+    if frt is not None and fact.first_reply_at is not None:
+        deltas.add_point(
+            fact.first_reply_at,
+            "frt",
+            **dims,
+            agent=fact.first_reply_agent or "",
+            total_ms=frt,
+            sign=sign,
+        )
+    _add_queue_outcome(deltas, fact, t, sign, dims)
+    handled = handle_ms(fact)
+    if handled is not None:
+        deltas.add_point(handled[0], "handle", **dims, agent=agent, total_ms=handled[1], sign=sign)
+    if fact.answered_at is not None:
+        deltas.add_point(fact.answered_at, "handled", **dims, agent=agent, sign=sign)
+        if fact.transfer_count > 0:
+            deltas.add_point(fact.answered_at, "transferred", **dims, agent=agent, sign=sign)
+    _add_resolution(deltas, fact, sign, dims, agent, opened)
+    _add_surveys(deltas, fact, sign, dims, agent)
+
+
+def _add_queue_outcome(
+    deltas: Deltas, fact: ConversationFact, t: Thresholds, sign: int, dims: Dims
+) -> None:
+    entry = queue_entry(fact)
+    if entry is None:
+        return
+    answered_wait = answer_wait_ms(fact)
+    abandoned_wait = abandon_wait_ms(fact)
+    if fact.queued_at is None and answered_wait is None and abandoned_wait is None:
+        return
+    deltas.add_point(entry, "queued", **dims, sign=sign)
+    if answered_wait is not None and fact.answered_at is not None:
+        agent = fact.agent_id or ""
+        at = fact.answered_at
+        deltas.add_point(at, "answered", **dims, agent=agent, total_ms=answered_wait, sign=sign)
+        threshold = t.service_level_for(fact.channel or "")
+        if threshold is not None and answered_wait <= threshold:
+            deltas.add_point(at, "answered_in_sl", **dims, agent=agent, sign=sign)
+    elif abandoned_wait is not None and fact.abandoned_at is not None:
+        at = fact.abandoned_at
+        deltas.add_point(at, "abandoned", **dims, total_ms=abandoned_wait, sign=sign)
+        if abandoned_wait < t.short_abandon_ms:
+            deltas.add_point(at, "abandoned_short", **dims, total_ms=abandoned_wait, sign=sign)
+
+
+def _add_resolution(
+    deltas: Deltas,
+    fact: ConversationFact,
+    sign: int,
+    dims: Dims,
+    agent: str,
+    opened: datetime | None,
+) -> None:
+    first, last = fact.first_resolved_at, fact.last_resolved_at
+    if first is None or last is None or opened is None:
+        return
+    deltas.add_point(first, "resolved", **dims, agent=agent, sign=sign)
+    if fact.reopen_count > 0:
+        deltas.add_point(first, "reopened", **dims, agent=agent, sign=sign)
+    deltas.add_point(
+        first, "resolution_first", **dims, agent=agent, total_ms=_ms(first, opened), sign=sign
+    )
+    deltas.add_point(
+        last, "resolution_full", **dims, agent=agent, total_ms=_ms(last, opened), sign=sign
+    )
+
+
+def _add_surveys(deltas: Deltas, fact: ConversationFact, sign: int, dims: Dims, agent: str) -> None:
+    if fact.csat_score is not None and fact.csat_at is not None:
+        deltas.add_point(fact.csat_at, "csat_answers", **dims, agent=agent, sign=sign)
+        if fact.csat_score >= 4:
+            deltas.add_point(fact.csat_at, "csat_satisfied", **dims, agent=agent, sign=sign)
+    if fact.nps_score is not None and fact.nps_at is not None:
+        deltas.add_point(fact.nps_at, "nps_answers", **dims, agent=agent, sign=sign)
+        if fact.nps_score >= 9:
+            deltas.add_point(fact.nps_at, "nps_promoters", **dims, agent=agent, sign=sign)
+        elif fact.nps_score <= 6:
+            deltas.add_point(fact.nps_at, "nps_detractors", **dims, agent=agent, sign=sign)
+
+
+def add_conversations(
+    deltas: Deltas, facts: Iterable[ConversationFact], t: Thresholds, sign: int = 1
+) -> None:
+    for fact in facts:
+        add_conversation(deltas, fact, t, sign)

@@ -1,0 +1,108 @@
+"""Request and response bodies of the metrics API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, model_validator
+
+from shared.events import Channel
+
+#: The scales of the two surveys, inclusive.
+SCORE_RANGES = {"csat": (1, 5), "nps": (0, 10)}
+
+
+class Kpi(BaseModel):
+    """One KPI: its value, the formula that made it and the counts it was made from."""
+
+    name: str
+    formula: str
+    unit: str
+    value: float | None = Field(description="None when the denominator is zero.")
+    counts: dict[str, int] = Field(default_factory=dict)
+    stats: dict[str, float | None] = Field(default_factory=dict)
+
+
+class Backlog(BaseModel):
+    as_of: datetime
+    open: int
+    waiting: int
+    oldest_waiting_since: datetime | None
+    longest_wait_seconds: float | None
+
+
+class VolumeLine(BaseModel):
+    channel: str
+    provider: str
+    inbound: int = 0
+    outbound: int = 0
+    automated: int = 0
+
+
+class KpiBucket(BaseModel):
+    start: datetime
+    kpis: dict[str, Kpi]
+
+
+class KpiReport(BaseModel):
+    start: datetime
+    end: datetime
+    granularity: str
+    channel: str | None
+    queue: str | None
+    agent: str | None
+    service_level_thresholds_seconds: dict[str, float]
+    short_abandon_seconds: float
+    totals: dict[str, Kpi]
+    volume_by_provider: list[VolumeLine]
+    backlog: Backlog
+    buckets: list[KpiBucket]
+
+
+class LeaderboardRow(BaseModel):
+    key: str
+    kpis: dict[str, Kpi]
+
+
+class Leaderboard(BaseModel):
+    start: datetime
+    end: datetime
+    by: str
+    rows: list[LeaderboardRow]
+
+
+class SurveyIn(BaseModel):
+    """A CSAT (1-5) or NPS (0-10) answer for a conversation."""
+
+    conversation_key: str = Field(min_length=1, max_length=512)
+    kind: str = Field(pattern=r"^(csat|nps)$")
+    score: int
+    channel: Channel | None = Field(
+        default=None, description="Needed only when metrics has not seen the conversation yet."
+    )
+    response_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The survey tool's answer id; retries with the same id count once.",
+    )
+    answered_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _score_in_range(self) -> SurveyIn:
+        low, high = SCORE_RANGES[self.kind]
+        if not low <= self.score <= high:
+            raise ValueError(f"{self.kind} score must be between {low} and {high}")
+        if self.answered_at is not None and self.answered_at.tzinfo is None:
+            raise ValueError("answered_at must carry a time zone")
+        return self
+
+
+class SurveyAccepted(BaseModel):
+    event_id: str
+
+
+class RebuildResult(BaseModel):
+    conversations: int
+    volume_minutes: int
+    status_changes: int
+    bucket_rows: int

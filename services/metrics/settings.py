@@ -1,0 +1,38 @@
+"""Settings of the metrics service (prefix ``METRICS_``)."""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class MetricsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="METRICS_", extra="ignore")
+
+    consumer_group: str = Field(
+        default="metrics", description="Consumer group of interactions.v1 and routing.v1."
+    )
+    # Service-level thresholds T per channel. The within-T counts are kept in the
+    # buckets, so changing one takes effect for past data after POST /admin/rebuild.
+    service_level_phone_s: float = Field(default=20, gt=0)
+    service_level_chat_s: float = Field(default=60, gt=0)
+    service_level_social_s: float = Field(default=3600, gt=0)
+    service_level_email_s: float = Field(default=4 * 3600, gt=0)
+    short_abandon_s: float = Field(
+        default=5, ge=0, description="Abandons under this wait are short abandons."
+    )
+    gauge_refresh_s: float = Field(default=5, gt=0, description="How often gauges are refreshed.")
+    dashboard_refresh_s: int = Field(default=30, ge=1, description="The dashboard's refresh.")
+    admin_token: SecretStr = Field(
+        default=SecretStr("dev-metrics-admin-token"),
+        description="Bearer token of the admin endpoints (rebuild).",
+    )
+
+    def service_level_ms(self) -> dict[str, int]:
+        """Each channel's threshold T in milliseconds."""
+        return {
+            "phone": round(self.service_level_phone_s * 1000),
+            "chat": round(self.service_level_chat_s * 1000),
+            "social": round(self.service_level_social_s * 1000),
+            "email": round(self.service_level_email_s * 1000),
+        }
