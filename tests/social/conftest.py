@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from services.social.app import create_app
+from tests.social.support import wait_until_ready
 from tests.support.server import serving
 
 
@@ -42,4 +43,5 @@ async def social_url(stack_env: None, fixture_secrets: dict[str, str]) -> AsyncI
     with environment(**social_env(fixture_secrets)):
         app = create_app()
     async with serving(app) as url:
+        await wait_until_ready(url)
         yield url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -132,3 +133,11 @@ def social_event(
         received_at=datetime.now(UTC),
         **fields,
     )
+
+
+async def wait_until_ready(url: str, timeout: float = 20.0) -> None:
+    """Wait for ``/readyz``: the producer connects in the background after startup."""
+    async with httpx.AsyncClient(base_url=url) as client:
+        async with asyncio.timeout(timeout):
+            while (await client.get("/readyz")).status_code != 200:
+                await asyncio.sleep(0.05)

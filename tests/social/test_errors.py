@@ -21,6 +21,7 @@ from tests.social.support import (
     post_x,
     published,
     social_event,
+    wait_until_ready,
 )
 from tests.social.test_verification import messenger_text
 from tests.support.server import serving
@@ -143,6 +144,7 @@ async def test_a_batch_refused_while_the_broker_hangs_is_published_once_on_retry
         with environment(**env):
             app = create_app()
         async with serving(app) as url:
+            await wait_until_ready(url)
             warmup = await post_meta(url, secret, messenger_text("10", "20", "m_warmup"))
             assert warmup.status_code == 200
             since = datetime.now(UTC)
