@@ -1,0 +1,122 @@
+"""Provider variants beyond the fixtures: Mailgun parsed mode with files, Postmark's RawEmail."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import httpx
+import pytest
+
+from tests.email.support import basic, mailgun_signature, mime_event_id, mime_message, published
+
+pytestmark = pytest.mark.usefixtures("stack_env")
+
+
+async def test_mailgun_parsed_mode_with_attachments_and_an_auto_reply_header(
+    broker: str, fixture_secrets: dict[str, str], email_client: httpx.AsyncClient
+) -> None:
+    message_id = f"mg-{uuid.uuid4().hex}@mail.example.org"
+    root = f"root-{uuid.uuid4().hex}@example.com"
+    headers = [
+        ["Message-Id", f"<{message_id}>"],
+        ["In-Reply-To", f"<{root}>"],
+        ["Date", "Tue, 04 Mar 2025 10:00:00 +0100"],
+        ["From", "=?utf-8?q?Ren=C3=A9e?= <Renee@Example.ORG>"],
+        ["Subject", "=?utf-8?q?Abwesenheitsnotiz=3A_R=C3=BCckfrage?="],
+        ["Auto-Submitted", "auto-replied"],
+    ]
+    fields = {
+        **mailgun_signature(fixture_secrets["mailgun_signing_key"]),
+        "recipient": "support@mg.example.com",
+        "sender": "bounce+renee@example.org",
+        "body-html": "<p>I am away.</p>",
+        "message-headers": json.dumps(headers),
+        "attachment-count": "1",
+    }
+    photo = b"\xff\xd8\xff\xe0 fake jpeg"
+    files: dict[str, tuple[str | None, str | bytes] | tuple[str, bytes, str]] = {
+        name: (None, value) for name, value in fields.items()
+    }
+    files["attachment-1"] = ("café.jpg", photo, "image/jpeg")
+    response = await email_client.post("/inbound/mailgun", files=files)
+    assert response.status_code == 200, response.text
+    assert response.json()["automated"] is True
+    event_id = mime_event_id("mailgun", message_id)
+    event = (await published(broker, {event_id}))[event_id]
+    assert event["customer"] == {
+        "id": "renee@example.org",
+        "display_name": "Renée",
+        "kind": "email",
+    }
+    assert event["conversation_key"] == f"email:{root}"
+    assert event["occurred_at"] == "2025-03-04T09:00:00Z"
+    assert event["automated"] is True
+    assert event["provider_meta"] == {
+        "recipient": "support@mg.example.com",
+        "envelope_sender": "bounce+renee@example.org",
+        "automated_reason": "auto-submitted: auto-replied",
+    }
+    assert event["content"] == {
+        "subject": "Abwesenheitsnotiz: Rückfrage",
+        "text": "I am away.",
+        "stripped_text": "I am away.",
+        "html": True,
+        "content_type": "text",
+        "in_reply_to": root,
+        "attachments": [
+            {
+                "name": "café.jpg",
+                "content_type": "image/jpeg",
+                "size": len(photo),
+                "sha256": hashlib.sha256(photo).hexdigest(),
+                "inline": False,
+            }
+        ],
+    }
+
+
+async def test_postmark_raw_email_is_parsed_as_the_whole_message(
+    broker: str, fixture_secrets: dict[str, str], email_client: httpx.AsyncClient
+) -> None:
+    message_id = f"pm-{uuid.uuid4().hex}@mail.example.org"
+    raw = mime_message(message_id, sender="Kim <KIM@example.org>", body="Raw wins.")
+    payload = {
+        "MessageID": str(uuid.uuid4()),
+        "From": "someone-else@example.org",
+        "Subject": "ignored when RawEmail is there",
+        "TextBody": "ignored",
+        "StrippedTextReply": "Raw wins.",
+        "RawEmail": raw.decode(),
+    }
+    user, password = fixture_secrets["postmark_basic_auth"].split(":", 1)
+    response = await email_client.post(
+        "/inbound/postmark", json=payload, headers=basic(user, password)
+    )
+    assert response.status_code == 200, response.text
+    event_id = mime_event_id("postmark", message_id)
+    event = (await published(broker, {event_id}))[event_id]
+    assert event["customer"] == {"id": "kim@example.org", "display_name": "Kim", "kind": "email"}
+    assert event["content"]["subject"] == f"Test {message_id}"
+    assert event["content"]["text"] == "Raw wins."
+    assert event["provider_meta"] == {
+        "postmark_message_id": payload["MessageID"],
+        "to": "support@example.com",
+    }
+
+
+async def test_a_retried_message_keeps_its_event_id(email_client: httpx.AsyncClient) -> None:
+    body = mime_message(f"twice-{uuid.uuid4().hex}@example.com")
+    headers = {"Authorization": "Bearer dev-mime-token"}
+    first = await email_client.post("/inbound/mime", content=body, headers=headers)
+    second = await email_client.post("/inbound/mime", content=body, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert first.json()["event_id"] == second.json()["event_id"]
+    no_id = b"From: a@example.com\nSubject: no id\n\n" + uuid.uuid4().hex.encode()
+    hashed = [
+        (await email_client.post("/inbound/mime", content=no_id, headers=headers)).json()
+        for _ in range(2)
+    ]
+    assert hashed[0]["event_id"] == hashed[1]["event_id"]
+    assert hashed[0]["conversation_key"].startswith("email:sha256:")
