@@ -128,9 +128,8 @@ class ConsumerLoop:
     async def run(self) -> None:
         """Consume until :meth:`stop`; survives broker and database outages."""
         try:
-            await self._connect()
             last_check = time.monotonic()
-            while not self._stopping.is_set():
+            while await self._connected() and not self._stopping.is_set():
                 assert self._consumer is not None
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_batch)
                 for tp, records in batches.items():
@@ -162,6 +161,12 @@ class ConsumerLoop:
             fetch_max_wait_ms=10,
         )
 
+    async def _connected(self) -> bool:
+        """Connect if not connected; False when stopped before a connection was made."""
+        if self._consumer is None:
+            await self._connect()
+        return self._consumer is not None
+
     async def _connect(self) -> None:
         delay = 0.2
         while not self._stopping.is_set():
@@ -180,20 +185,27 @@ class ConsumerLoop:
                 self._progress = _Progress()
                 log.info("consumer started", extra={"group": self.group_id})
                 return
-        raise asyncio.CancelledError  # stopped before ever connecting
 
     async def _disconnect(self) -> None:
         consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(consumer.stop(), 10)
+        if consumer is None:
+            return
+        try:
+            await asyncio.wait_for(consumer.stop(), 10)
+        except asyncio.CancelledError:
+            # aiokafka's stop() lets the cancellation of its own fetch tasks escape after a
+            # broker loss; only a cancellation aimed at this task must propagate.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+        except Exception as exc:
+            log.warning("consumer did not stop cleanly", extra={"error": repr(exc)})
 
     async def _rebuild(self) -> None:
         self.rebuilds += 1
         CONSUMER_REBUILDS.labels(self.group_id).set(self.rebuilds)
         log.warning("consumer made no progress; rebuilding it", extra={"group": self.group_id})
         await self._disconnect()
-        await self._connect()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -70,6 +70,9 @@ class EventProducer:
             try:
                 await producer.start()
                 await ensure_topics(self._settings, self._topics)
+            except asyncio.CancelledError:
+                await producer.stop()
+                raise
             except (KafkaError, OSError) as exc:
                 await producer.stop()
                 log.warning("broker not reachable yet", extra={"error": repr(exc)})
