@@ -8,9 +8,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from services.social.app import create_app
-from tests.social.support import wait_until_ready
-from tests.support.server import serving
+# The shared assertions of these tests live in a helper module: show their diffs too.
+pytest.register_assert_rewrite("tests.social.support")
+
+from services.social.app import create_app  # noqa: E402
+from tests.social.support import wait_until_ready  # noqa: E402
+from tests.support.server import serving  # noqa: E402
 
 
 @contextmanager
