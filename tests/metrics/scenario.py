@@ -1,0 +1,576 @@
+"""A scripted day of customer service across the four channels, and its KPIs by hand.
+
+The script says what happened to each conversation (when the customer wrote,
+who answered, when it was resolved...); ``events`` turns it into what the
+connectors and routing publish, and ``expected`` computes every KPI straight
+from the script, without the metrics service's facts or buckets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.events import (
+    CallDisposition,
+    CallInfo,
+    Channel,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    LifecycleStep,
+    RoutingEvent,
+    SurveyAnswer,
+)
+
+THRESHOLD_MS = {"phone": 20_000, "chat": 60_000, "social": 3_600_000, "email": 14_400_000}
+SHORT_ABANDON_MS = 5_000
+PROVIDERS = {
+    "phone": ("twilio_voice", "asterisk"),
+    "chat": ("webchat", "slack"),
+    "social": ("messenger", "whatsapp"),
+    "email": ("mailgun", "postmark"),
+}
+#: Longest wait before an answer or abandon, per channel (seconds).
+MAX_WAIT_S = {"phone": 60, "chat": 180, "social": 7200, "email": 6 * 3600}
+
+
+@dataclass
+class Script:
+    key: str
+    channel: str
+    provider: str
+    queue: str
+    opened_at: datetime
+    inbound: list[datetime] = field(default_factory=list)
+    automated_inbound: list[datetime] = field(default_factory=list)
+    bot_replies: list[datetime] = field(default_factory=list)
+    replies: list[tuple[datetime, str]] = field(default_factory=list)
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    wait_ms: int | None = None
+    transfers: list[tuple[datetime, str]] = field(default_factory=list)
+    abandoned_at: datetime | None = None
+    abandon_wait_ms: int | None = None
+    resolves: list[datetime] = field(default_factory=list)
+    reopens: list[datetime] = field(default_factory=list)
+    ended_at: datetime | None = None
+    talk_ms: int = 0
+    hold_ms: int = 0
+    after_call_ms: int = 0
+    csat: tuple[int, datetime] | None = None
+    nps: tuple[int, datetime] | None = None
+
+    @property
+    def agent(self) -> str:
+        """Who holds the conversation last: the transfer target, else who answered."""
+        if self.transfers:
+            return max(self.transfers)[1]
+        return self.answered_by or ""
+
+
+@dataclass
+class Day:
+    tag: str
+    start: datetime
+    queues: list[str]
+    agents: list[str]
+    scripts: list[Script]
+    statuses: dict[str, list[tuple[datetime, str]]]
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(days=1)
+
+
+def _s(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def script_day(seed: int, conversations_per_channel: int = 60) -> Day:
+    """A day in the past only this scenario uses, with every case the KPIs care about."""
+    rng = random.Random(seed)
+    tag = uuid.UUID(int=rng.getrandbits(128)).hex[:10]
+    start = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 8000))
+    agents = [f"agent-{tag}-{i}" for i in range(6)]
+    scripts: list[Script] = []
+    queues: list[str] = []
+    for channel in ("phone", "chat", "social", "email"):
+        channel_queues = [f"{channel}-{tag}-{name}" for name in ("general", "billing")]
+        queues += channel_queues
+        for i in range(conversations_per_channel):
+            opened = start + _s(rng.randrange(0, 14 * 3600))
+            script = Script(
+                key=f"{channel}:{tag}:{i}",
+                channel=channel,
+                provider=rng.choice(PROVIDERS[channel]),
+                queue=rng.choice(channel_queues),
+                opened_at=opened,
+                inbound=[opened],
+            )
+            if channel == "phone":
+                _script_call(rng, script, agents)
+            else:
+                _script_messages(rng, script, agents)
+            scripts.append(script)
+    statuses = {agent: _script_statuses(rng, start) for agent in agents}
+    return Day(tag, start, queues, agents, scripts, statuses)
+
+
+def _script_call(rng: random.Random, s: Script, agents: list[str]) -> None:
+    roll = rng.random()
+    wait_s = rng.randrange(1, MAX_WAIT_S["phone"])
+    if roll < 0.22:
+        s.abandoned_at = s.opened_at + _s(wait_s if rng.random() < 0.5 else rng.randrange(0, 5))
+        s.abandon_wait_ms = round((s.abandoned_at - s.opened_at).total_seconds() * 1000)
+        return
+    if roll < 0.27:
+        return  # still ringing in the queue
+    s.answered_at = s.opened_at + _s(wait_s)
+    s.answered_by = rng.choice(agents)
+    s.wait_ms = wait_s * 1000
+    s.talk_ms = rng.randrange(30, 900) * 1000
+    s.hold_ms = rng.choice((0, 0, rng.randrange(10, 120))) * 1000
+    s.after_call_ms = rng.choice((0, rng.randrange(5, 60))) * 1000
+    s.ended_at = s.answered_at + timedelta(milliseconds=s.talk_ms + s.hold_ms)
+    if rng.random() < 0.2:
+        s.transfers.append((s.answered_at + _s(20), rng.choice(agents)))
+    s.resolves.append(s.ended_at + timedelta(milliseconds=s.after_call_ms))
+    _script_surveys(rng, s)
+
+
+def _script_messages(rng: random.Random, s: Script, agents: list[str]) -> None:
+    if rng.random() < 0.15 and s.channel == "email":
+        s.automated_inbound.append(s.opened_at + _s(2))
+    if rng.random() < 0.4:
+        s.bot_replies.append(s.opened_at + _s(rng.randrange(1, 5)))
+    if rng.random() < 0.3:
+        s.inbound.append(s.opened_at + _s(rng.randrange(6, 30)))
+    roll = rng.random()
+    wait_s = rng.randrange(1, MAX_WAIT_S[s.channel])
+    if roll < 0.15:
+        # Left before an agent took it: some within 5 s, most later.
+        abandon_s = rng.randrange(0, 5) if rng.random() < 0.4 else wait_s
+        s.abandoned_at = s.opened_at + _s(abandon_s)
+        s.abandon_wait_ms = abandon_s * 1000
+        return
+    if roll < 0.22:
+        return  # still waiting
+    s.answered_at = s.opened_at + _s(wait_s)
+    s.answered_by = rng.choice(agents)
+    s.wait_ms = wait_s * 1000
+    first_reply = s.answered_at + _s(rng.randrange(5, 600))
+    s.replies.append((first_reply, s.answered_by))
+    if rng.random() < 0.18:
+        s.transfers.append((first_reply + _s(30), rng.choice(agents)))
+    s.replies.append((first_reply + _s(rng.randrange(60, 900)), s.agent))
+    if rng.random() < 0.1:
+        return  # answered, not resolved yet
+    resolved = max(s.replies)[0] + _s(rng.randrange(60, 1800))
+    s.resolves.append(resolved)
+    if rng.random() < 0.25:
+        reopened = resolved + _s(rng.randrange(600, 3600))
+        s.reopens.append(reopened)
+        s.inbound.append(reopened)
+        if rng.random() < 0.8:
+            s.resolves.append(reopened + _s(rng.randrange(60, 3600)))
+    _script_surveys(rng, s)
+
+
+def _script_surveys(rng: random.Random, s: Script) -> None:
+    if not s.resolves:
+        return
+    after = max(s.resolves) + _s(rng.randrange(60, 900))
+    if rng.random() < 0.6:
+        s.csat = (rng.randint(1, 5), after)
+    if rng.random() < 0.4:
+        s.nps = (rng.randint(0, 10), after + _s(5))
+
+
+def _script_statuses(rng: random.Random, day: datetime) -> list[tuple[datetime, str]]:
+    changes = [(day, "offline"), (day + _s(7 * 3600 + rng.randrange(0, 3600)), "available")]
+    at = changes[-1][0]
+    for _ in range(rng.randrange(6, 14)):
+        at += _s(rng.randrange(300, 2400))
+        status = rng.choice(("busy", "busy", "available", "away"))
+        if status != changes[-1][1]:
+            changes.append((at, status))
+    changes.append((at + _s(1800), "offline"))
+    return changes
+
+
+# -- events ---------------------------------------------------------------
+
+
+def _interaction(s: Script, kind: EventType, at: datetime, **fields: Any) -> InteractionEvent:
+    direction = fields.pop("direction", Direction.INBOUND)
+    return InteractionEvent(
+        event_id=uuid.uuid4(),
+        type=kind,
+        channel=Channel(s.channel),
+        provider=s.provider,
+        direction=direction,
+        occurred_at=at,
+        received_at=at,
+        customer=Customer(id=f"customer-{s.key}"),
+        conversation_key=s.key,
+        **fields,
+    )
+
+
+def _step(s: Script, step: LifecycleStep, at: datetime, agent: str | None = None) -> RoutingEvent:
+    return RoutingEvent(
+        event_id=uuid.uuid4(),
+        type=step,
+        occurred_at=at,
+        conversation_id=uuid.uuid5(uuid.NAMESPACE_URL, s.key),
+        conversation_key=s.key,
+        channel=Channel(s.channel),
+        queue=s.queue,
+        agent_id=agent,
+    )
+
+
+def conversation_events(s: Script, rng: random.Random) -> list[InteractionEvent | RoutingEvent]:
+    """What connectors and routing publish about one scripted conversation."""
+    out: list[InteractionEvent | RoutingEvent] = [
+        _step(s, LifecycleStep.OPENED, s.opened_at),
+        _step(s, LifecycleStep.QUEUED, s.opened_at),
+    ]
+    phone = s.channel == "phone"
+    first_kind = EventType.CALL_STARTED if phone else EventType.MESSAGE_RECEIVED
+    out += [_interaction(s, first_kind, s.inbound[0])]
+    out += [_interaction(s, EventType.MESSAGE_RECEIVED, at) for at in s.inbound[1:]]
+    out += [
+        _interaction(s, EventType.MESSAGE_RECEIVED, at, automated=True)
+        for at in s.automated_inbound
+    ]
+    out += [
+        _interaction(s, EventType.MESSAGE_SENT, at, direction=Direction.OUTBOUND, automated=True)
+        for at in s.bot_replies
+    ]
+    for i, (at, agent) in enumerate(s.replies):
+        out.append(
+            _interaction(
+                s, EventType.MESSAGE_SENT, at, direction=Direction.OUTBOUND, agent_id=agent
+            )
+        )
+        if i == 0 and rng.random() < 0.5:
+            out.append(_step(s, LifecycleStep.FIRST_REPLY, at, agent))
+    if s.answered_at is not None:
+        out.append(_step(s, LifecycleStep.ACCEPTED, s.answered_at, s.answered_by))
+        if phone:
+            call = CallInfo(queue_wait_seconds=(s.wait_ms or 0) / 1000)
+            out.append(
+                _interaction(
+                    s, EventType.CALL_ANSWERED, s.answered_at, call=call, agent_id=s.answered_by
+                )
+            )
+    for at, agent in s.transfers:
+        out.append(_step(s, LifecycleStep.TRANSFERRED, at, agent))
+    if s.ended_at is not None:
+        call = CallInfo(
+            queue_wait_seconds=(s.wait_ms or 0) / 1000,
+            talk_seconds=s.talk_ms / 1000,
+            disposition=CallDisposition.ANSWERED,
+        )
+        meta = {
+            "hold_seconds": str(s.hold_ms / 1000),
+            "after_call_seconds": str(s.after_call_ms / 1000),
+        }
+        out.append(_interaction(s, EventType.CALL_ENDED, s.ended_at, call=call, provider_meta=meta))
+    if s.abandoned_at is not None:
+        if phone:
+            call = CallInfo(
+                queue_wait_seconds=(s.abandon_wait_ms or 0) / 1000,
+                disposition=CallDisposition.ABANDONED,
+            )
+            out.append(_interaction(s, EventType.CALL_ENDED, s.abandoned_at, call=call))
+        elif s.channel == "chat" and rng.random() < 0.5:
+            out.append(_interaction(s, EventType.CUSTOMER_LEFT, s.abandoned_at))
+        else:
+            out.append(_step(s, LifecycleStep.ABANDONED, s.abandoned_at))
+    out += [_step(s, LifecycleStep.RESOLVED, at, s.agent) for at in s.resolves]
+    out += [_step(s, LifecycleStep.REOPENED, at, s.agent) for at in s.reopens]
+    for kind, answer in (("csat", s.csat), ("nps", s.nps)):
+        if answer is not None:
+            out.append(
+                _interaction(
+                    s,
+                    EventType.SURVEY_RESPONSE,
+                    answer[1],
+                    survey=SurveyAnswer(kind=kind, score=answer[0]),
+                )
+            )
+    return out
+
+
+def status_events(day: Day) -> list[RoutingEvent]:
+    return [
+        RoutingEvent(
+            event_id=uuid.uuid4(),
+            type=LifecycleStep.AGENT_STATUS_CHANGED,
+            occurred_at=at,
+            agent_id=agent,
+            agent_status=status,
+        )
+        for agent, changes in day.statuses.items()
+        for at, status in changes
+    ]
+
+
+def publish_order(day: Day, seed: int) -> tuple[list[Any], list[Any]]:
+    """Every event once in a shuffled, partly reversed order, plus the duplicates to send too."""
+    rng = random.Random(seed)
+    events: list[Any] = []
+    for script in day.scripts:
+        mine = conversation_events(script, rng)
+        if rng.random() < 0.35:
+            mine.reverse()  # out of order: a resolve before the open, a reply before the message
+        events += mine
+    events += status_events(day)
+    rng.shuffle(events)
+    duplicates = rng.sample(events, len(events) // 10)
+    return events, duplicates
+
+
+# -- the KPIs by hand -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One countable thing: when it happened, what it is, and its dimensions."""
+
+    at: datetime
+    measure: str
+    channel: str
+    queue: str
+    agent: str
+    provider: str = ""
+    ms: int = 0
+
+
+def _ms(later: datetime, earlier: datetime) -> int:
+    return round((later - earlier).total_seconds() * 1000)
+
+
+def items_of(day: Day) -> list[Item]:
+    """Everything the KPIs count, read straight from the scripts."""
+    items: list[Item] = []
+    for s in day.scripts:
+        dims = {"channel": s.channel, "queue": s.queue}
+        items.append(Item(s.opened_at, "conversations", agent="", **dims))
+        for at in s.inbound:
+            items.append(Item(at, "inbound", s.channel, "", "", s.provider))
+        for at in s.automated_inbound + s.bot_replies:
+            items.append(Item(at, "automated", s.channel, "", "", s.provider))
+        for at, agent in s.replies:
+            items.append(Item(at, "outbound", s.channel, "", agent, s.provider))
+        if s.replies:
+            at, agent = min(s.replies)
+            items.append(Item(at, "frt", agent=agent, ms=_ms(at, min(s.inbound)), **dims))
+        items.append(Item(s.opened_at, "queued", agent="", **dims))
+        if s.answered_at is not None and s.wait_ms is not None:
+            items.append(Item(s.answered_at, "answered", agent=s.agent, ms=s.wait_ms, **dims))
+            if s.wait_ms <= THRESHOLD_MS[s.channel]:
+                items.append(Item(s.answered_at, "answered_in_sl", agent=s.agent, **dims))
+            items.append(Item(s.answered_at, "handled", agent=s.agent, **dims))
+            if s.transfers:
+                items.append(Item(s.answered_at, "transferred", agent=s.agent, **dims))
+            if s.ended_at is not None:
+                handle = s.talk_ms + s.hold_ms + s.after_call_ms
+                items.append(Item(s.ended_at, "handle", agent=s.agent, ms=handle, **dims))
+            elif s.resolves:
+                last = max(s.resolves)
+                items.append(
+                    Item(last, "handle", agent=s.agent, ms=_ms(last, s.answered_at), **dims)
+                )
+        if s.abandoned_at is not None and s.abandon_wait_ms is not None:
+            wait = s.abandon_wait_ms
+            items.append(Item(s.abandoned_at, "abandoned", agent="", ms=wait, **dims))
+            if wait < SHORT_ABANDON_MS:
+                items.append(Item(s.abandoned_at, "abandoned_short", agent="", ms=wait, **dims))
+        if s.resolves:
+            first, last = min(s.resolves), max(s.resolves)
+            items.append(Item(first, "resolved", agent=s.agent, **dims))
+            if s.reopens:
+                items.append(Item(first, "reopened", agent=s.agent, **dims))
+            items.append(
+                Item(first, "resolution_first", agent=s.agent, ms=_ms(first, s.opened_at), **dims)
+            )
+            items.append(
+                Item(last, "resolution_full", agent=s.agent, ms=_ms(last, s.opened_at), **dims)
+            )
+        if s.csat is not None:
+            score, at = s.csat
+            items.append(Item(at, "csat_answers", agent=s.agent, **dims))
+            if score >= 4:
+                items.append(Item(at, "csat_satisfied", agent=s.agent, **dims))
+        if s.nps is not None:
+            score, at = s.nps
+            items.append(Item(at, "nps_answers", agent=s.agent, **dims))
+            if score >= 9:
+                items.append(Item(at, "nps_promoters", agent=s.agent, **dims))
+            elif score <= 6:
+                items.append(Item(at, "nps_detractors", agent=s.agent, **dims))
+    return items
+
+
+def _pct(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else 100 * numerator / denominator
+
+
+def _mean(values: list[int]) -> float | None:
+    return None if not values else sum(values) / len(values) / 1000
+
+
+def _rank(values: list[int], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least p of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(p * len(ordered)) - 1] / 1000
+
+
+def expected(
+    day: Day,
+    start: datetime,
+    end: datetime,
+    *,
+    channel: str | None = None,
+    queue: str | None = None,
+    agent: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every KPI's value, counts and stats over ``[start, end)``, from the script alone."""
+    chosen: dict[str, list[Item]] = defaultdict(list)
+    for item in items_of(day):
+        if not start <= item.at < end:
+            continue
+        if channel is not None and item.channel != channel:
+            continue
+        if queue is not None and item.queue != queue:
+            continue
+        if agent is not None and item.agent != agent:
+            continue
+        chosen[item.measure].append(item)
+
+    def n(measure: str) -> int:
+        return len(chosen[measure])
+
+    def ms(measure: str) -> list[int]:
+        return [i.ms for i in chosen[measure]]
+
+    busy = available = 0
+    if channel is None and queue is None:
+        for who, changes in day.statuses.items():
+            if agent is not None and who != agent:
+                continue
+            for (since, status), (until, _) in itertools.pairwise(changes):
+                overlap = _ms(min(until, end), max(since, start))
+                if overlap > 0 and status == "busy":
+                    busy += overlap
+                elif overlap > 0 and status == "available":
+                    available += overlap
+
+    def timed(values: list[int], count_name: str) -> dict[str, Any]:
+        return {
+            "value": _mean(values),
+            "counts": {count_name: len(values), "total_ms": sum(values)},
+            "stats": {},
+        }
+
+    frt = timed(ms("frt"), "responded")
+    frt["stats"] = {
+        "mean": frt["value"],
+        "median": _rank(ms("frt"), 0.5),
+        "p90": _rank(ms("frt"), 0.9),
+    }
+    answered, within = n("answered"), n("answered_in_sl")
+    abandoned, short, queued = n("abandoned"), n("abandoned_short"), n("queued")
+    resolved, reopened = n("resolved"), n("reopened")
+    handled, transferred = n("handled"), n("transferred")
+    answers, satisfied = n("csat_answers"), n("csat_satisfied")
+    nps_answers, promoters, detractors = n("nps_answers"), n("nps_promoters"), n("nps_detractors")
+    return {
+        "volume": {
+            "value": n("inbound"),
+            "counts": {
+                "inbound": n("inbound"),
+                "outbound": n("outbound"),
+                "automated": n("automated"),
+                "conversations": n("conversations"),
+            },
+            "stats": {},
+        },
+        "first_response_time": frt,
+        "first_resolution_time": timed(ms("resolution_first"), "resolved"),
+        "full_resolution_time": timed(ms("resolution_full"), "resolved"),
+        "handle_time": timed(ms("handle"), "handled"),
+        "service_level": {
+            "value": _pct(within, answered + abandoned - short),
+            "counts": {
+                "answered_within_threshold": within,
+                "answered": answered,
+                "abandoned": abandoned,
+                "short_abandoned": short,
+                "denominator": answered + abandoned - short,
+            },
+            "stats": {},
+        },
+        "abandonment_rate": {
+            "value": _pct(abandoned, queued),
+            "counts": {"abandoned": abandoned, "short_abandoned": short, "queued": queued},
+            "stats": {"short_abandon_rate": _pct(short, queued)},
+        },
+        "occupancy": {
+            "value": _pct(busy, busy + available),
+            "counts": {"busy_ms": busy, "available_ms": available},
+            "stats": {},
+        },
+        "transfer_rate": {
+            "value": _pct(transferred, handled),
+            "counts": {"transferred": transferred, "handled": handled},
+            "stats": {},
+        },
+        "reopen_rate": {
+            "value": _pct(reopened, resolved),
+            "counts": {"reopened": reopened, "resolved": resolved},
+            "stats": {},
+        },
+        "csat": {
+            "value": _pct(satisfied, answers),
+            "counts": {"satisfied": satisfied, "answers": answers, "resolved": resolved},
+            "stats": {"response_rate": _pct(answers, resolved)},
+        },
+        "nps": {
+            "value": _pct(promoters - detractors, nps_answers),
+            "counts": {
+                "promoters": promoters,
+                "passives": nps_answers - promoters - detractors,
+                "detractors": detractors,
+                "answers": nps_answers,
+            },
+            "stats": {},
+        },
+    }
+
+
+def expected_backlog(day: Day, queue: str) -> tuple[int, int, datetime | None]:
+    """Open conversations of ``queue``, those never taken by an agent, and the oldest of them."""
+    open_ = [
+        s
+        for s in day.scripts
+        if s.queue == queue
+        and s.abandoned_at is None
+        and (not s.resolves or (s.reopens and max(s.reopens) > max(s.resolves)))
+    ]
+    waiting = [s for s in open_ if s.answered_at is None]
+    oldest = min((s.opened_at for s in waiting), default=None)
+    return len(open_), len(waiting), oldest

@@ -1,0 +1,145 @@
+"""The golden day: every KPI the API returns equals the one computed from the script."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.metrics.scenario import Day, expected, expected_backlog, items_of
+
+
+async def kpis(url: str, day: Day, granularity: str = "day", **filters: str) -> dict[str, Any]:
+    params = {
+        "start": day.start.isoformat(),
+        "end": day.end.isoformat(),
+        "granularity": granularity,
+    }
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        response = await client.get("/kpis", params=params | filters)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def comparable(kpis: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"value": k["value"], "counts": k["counts"], "stats": k["stats"]}
+        for name, k in kpis.items()
+    }
+
+
+def test_the_script_stays_inside_its_day_and_covers_every_case(golden_day: Day) -> None:
+    day = golden_day
+    assert all(day.start <= item.at < day.end for item in items_of(day))
+    assert len(day.scripts) >= 200
+    assert {s.channel for s in day.scripts} == {"phone", "chat", "social", "email"}
+    waits = [s.abandon_wait_ms for s in day.scripts if s.abandon_wait_ms is not None]
+    assert any(w < 5000 for w in waits)
+    assert any(w >= 5000 for w in waits)
+    assert any(s.reopens for s in day.scripts)
+    assert any(s.transfers for s in day.scripts)
+    assert any(s.csat for s in day.scripts)
+    assert any(s.nps for s in day.scripts)
+    assert any(s.bot_replies for s in day.scripts)
+
+
+async def test_day_totals_match_the_script(metrics_url: str, golden_day: Day) -> None:
+    day = golden_day
+    report = await kpis(metrics_url, day)
+    assert comparable(report["totals"]) == expected(day, day.start, day.end)
+    for name, kpi in report["totals"].items():
+        assert kpi["formula"], name
+
+
+async def test_totals_per_channel_queue_and_agent_match_the_script(
+    metrics_url: str, golden_day: Day
+) -> None:
+    day = golden_day
+    for channel in ("phone", "chat", "social", "email"):
+        report = await kpis(metrics_url, day, channel=channel)
+        assert comparable(report["totals"]) == expected(day, day.start, day.end, channel=channel), (
+            channel
+        )
+    for queue in day.queues:
+        report = await kpis(metrics_url, day, queue=queue)
+        assert comparable(report["totals"]) == expected(day, day.start, day.end, queue=queue), queue
+        open_, waiting, oldest = expected_backlog(day, queue)
+        backlog = report["backlog"]
+        assert (backlog["open"], backlog["waiting"]) == (open_, waiting), queue
+        since = backlog["oldest_waiting_since"]
+        assert (None if since is None else datetime.fromisoformat(since)) == oldest
+    for agent in day.agents:
+        report = await kpis(metrics_url, day, agent=agent)
+        assert comparable(report["totals"]) == expected(day, day.start, day.end, agent=agent), agent
+
+
+async def test_hour_buckets_hold_what_happened_in_that_hour(
+    metrics_url: str, golden_day: Day
+) -> None:
+    day = golden_day
+    report = await kpis(metrics_url, day, granularity="hour")
+    buckets = {datetime.fromisoformat(b["start"]): b["kpis"] for b in report["buckets"]}
+    busy_hours = {item.at.replace(minute=0, second=0, microsecond=0) for item in items_of(day)}
+    assert busy_hours <= set(buckets)
+    for start, bucket in buckets.items():
+        want = expected(day, start, start + timedelta(hours=1))
+        assert comparable(bucket) == want, start
+    assert comparable(report["totals"]) == expected(day, day.start, day.end)
+
+
+async def test_minute_buckets_add_up_to_the_day(metrics_url: str, golden_day: Day) -> None:
+    day = golden_day
+    report = await kpis(metrics_url, day, granularity="minute", channel="chat")
+    assert comparable(report["totals"]) == expected(day, day.start, day.end, channel="chat")
+    for bucket in report["buckets"][:50]:
+        start = datetime.fromisoformat(bucket["start"])
+        want = expected(day, start, start + timedelta(minutes=1), channel="chat")
+        assert comparable(bucket["kpis"]) == want, start
+
+
+async def test_volume_by_channel_and_provider(metrics_url: str, golden_day: Day) -> None:
+    day = golden_day
+    report = await kpis(metrics_url, day)
+    want: dict[tuple[str, str], dict[str, int]] = {}
+    for item in items_of(day):
+        if item.measure in ("inbound", "outbound", "automated"):
+            line = want.setdefault(
+                (item.channel, item.provider), {"inbound": 0, "outbound": 0, "automated": 0}
+            )
+            line[item.measure] += 1
+    got = {
+        (line["channel"], line["provider"]): {
+            k: line[k] for k in ("inbound", "outbound", "automated")
+        }
+        for line in report["volume_by_provider"]
+    }
+    assert got == want
+
+
+async def test_bad_queries_are_400s_naming_the_problem(metrics_url: str) -> None:
+    async with httpx.AsyncClient(base_url=metrics_url) as client:
+        wrong_granularity = await client.get("/kpis", params={"granularity": "week"})
+        reversed_range = await client.get(
+            "/kpis", params={"start": "2024-01-02T00:00:00Z", "end": "2024-01-01T00:00:00Z"}
+        )
+        naive = await client.get(
+            "/kpis", params={"start": "2024-01-01T00:00:00", "end": "2024-01-02T00:00:00"}
+        )
+        too_many = await client.get(
+            "/kpis",
+            params={
+                "start": "2020-01-01T00:00:00Z",
+                "end": "2024-01-01T00:00:00Z",
+                "granularity": "minute",
+            },
+        )
+    assert wrong_granularity.status_code == 400
+    assert "granularity" in wrong_granularity.json()["message"]
+    assert reversed_range.status_code == 400
+    assert "before" in reversed_range.json()["message"]
+    assert naive.status_code == 400
+    assert "time zone" in naive.json()["message"]
+    assert too_many.status_code == 400
+    assert "buckets" in too_many.json()["message"]
