@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from services.email import service
 from services.email.forms import parse_form
 from services.email.mime import parse_mime
-from services.email.providers import from_postmark, from_sendgrid
+from services.email.providers import from_mailgun, from_postmark, from_sendgrid
 from services.email.schemas import Accepted, PostmarkInbound
 from services.email.security import verify_basic_auth, verify_bearer, verify_mailgun_signature
 from services.email.settings import EmailSettings
@@ -42,15 +42,15 @@ async def mailgun_inbound(request: Request, runtime: RuntimeDep) -> Accepted:
         now=service.now(),
         tolerance_s=settings.mailgun_timestamp_tolerance_s,
     )
-    event = await service.accept_mailgun(
-        form=form,
-        token=token,
-        signed_at=signed_at,
-        tolerance_s=settings.mailgun_timestamp_tolerance_s,
+    event = await service.accept(
+        lambda: from_mailgun(form, max_attachments=settings.max_attachments),
+        provider="mailgun",
         database=runtime.database,
         producer=runtime.producer,
         max_text_chars=settings.max_text_chars,
-        max_attachments=settings.max_attachments,
+        mailgun_token=service.MailgunToken(
+            token=token, signed_at=signed_at, tolerance_s=settings.mailgun_timestamp_tolerance_s
+        ),
     )
     return _accepted(event)
 
@@ -68,14 +68,13 @@ async def sendgrid_inbound(
     )
     body = await read_body(request, settings.max_body_bytes)
     form = parse_form(request.headers.get("content-type"), body)
-    parsed = from_sendgrid(form, max_attachments=settings.max_attachments)
-    event = service.normalize(
-        parsed,
+    event = await service.accept(
+        lambda: from_sendgrid(form, max_attachments=settings.max_attachments),
         provider="sendgrid",
-        received_at=service.now(),
+        database=runtime.database,
+        producer=runtime.producer,
         max_text_chars=settings.max_text_chars,
     )
-    await service.publish_event(runtime.producer, event)
     return _accepted(event)
 
 
@@ -95,14 +94,13 @@ async def postmark_inbound(
         payload = PostmarkInbound.model_validate_json(body)
     except ValidationError as exc:
         raise invalid_body(exc, "Postmark inbound JSON is invalid") from None
-    parsed = from_postmark(payload, max_attachments=settings.max_attachments)
-    event = service.normalize(
-        parsed,
+    event = await service.accept(
+        lambda: from_postmark(payload, max_attachments=settings.max_attachments),
         provider="postmark",
-        received_at=service.now(),
+        database=runtime.database,
+        producer=runtime.producer,
         max_text_chars=settings.max_text_chars,
     )
-    await service.publish_event(runtime.producer, event)
     return _accepted(event)
 
 
@@ -114,12 +112,11 @@ async def mime_inbound(
     settings: EmailSettings = runtime.state["settings"]
     verify_bearer(authorization, token=settings.mime_token.get_secret_value())
     body = await read_body(request, settings.max_body_bytes)
-    parsed = parse_mime(body, max_attachments=settings.max_attachments)
-    event = service.normalize(
-        parsed,
+    event = await service.accept(
+        lambda: parse_mime(body, max_attachments=settings.max_attachments),
         provider="mime",
-        received_at=service.now(),
+        database=runtime.database,
+        producer=runtime.producer,
         max_text_chars=settings.max_text_chars,
     )
-    await service.publish_event(runtime.producer, event)
     return _accepted(event)

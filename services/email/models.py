@@ -1,6 +1,6 @@
 """Tables of the email connector, in Postgres schema `email`."""
 
-from sqlalchemy import Column, DateTime, String, Table
+from sqlalchemy import Column, DateTime, String, Table, Text
 
 from shared.db import naming_metadata
 
@@ -12,5 +12,15 @@ mailgun_token = Table(
     metadata,
     Column("token", String(128), primary_key=True),
     Column("signed_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Every Message-ID published, with its conversation: a reply that names only its parent
+#: (In-Reply-To without References) still finds the thread root, and a retry keeps its key.
+thread_message = Table(
+    "thread_message",
+    metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("conversation_key", String(512), nullable=False),
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )

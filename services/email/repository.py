@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.email.models import mailgun_token
+from services.email.models import mailgun_token, thread_message
 
 
 async def claim_mailgun_token(
@@ -27,3 +27,25 @@ async def claim_mailgun_token(
 async def forget_mailgun_tokens_before(session: AsyncSession, signed_before: datetime) -> None:
     """Drop tokens whose timestamps are too old to pass the freshness check anyway."""
     await session.execute(delete(mailgun_token).where(mailgun_token.c.signed_at < signed_before))
+
+
+async def conversations_of(session: AsyncSession, message_ids: list[str]) -> dict[str, str]:
+    """The conversation keys of those ``message_ids`` already published."""
+    if not message_ids:
+        return {}
+    statement = select(thread_message.c.message_id, thread_message.c.conversation_key).where(
+        thread_message.c.message_id.in_(message_ids)
+    )
+    return {row.message_id: row.conversation_key for row in await session.execute(statement)}
+
+
+async def remember_message(
+    session: AsyncSession, *, message_id: str, conversation_key: str, seen_at: datetime
+) -> None:
+    """Record a published message's conversation (the first record of an id wins)."""
+    statement = (
+        insert(thread_message)
+        .values(message_id=message_id, conversation_key=conversation_key, seen_at=seen_at)
+        .on_conflict_do_nothing()
+    )
+    await session.execute(statement)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.email import repository
-from services.email.forms import Form
 from services.email.mime import ParsedEmail
-from services.email.providers import from_mailgun
 from services.email.text import strip_reply
 from shared.db import Database
 from shared.errors import SwitchboardError, Unauthorized, UnprocessableEntity
@@ -49,7 +52,12 @@ def conversation_key(parsed: ParsedEmail) -> str:
 
 
 def normalize(
-    parsed: ParsedEmail, *, provider: str, received_at: datetime, max_text_chars: int
+    parsed: ParsedEmail,
+    *,
+    provider: str,
+    received_at: datetime,
+    max_text_chars: int,
+    conversation: str | None = None,
 ) -> InteractionEvent:
     """The ``message.received`` event of one inbound mail; 422 when it names no sender at all."""
     headers = parsed.headers
@@ -86,7 +94,7 @@ def normalize(
         occurred_at=headers.sent_at or received_at,
         received_at=received_at,
         customer=Customer(id=address[:320], display_name=headers.from_name, kind="email"),
-        conversation_key=conversation_key(parsed),
+        conversation_key=conversation or conversation_key(parsed),
         content=Content(
             subject=headers.subject[:998] if headers.subject is not None else None,
             text=text,
@@ -108,48 +116,115 @@ async def publish_event(producer: EventProducer, event: InteractionEvent) -> Non
     await producer.publish_many([record])
 
 
-async def accept_mailgun(
+@dataclass(frozen=True)
+class MailgunToken:
+    """A verified Mailgun signature's token, to be spent once."""
+
+    token: str
+    signed_at: datetime
+    tolerance_s: float
+
+
+class DatabaseUnavailable(SwitchboardError):
+    """Postgres did not answer: the provider should retry."""
+
+    status_code = 503
+    code = "database_unavailable"
+    headers = {"Retry-After": "5"}
+
+
+def thread_key(parsed: ParsedEmail, known: dict[str, str]) -> str:
+    """The conversation of the first ancestor already published (root first), else the default."""
+    headers = parsed.headers
+    ancestors = (*headers.references, *((headers.in_reply_to,) if headers.in_reply_to else ()))
+    for message_id in ancestors:
+        if message_id in known:
+            return known[message_id]
+    return conversation_key(parsed)
+
+
+async def accept(
+    read: Callable[[], ParsedEmail],
     *,
-    form: Form,
-    token: str,
-    signed_at: datetime,
-    tolerance_s: float,
+    provider: str,
     database: Database,
     producer: EventProducer,
     max_text_chars: int,
-    max_attachments: int,
+    mailgun_token: MailgunToken | None = None,
 ) -> InteractionEvent:
-    """Spend the signature's token, then publish; a replayed token is refused with 401.
+    """Read the mail, thread it, publish it, and record it, all in one transaction.
 
-    The token is spent in the same transaction that waits for the broker: when the
-    broker does not acknowledge, the transaction rolls back and Mailgun's retry, which
-    carries the same token, is accepted. A final 4xx about the content keeps it spent.
+    The transaction waits for the broker: when the broker does not acknowledge, it
+    rolls back, so neither the thread record nor a Mailgun token is kept and the
+    provider's retry (same token) is accepted. A final 4xx about the content keeps
+    the token spent. A replayed token is refused with 401.
     """
+    try:
+        return await _accept(
+            read,
+            provider=provider,
+            database=database,
+            producer=producer,
+            max_text_chars=max_text_chars,
+            mailgun_token=mailgun_token,
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnavailable("the database is not reachable; retry later") from exc
+
+
+async def _accept(
+    read: Callable[[], ParsedEmail],
+    *,
+    provider: str,
+    database: Database,
+    producer: EventProducer,
+    max_text_chars: int,
+    mailgun_token: MailgunToken | None,
+) -> InteractionEvent:
     received_at = now()
     refusal: SwitchboardError | None = None
     event: InteractionEvent | None = None
     async with database.transaction() as session:
-        claimed = await repository.claim_mailgun_token(
-            session, token=token, signed_at=signed_at, seen_at=received_at
-        )
-        if not claimed:
-            raise Unauthorized("this Mailgun token was already used: the request is a replay")
-        await repository.forget_mailgun_tokens_before(
-            session, received_at - timedelta(seconds=2 * tolerance_s)
-        )
+        if mailgun_token is not None:
+            await _spend(session, mailgun_token, received_at)
         try:
-            parsed = from_mailgun(form, max_attachments=max_attachments)
+            parsed = read()
+            headers = parsed.headers
+            ancestors = [*headers.references, *filter(None, [headers.in_reply_to])]
+            known = await repository.conversations_of(session, ancestors)
             event = normalize(
-                parsed, provider="mailgun", received_at=received_at, max_text_chars=max_text_chars
+                parsed,
+                provider=provider,
+                received_at=received_at,
+                max_text_chars=max_text_chars,
+                conversation=thread_key(parsed, known),
             )
         except SwitchboardError as exc:
             refusal = exc
         else:
+            if headers.message_id is not None:
+                await repository.remember_message(
+                    session,
+                    message_id=headers.message_id,
+                    conversation_key=event.conversation_key,
+                    seen_at=received_at,
+                )
             await publish_event(producer, event)
     if refusal is not None:
         raise refusal
     assert event is not None
     return event
+
+
+async def _spend(session: AsyncSession, token: MailgunToken, received_at: datetime) -> None:
+    claimed = await repository.claim_mailgun_token(
+        session, token=token.token, signed_at=token.signed_at, seen_at=received_at
+    )
+    if not claimed:
+        raise Unauthorized("this Mailgun token was already used: the request is a replay")
+    await repository.forget_mailgun_tokens_before(
+        session, received_at - timedelta(seconds=2 * token.tolerance_s)
+    )
 
 
 def now() -> datetime:

@@ -1,4 +1,4 @@
-"""Broker unreachable: 503 with Retry-After, and the provider's retry is then accepted."""
+"""Broker or database unreachable: 503 with Retry-After, and the provider's retry is accepted."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.email.app import create_app
 from shared.events import INTERACTIONS_TOPIC
-from shared.localstack import Broker
+from shared.localstack import Broker, free_port
 from tests.email.support import mailgun_signature, mime_event_id, mime_message, settings_for
 from tests.support.kafka import read_topic, values
 from tests.support.server import serving
@@ -26,9 +26,9 @@ def private_broker() -> Iterator[Broker]:
         yield broker
 
 
-def _app_on(broker: Broker, database_url: str, secrets: dict[str, str]) -> FastAPI:
+def _app_on(bootstrap: str, database_url: str, secrets: dict[str, str]) -> FastAPI:
     env = {
-        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "DATABASE_URL": database_url,
         "KAFKA_PUBLISH_TIMEOUT_S": "2",
     }
@@ -52,7 +52,7 @@ async def _wait_ready(client: httpx.AsyncClient) -> None:
 async def test_a_mailgun_post_refused_with_503_is_accepted_on_retry_with_the_same_token(
     private_broker: Broker, database_url: str, fixture_secrets: dict[str, str]
 ) -> None:
-    app = _app_on(private_broker, database_url, fixture_secrets)
+    app = _app_on(private_broker.bootstrap, database_url, fixture_secrets)
     message_id = f"retry-{uuid.uuid4().hex}@example.com"
     signature = mailgun_signature(fixture_secrets["mailgun_signing_key"])
     fields = {**signature, "body-mime": mime_message(message_id).decode()}
@@ -81,3 +81,18 @@ async def test_a_mailgun_post_refused_with_503_is_accepted_on_retry_with_the_sam
         settle=1.0,
     )
     assert [v["event_id"] for v in values(records)].count(event_id) >= 1
+
+
+async def test_mail_gets_503_while_the_database_is_unreachable(
+    broker: str, fixture_secrets: dict[str, str]
+) -> None:
+    nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/switchboard"
+    app = _app_on(broker, nowhere, fixture_secrets)
+    mail = mime_message(f"no-db-{uuid.uuid4().hex}@example.com")
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        refused = await client.post(
+            "/inbound/mime", content=mail, headers={"Authorization": "Bearer dev-mime-token"}
+        )
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"]
+    assert refused.json()["error"] == "database_unavailable"
