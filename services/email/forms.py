@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
+from email.utils import collapse_rfc2231_value
 from urllib.parse import parse_qsl
 
 from services.email.decoding import decode_bytes
@@ -40,6 +41,11 @@ def _header_text(value: str | None) -> str | None:
     return decode_bytes(value.encode("utf-8", errors="surrogateescape"), "utf-8")[0]
 
 
+def _param(part: Message, name: str) -> str | None:
+    value = part.get_param(name, header="content-disposition")
+    return None if value is None else collapse_rfc2231_value(value)
+
+
 def _multipart(content_type: str, body: bytes) -> Form:
     envelope = b"Content-Type: " + content_type.encode("latin-1", errors="replace") + b"\r\n\r\n"
     message = BytesParser(policy=HTTP).parsebytes(envelope + body)
@@ -50,17 +56,17 @@ def _multipart(content_type: str, body: bytes) -> Form:
     for part in parts if isinstance(parts, list) else ():
         if not isinstance(part, Message):
             continue
-        name = _header_text(part.get_param("name", header="content-disposition"))  # type: ignore[arg-type]
+        name = _header_text(_param(part, "name"))
         if not name:
             continue
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
-        filename = part.get_param("filename", header="content-disposition")
+        filename = _param(part, "filename")
         if filename is not None:
             form.files.append(
                 UploadedFile(
                     field=name,
-                    filename=_header_text(str(filename)),
+                    filename=_header_text(filename),
                     content_type=part.get_content_type(),
                     data=data,
                 )

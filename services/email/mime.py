@@ -91,7 +91,11 @@ def _part_text(part: Message, warnings: list[str]) -> str:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return ""
-    text, warning = decode_bytes(data, part.get_param("charset"))  # type: ignore[arg-type]
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # a charset parameter too broken to read is as good as none
+        charset = None
+    text, warning = decode_bytes(data, charset)
     if warning:
         warnings.append(warning)
     return text
@@ -198,13 +202,13 @@ def parse_mime(
         headers=headers,
         body=body,
         content_hash=hashlib.sha256(raw).hexdigest(),
-        envelope_sender=headers_envelope(message),
+        envelope_sender=_envelope_sender(message),
         provider_meta=provider_meta or {},
         warnings=tuple(warnings + _defects(message)),
     )
 
 
-def headers_envelope(message: Message) -> str | None:
+def _envelope_sender(message: Message) -> str | None:
     """The bounce address of the envelope, as the receiving MTA recorded it."""
     try:
         value = str(message.get("Return-Path") or "")

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 from services.email.forms import Form
@@ -43,7 +44,7 @@ def _parsed_mode(
 ) -> ParsedEmail:
     headers = header_facts(headers_from_pairs(pairs))
     body = body_from_parts(text, html)
-    body = type(body)(text=body.text, from_html=body.from_html, attachments=tuple(attachments))
+    body = replace(body, attachments=tuple(attachments))
     return ParsedEmail(
         headers=headers,
         body=body,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,7 +189,8 @@ async def _accept(
         if mailgun_token is not None:
             await _spend(session, mailgun_token, received_at)
         try:
-            parsed = read()
+            # Parsing a large mail takes a while: off the event loop, so other requests go on.
+            parsed = await asyncio.to_thread(read)
             headers = parsed.headers
             ancestors = [*headers.references, *filter(None, [headers.in_reply_to])]
             known = await repository.conversations_of(session, ancestors)

@@ -34,6 +34,7 @@ class EmailSettings(ServiceSettings):
         description="Bearer token of the raw MIME endpoint.",
     )
     max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
-    # Kafka refuses records over about 1 MB: longer bodies are cut, with a parse warning.
-    max_text_chars: int = Field(default=200_000, ge=1000)
+    # Kafka refuses records over about 1 MB: text and stripped text, at up to 4 bytes a
+    # character, must stay under it, so longer bodies are cut, with a parse warning.
+    max_text_chars: int = Field(default=100_000, ge=1000)
     max_attachments: int = Field(default=200, ge=1)

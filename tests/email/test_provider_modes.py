@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -9,7 +10,16 @@ import uuid
 import httpx
 import pytest
 
-from tests.email.support import basic, mailgun_signature, mime_event_id, mime_message, published
+from shared.events import INTERACTIONS_TOPIC
+from tests.email.support import (
+    basic,
+    bearer,
+    mailgun_signature,
+    mime_event_id,
+    mime_message,
+    published,
+)
+from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.usefixtures("stack_env")
 
@@ -108,7 +118,7 @@ async def test_postmark_raw_email_is_parsed_as_the_whole_message(
 
 async def test_a_retried_message_keeps_its_event_id(email_client: httpx.AsyncClient) -> None:
     body = mime_message(f"twice-{uuid.uuid4().hex}@example.com")
-    headers = {"Authorization": "Bearer dev-mime-token"}
+    headers = bearer()
     first = await email_client.post("/inbound/mime", content=body, headers=headers)
     second = await email_client.post("/inbound/mime", content=body, headers=headers)
     assert first.status_code == second.status_code == 200
@@ -120,3 +130,41 @@ async def test_a_retried_message_keeps_its_event_id(email_client: httpx.AsyncCli
     ]
     assert hashed[0]["event_id"] == hashed[1]["event_id"]
     assert hashed[0]["conversation_key"].startswith("email:sha256:")
+
+
+async def test_a_large_mail_publishes_metadata_only_and_cuts_long_text(
+    broker: str, email_client: httpx.AsyncClient
+) -> None:
+    message_id = f"large-{uuid.uuid4().hex}@example.com"
+    archive = bytes(range(256)) * 32 * 1024  # 8 MiB
+    text = "line of a very long log ✓\n" * 20_000  # 520,000 characters, over the 100,000 cap
+    encoded = base64.encodebytes(archive).decode()
+    mail = (
+        f"Message-ID: <{message_id}>\nFrom: big@example.com\nSubject: logs\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="big"\n\n--big\nContent-Type: text/plain\n\n'
+        f"{text}\n--big\nContent-Type: application/zip\n"
+        'Content-Disposition: attachment; filename="logs.zip"\n'
+        f"Content-Transfer-Encoding: base64\n\n{encoded}\n--big--\n"
+    ).encode()
+    response = await email_client.post("/inbound/mime", content=mail, headers=bearer())
+    assert response.status_code == 200, response.text
+    event_id = mime_event_id("mime", message_id)
+    records = await read_topic(
+        broker,
+        INTERACTIONS_TOPIC,
+        until=lambda rs: any(json.loads(r.value)["event_id"] == event_id for r in rs),
+    )
+    (record,) = [r for r in records if json.loads(r.value)["event_id"] == event_id]
+    event = json.loads(record.value)
+    assert len(record.value) < 1_000_000
+    assert len(event["content"]["text"]) == 100_000
+    assert "text cut to 100000 characters" in event["parse_warnings"]
+    assert event["content"]["attachments"] == [
+        {
+            "name": "logs.zip",
+            "content_type": "application/zip",
+            "size": len(archive),
+            "sha256": hashlib.sha256(archive).hexdigest(),
+            "inline": False,
+        }
+    ]
