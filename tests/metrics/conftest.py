@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -62,11 +63,22 @@ async def metrics_url(stack_env: None) -> AsyncIterator[str]:
         yield url
 
 
+@dataclass(frozen=True)
+class Golden:
+    day: Day
+    events: list[Any]
+
+
 @pytest.fixture(scope="package")
-async def golden_day(metrics_url: str, producer: EventProducer, database: Database) -> Day:
+async def golden(metrics_url: str, producer: EventProducer, database: Database) -> Golden:
     """The scripted day, published once (shuffled, with duplicates) and fully consumed."""
     day = script_day(GOLDEN_SEED)
     events, duplicates = publish_order(day, GOLDEN_SEED)
     await publish(producer, events[: len(events) // 2] + duplicates + events[len(events) // 2 :])
     await wait_processed(database, (e.event_id for e in events))
-    return day
+    return Golden(day, events)
+
+
+@pytest.fixture(scope="package")
+def golden_day(golden: Golden) -> Day:
+    return golden.day
