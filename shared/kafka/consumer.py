@@ -174,9 +174,11 @@ class ConsumerLoop:
             try:
                 await ensure_topics(self._settings, self._decoders)
                 await consumer.start()
-            except (KafkaError, OSError) as exc:
+            except BaseException as exc:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+                if not isinstance(exc, KafkaError | OSError):
+                    raise
                 log.warning("consumer cannot reach the broker", extra={"error": repr(exc)})
                 await self._sleep(delay)
                 delay = min(delay * 2, 5.0)
