@@ -18,7 +18,8 @@ __all__ = ["HeaderFacts", "header_facts", "headers_from_pairs"]
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _ROBOT_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _LINE_BREAKS = re.compile(r"[\r\n]+")
-_BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
+# Not "list": a customer writing through a mailing list is still a person (RFC 3834 5).
+_BULK_PRECEDENCE = frozenset({"bulk", "junk", "auto_reply", "auto-reply"})
 
 
 @dataclass(frozen=True)
