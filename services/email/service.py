@@ -94,7 +94,11 @@ def normalize(
         direction=Direction.INBOUND,
         occurred_at=headers.sent_at or received_at,
         received_at=received_at,
-        customer=Customer(id=address[:320], display_name=headers.from_name, kind="email"),
+        customer=Customer(
+            id=address[:320],
+            display_name=headers.from_name[:256] if headers.from_name else None,
+            kind="email",
+        ),
         conversation_key=conversation or conversation_key(parsed),
         content=Content(
             subject=headers.subject[:998] if headers.subject is not None else None,
