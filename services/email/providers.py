@@ -58,9 +58,13 @@ def _parsed_mode(
     )
 
 
-def _form_attachments(form: Form, max_attachments: int) -> list[Attachment]:
+def _form_attachments(form: Form, max_attachments: int, inline_map: str) -> list[Attachment]:
+    # Both providers name inline parts in a JSON map of Content-ID to file field.
+    inline_fields = {str(field) for field in _json_object(form.text(inline_map)).values()}
     return [
-        attachment_of(f.data, name=f.filename, content_type=f.content_type)
+        attachment_of(
+            f.data, name=f.filename, content_type=f.content_type, inline=f.field in inline_fields
+        )
         for f in form.files[:max_attachments]
     ]
 
@@ -94,7 +98,7 @@ def from_mailgun(form: Form, *, max_attachments: int) -> ParsedEmail:
         pairs,
         text=form.text("body-plain"),
         html=form.text("body-html"),
-        attachments=_form_attachments(form, max_attachments),
+        attachments=_form_attachments(form, max_attachments, "content-id-map"),
         stripped=form.text("stripped-text"),
         envelope_sender=envelope_sender,
         provider_meta=meta,
@@ -145,7 +149,7 @@ def from_sendgrid(form: Form, *, max_attachments: int) -> ParsedEmail:
         pairs,
         text=field("text"),
         html=field("html"),
-        attachments=_form_attachments(form, max_attachments),
+        attachments=_form_attachments(form, max_attachments, "content-ids"),
         stripped=None,
         envelope_sender=envelope_sender,
         provider_meta=meta,

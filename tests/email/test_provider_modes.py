@@ -43,13 +43,16 @@ async def test_mailgun_parsed_mode_with_attachments_and_an_auto_reply_header(
         "sender": "bounce+renee@example.org",
         "body-html": "<p>I am away.</p>",
         "message-headers": json.dumps(headers),
-        "attachment-count": "1",
+        "attachment-count": "2",
+        "content-id-map": json.dumps({"<logo@x>": "attachment-2"}),
     }
     photo = b"\xff\xd8\xff\xe0 fake jpeg"
+    logo = b"\x89PNG fake logo"
     files: dict[str, tuple[str | None, str | bytes] | tuple[str, bytes, str]] = {
         name: (None, value) for name, value in fields.items()
     }
     files["attachment-1"] = ("café.jpg", photo, "image/jpeg")
+    files["attachment-2"] = ("logo.png", logo, "image/png")
     response = await email_client.post("/inbound/mailgun", files=files)
     assert response.status_code == 200, response.text
     assert response.json()["automated"] is True
@@ -82,7 +85,14 @@ async def test_mailgun_parsed_mode_with_attachments_and_an_auto_reply_header(
                 "size": len(photo),
                 "sha256": hashlib.sha256(photo).hexdigest(),
                 "inline": False,
-            }
+            },
+            {
+                "name": "logo.png",
+                "content_type": "image/png",
+                "size": len(logo),
+                "sha256": hashlib.sha256(logo).hexdigest(),
+                "inline": True,
+            },
         ],
     }
 
