@@ -143,3 +143,28 @@ async def test_the_endpoints_never_answer_500(
     assert response.status_code < 500, response.text
     body = response.json()
     assert ("event_id" in body) if response.status_code == 200 else ("message" in body)
+
+
+POSTMARK_KEYS = ["From", "FromFull", "Subject", "Date", "TextBody", "HtmlBody", "Headers",
+                 "Attachments", "RawEmail", "MessageID", "StrippedTextReply"]  # fmt: skip
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=40)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(["Name", "Value", "Email", "Content"]), children),
+    ),
+    max_leaves=6,
+)
+
+
+@pytest.mark.usefixtures("stack_env")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=st.dictionaries(st.sampled_from(POSTMARK_KEYS), json_values))
+async def test_postmark_json_of_any_shape_never_gets_500(
+    payload: dict[str, object], email_client: httpx.AsyncClient, fixture_secrets: dict[str, str]
+) -> None:
+    user, password = fixture_secrets["postmark_basic_auth"].split(":", 1)
+    response = await email_client.post(
+        "/inbound/postmark", json=payload, headers=basic(user, password)
+    )
+    assert response.status_code < 500, response.text
