@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from services.email.app import create_app
+from services.email.settings import EmailSettings
 from tests.email.support import (
     SENDGRID_AUTH,
     basic,
@@ -138,3 +139,18 @@ async def test_a_body_over_the_limit_gets_413(
 
 def test_the_default_size_limit_is_25_megabytes(fixture_secrets: dict[str, str]) -> None:
     assert settings_for(fixture_secrets).max_body_bytes == 25 * 1024 * 1024
+
+
+def test_production_refuses_the_development_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_ENV", "production")
+    with pytest.raises(ValueError, match="EMAIL_MAILGUN_SIGNING_KEY still holds"):
+        EmailSettings()
+    real = {
+        "EMAIL_MAILGUN_SIGNING_KEY": "key-real",
+        "EMAIL_SENDGRID_PASSWORD": "real-sendgrid",
+        "EMAIL_POSTMARK_PASSWORD": "real-postmark",
+        "EMAIL_MIME_TOKEN": "real-token",
+    }
+    for name, value in real.items():
+        monkeypatch.setenv(name, value)
+    assert EmailSettings().mime_token.get_secret_value() == "real-token"
