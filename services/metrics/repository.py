@@ -301,12 +301,18 @@ async def backlog(
 async def agents_by_status(session: AsyncSession) -> dict[str, int]:
     """How many agents are in each status now (their latest change)."""
     latest = (
-        select(asc.c.agent_id, asc.c.status)
-        .distinct(asc.c.agent_id)
-        .order_by(asc.c.agent_id, asc.c.changed_at.desc())
+        select(asc.c.agent_id, func.max(asc.c.changed_at).label("changed_at"))
+        .group_by(asc.c.agent_id)
         .subquery()
     )
-    rows = await session.execute(select(latest.c.status, func.count()).group_by(latest.c.status))
+    rows = await session.execute(
+        select(asc.c.status, func.count())
+        .join(
+            latest,
+            and_(asc.c.agent_id == latest.c.agent_id, asc.c.changed_at == latest.c.changed_at),
+        )
+        .group_by(asc.c.status)
+    )
     return {status: int(count) for status, count in rows}
 
 
