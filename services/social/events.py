@@ -131,11 +131,11 @@ def media(
     size: int | None = None,
     sha256: str | None = None,
 ) -> Attachment:
-    """Attachment metadata of one media item (size 0 when the provider does not tell it)."""
+    """Attachment metadata of one media item (no size when the provider does not tell it)."""
     return Attachment(
         name=name,
         content_type=mime_type or GENERIC_MIME.get(kind, "application/octet-stream"),
-        size=size or 0,
+        size=size,
         sha256=hex_sha256(sha256),
         provider_media_id=media_id,
     )

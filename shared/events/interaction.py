@@ -109,7 +109,9 @@ class Attachment(_Model):
 
     name: str | None = None
     content_type: str
-    size: int = Field(ge=0)
+    size: int | None = Field(
+        default=None, ge=0, description="Bytes; None when the provider does not say."
+    )
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     provider_media_id: str | None = None
     inline: bool = False

@@ -80,7 +80,7 @@ async def test_a_messenger_batch_keeps_every_kind_apart(
         )
 
     def media(url: str, mime: str) -> Attachment:
-        return Attachment(content_type=mime, size=0, provider_media_id=url)
+        return Attachment(content_type=mime, provider_media_id=url)
 
     expected = [
         event(mid["text"], 0, Content(text="Order 1234 is late", in_reply_to=mid["echo"]),
@@ -94,7 +94,7 @@ async def test_a_messenger_batch_keeps_every_kind_apart(
               raw_ref=mid["place"],
               meta={"kind": "message", "latitude": "48.85", "longitude": "2.35"}),
         event(mid["sticker"], 3, Content(content_type="sticker", attachments=(
-            Attachment(content_type="image/*", size=0, provider_media_id="369239263222822"),)),
+            Attachment(content_type="image/*", provider_media_id="369239263222822"),)),
               raw_ref=mid["sticker"], meta={"kind": "message"}),
         event(mid["echo"], 4, Content(text="We are on it"), raw_ref=mid["echo"],
               type=EventType.MESSAGE_SENT, direction=Direction.OUTBOUND,

@@ -224,7 +224,7 @@ def expected_events(waba: str, phone_number_id: str, ids: dict[str, str]) -> lis
         )
 
     def attachment(media_id: str, mime: str, **more: Any) -> tuple[Attachment, ...]:
-        return (Attachment(content_type=mime, size=0, provider_media_id=media_id, **more),)
+        return (Attachment(content_type=mime, provider_media_id=media_id, **more),)
 
     return [
         inbound("text", ANA, 0, Content(text="Where is my parcel?")),

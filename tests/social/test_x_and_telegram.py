@@ -115,9 +115,7 @@ async def test_x_direct_messages_both_ways_with_media_read_receipts_and_likes(
                 text="Broken on arrival https://t.co/abc",
                 content_type="image",
                 attachments=(
-                    Attachment(
-                        content_type="image/*", size=0, provider_media_id="990000000000000001"
-                    ),
+                    Attachment(content_type="image/*", provider_media_id="990000000000000001"),
                 ),
             ),
             raw_ref=inbound_id,
