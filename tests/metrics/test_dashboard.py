@@ -1,0 +1,100 @@
+"""The wall-screen dashboard, in headless Chromium, shows the numbers the API gives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import async_playwright
+
+from tests.metrics.scenario import Day
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: The card rows and where their number is in a KPI report's totals.
+ROWS = {
+    "Inbound": ("volume", lambda k: k["counts"]["inbound"]),
+    "Conversations": ("volume", lambda k: k["counts"]["conversations"]),
+    "Service level": ("service_level", lambda k: k["value"]),
+    "Abandoned": ("abandonment_rate", lambda k: k["value"]),
+    "FRT mean": ("first_response_time", lambda k: k["stats"]["mean"]),
+    "FRT median": ("first_response_time", lambda k: k["stats"]["median"]),
+    "FRT p90": ("first_response_time", lambda k: k["stats"]["p90"]),
+    "Handle time": ("handle_time", lambda k: k["value"]),
+    "Resolution": ("first_resolution_time", lambda k: k["value"]),
+    "Transfers": ("transfer_rate", lambda k: k["value"]),
+    "Reopens": ("reopen_rate", lambda k: k["value"]),
+    "CSAT": ("csat", lambda k: k["value"]),
+    "NPS": ("nps", lambda k: k["value"]),
+}
+
+
+async def _report(url: str, day: Day, granularity: str, **filters: str) -> dict[str, Any]:
+    params = {
+        "start": day.start.isoformat(),
+        "end": day.end.isoformat(),
+        "granularity": granularity,
+    }
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        body: dict[str, Any] = (await client.get("/kpis", params=params | filters)).json()
+    return body
+
+
+async def test_dashboard_shows_the_api_numbers(
+    metrics_url: str, golden_day: Day, tmp_path: Path
+) -> None:
+    day = golden_day
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+            await page.goto(f"{metrics_url}/dashboard?day={day.start:%Y-%m-%d}")
+            await page.wait_for_selector("body[data-loaded='true']", timeout=20_000)
+            cells = await page.eval_on_selector_all(
+                ".value[data-testid]",
+                "els => els.map(e => [e.dataset.testid, e.dataset.value, e.textContent])",
+            )
+            bars = await page.eval_on_selector_all(
+                "#volume-chart rect", "els => els.map(e => [e.dataset.bucket, e.dataset.value])"
+            )
+            screenshot = tmp_path / "dashboard.png"
+            await page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            await browser.close()
+
+    shown = {testid: (value, text) for testid, value, text in cells}
+    for channel in ("phone", "chat", "social", "email"):
+        totals = (await _report(metrics_url, day, "day", channel=channel))["totals"]
+        for label, (name, pick) in ROWS.items():
+            want = pick(totals[name])
+            value, text = shown[f"{channel}:{label}"]
+            if want is None:
+                assert (value, text) == ("", "\u2013"), (channel, label)
+                continue
+            assert float(value) == want, (channel, label)
+            # The text is the same number, rounded to one decimal for the wall.
+            assert abs(float(text.rstrip("%s")) - want) <= 0.05 + 1e-9, (channel, label, text)
+    assert any(float(shown[f"{c}:Inbound"][0]) > 0 for c in ("phone", "chat", "social", "email"))
+
+    hourly = await _report(metrics_url, day, "hour")
+    want_bars = {
+        datetime.fromisoformat(b["start"]): b["kpis"]["volume"]["counts"]["inbound"]
+        for b in hourly["buckets"]
+    }
+    assert len(bars) == 24
+    got_bars = {datetime.fromisoformat(start): float(value) for start, value in bars}
+    for start in got_bars.keys() - want_bars.keys():
+        assert got_bars[start] == 0, start
+    for start, inbound in want_bars.items():
+        assert got_bars[start] == inbound, start
+    assert screenshot.stat().st_size > 10_000
