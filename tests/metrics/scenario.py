@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from shared.events import (
     CallDisposition,
@@ -344,6 +344,11 @@ def publish_order(day: Day, seed: int) -> tuple[list[Any], list[Any]]:
 # -- the KPIs by hand -------------------------------------------------------
 
 
+class Dims(TypedDict):
+    channel: str
+    queue: str
+
+
 @dataclass(frozen=True)
 class Item:
     """One countable thing: when it happened, what it is, and its dimensions."""
@@ -365,7 +370,7 @@ def items_of(day: Day) -> list[Item]:
     """Everything the KPIs count, read straight from the scripts."""
     items: list[Item] = []
     for s in day.scripts:
-        dims = {"channel": s.channel, "queue": s.queue}
+        dims = Dims(channel=s.channel, queue=s.queue)
         items.append(Item(s.opened_at, "conversations", agent="", **dims))
         for at in s.inbound:
             items.append(Item(at, "inbound", s.channel, "", "", s.provider))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 #: The card rows and where their number is in a KPI report's totals.
-ROWS = {
+ROWS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     "Inbound": ("volume", lambda k: k["counts"]["inbound"]),
     "Conversations": ("volume", lambda k: k["counts"]["conversations"]),
     "Service level": ("service_level", lambda k: k["value"]),
