@@ -74,7 +74,7 @@ async def agent_leaderboard(
 ) -> Leaderboard:
     """Per-agent KPIs over the range, the agents who handled most first."""
     filters = _filters(start, end, "minute", channel, queue)
-    return await reports.leaderboard(runtime.database, filters=_coarsest(filters), by="agent")
+    return await reports.leaderboard(runtime.database, filters=filters, by="agent")
 
 
 @router.get("/kpis/queues", response_model=Leaderboard)
@@ -87,21 +87,7 @@ async def queue_leaderboard(
 ) -> Leaderboard:
     """Per-queue KPIs over the range, the busiest queues first."""
     filters = _filters(start, end, "minute", channel, None, agent)
-    return await reports.leaderboard(runtime.database, filters=_coarsest(filters), by="queue")
-
-
-def _coarsest(filters: Filters) -> Filters:
-    # Leaderboards read the coarsest buckets that tile the range exactly.
-    for granularity, seconds in (("day", 86400), ("hour", 3600)):
-        aligned = all(int(t.timestamp()) % seconds == 0 for t in (filters.start, filters.end))
-        exact = all(t.microsecond == 0 for t in (filters.start, filters.end))
-        if aligned and exact:
-            return Filters(granularity, *_rest(filters))
-    return filters
-
-
-def _rest(filters: Filters) -> tuple[datetime, datetime, str | None, str | None, str | None]:
-    return filters.start, filters.end, filters.channel, filters.queue, filters.agent
+    return await reports.leaderboard(runtime.database, filters=filters, by="queue")
 
 
 @router.get("/exports/conversations.csv", response_class=StreamingResponse)

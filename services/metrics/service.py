@@ -123,6 +123,14 @@ async def _count_volume(session: AsyncSession, events: Sequence[Any], deltas: De
     )
 
 
+def _add_status_interval(
+    deltas: Deltas, start: datetime, end: datetime, status: str, *, agent: str, sign: int = 1
+) -> None:
+    # Offline time feeds no KPI; skipping it keeps nights and weekends out of the buckets.
+    if status != "offline":
+        deltas.add_interval(start, end, f"status_{status}", agent=agent, sign=sign)
+
+
 async def _record_status_change(session: AsyncSession, event: RoutingEvent, deltas: Deltas) -> None:
     """Insert the change between its neighbours: the interval before it is cut in two."""
     if event.agent_id is None or event.agent_status is None:
@@ -135,12 +143,13 @@ async def _record_status_change(session: AsyncSession, event: RoutingEvent, delt
         return
     before, after = await repository.status_neighbours(session, agent_id=agent, changed_at=at)
     if before is not None:
-        measure = f"status_{before.status}"
         if after is not None:
-            deltas.add_interval(before.changed_at, after.changed_at, measure, agent=agent, sign=-1)
-        deltas.add_interval(before.changed_at, at, measure, agent=agent)
+            _add_status_interval(
+                deltas, before.changed_at, after.changed_at, before.status, agent=agent, sign=-1
+            )
+        _add_status_interval(deltas, before.changed_at, at, before.status, agent=agent)
     if after is not None:
-        deltas.add_interval(at, after.changed_at, f"status_{event.agent_status}", agent=agent)
+        _add_status_interval(deltas, at, after.changed_at, event.agent_status, agent=agent)
 
 
 async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResult:
@@ -166,11 +175,8 @@ async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResul
         async for row in repository.all_status_changes(session):
             status_changes += 1
             if previous is not None and previous.agent_id == row.agent_id:
-                deltas.add_interval(
-                    previous.changed_at,
-                    row.changed_at,
-                    f"status_{previous.status}",
-                    agent=row.agent_id,
+                _add_status_interval(
+                    deltas, previous.changed_at, row.changed_at, previous.status, agent=row.agent_id
                 )
             previous = row
         rows = list(deltas.rows())
