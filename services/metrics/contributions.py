@@ -157,9 +157,11 @@ def handle_ms(fact: ConversationFact) -> tuple[datetime, int] | None:
             return None
         talk = fact.talk_ms if fact.talk_ms is not None else _ms(fact.ended_at, fact.answered_at)
         return fact.ended_at, talk + (fact.hold_ms or 0) + (fact.after_contact_ms or 0)
-    if fact.last_resolved_at is None or fact.last_resolved_at < fact.answered_at:
+    # Accept to first resolve: the days a resolved conversation may sit before a reopen
+    # are not handling, and a reopened spell's own accept is not kept.
+    if fact.first_resolved_at is None or fact.first_resolved_at < fact.answered_at:
         return None
-    return fact.last_resolved_at, _ms(fact.last_resolved_at, fact.answered_at)
+    return fact.first_resolved_at, _ms(fact.first_resolved_at, fact.answered_at)
 
 
 def first_response_ms(fact: ConversationFact) -> int | None:

@@ -21,8 +21,8 @@ FORMULAS = {
     "mean, median and p90 (nearest rank) over conversations first answered in the range",
     "first_resolution_time": "sum(first resolve - opening) / resolved conversations",
     "full_resolution_time": "sum(last resolve - opening) / resolved conversations",
-    "handle_time": "sum(answer or accept -> end of contact, with hold and after-contact "
-    "work) / handled contacts",
+    "handle_time": "sum(call answered -> ended + hold + after-call work; message accepted -> "
+    "first resolve) / handled contacts",
     "service_level": "answered within T / (answered + abandoned - short abandons)",
     "abandonment_rate": "abandoned (short ones included) / queued",
     "occupancy": "time busy on contacts / (time busy + time available)",

@@ -393,9 +393,9 @@ def items_of(day: Day) -> list[Item]:
                 handle = s.talk_ms + s.hold_ms + s.after_call_ms
                 items.append(Item(s.ended_at, "handle", agent=s.agent, ms=handle, **dims))
             elif s.resolves:
-                last = max(s.resolves)
+                first = min(s.resolves)
                 items.append(
-                    Item(last, "handle", agent=s.agent, ms=_ms(last, s.answered_at), **dims)
+                    Item(first, "handle", agent=s.agent, ms=_ms(first, s.answered_at), **dims)
                 )
         if s.abandoned_at is not None and s.abandon_wait_ms is not None:
             wait = s.abandon_wait_ms
