@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
@@ -43,7 +43,7 @@ async def claim_events(session: AsyncSession, event_ids: Iterable[uuid.UUID]) ->
     ids = sorted(set(event_ids))
     if not ids:
         return set()
-    now = datetime.now().astimezone()
+    now = datetime.now(UTC)
     statement = (
         insert(processed_event)
         .values([{"event_id": i, "processed_at": now} for i in ids])
