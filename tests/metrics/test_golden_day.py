@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.metrics.scenario import Day, expected, expected_backlog, items_of
+from tests.metrics.by_hand import expected, expected_backlog, items_of
+from tests.metrics.scenario import Day
 
 
 async def kpis(url: str, day: Day, granularity: str = "day", **filters: str) -> dict[str, Any]:

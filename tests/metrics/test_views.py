@@ -16,8 +16,9 @@ from shared.db import Database
 from shared.events import EventType
 from shared.kafka import EventProducer
 from tests.factories import interaction
+from tests.metrics.by_hand import expected, expected_backlog
 from tests.metrics.conftest import publish, wait_processed
-from tests.metrics.scenario import Day, expected, expected_backlog
+from tests.metrics.scenario import Day
 
 
 def _day_params(day: Day) -> dict[str, str]:
