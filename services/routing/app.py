@@ -4,38 +4,64 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from services.routing import service
+from services.routing import admin_endpoints, endpoints, service
+from services.routing.feed import AgentFeed
+from services.routing.lifecycle import in_transaction
+from services.routing.matching import Matcher
 from services.routing.models import outbox
+from services.routing.settings import RoutingSettings
+from services.routing.worker import RoutingWorker
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
 from shared.outbox import OutboxRelay
 from shared.service import Runtime, create_service_app
 
-CONSUMER_GROUP = "routing"
 
+def create_app(settings: RoutingSettings | None = None) -> FastAPI:
+    settings = settings or RoutingSettings()
 
-def create_app() -> FastAPI:
     async def on_startup(runtime: Runtime) -> None:
         relay = OutboxRelay(database=runtime.database, producer=runtime.producer, table=outbox)
+        matcher = Matcher(settings)
+        worker = RoutingWorker(
+            database=runtime.database,
+            matcher=matcher,
+            interval_s=settings.match_interval_s,
+            published=relay.wake,
+        )
+        feed = AgentFeed(runtime.platform.database_url)
+
+        def published() -> None:
+            relay.wake()
+            worker.wake()
 
         async def handle(events: Sequence[InteractionEvent]) -> None:
-            if await service.record_interactions(runtime.database, events):
-                relay.wake()
+            await in_transaction(
+                runtime.database,
+                lambda session, steps: service.record_interactions(
+                    session, steps, settings=settings, events=events
+                ),
+                wake=published,
+            )
 
+        runtime.state.update(settings=settings, matcher=matcher, feed=feed, published=published)
+        runtime.add_worker(feed)
         runtime.add_worker(
             ConsumerLoop(
                 settings=runtime.platform,
-                group_id=CONSUMER_GROUP,
+                group_id=settings.consumer_group,
                 decoders={INTERACTIONS_TOPIC: InteractionEvent.from_json},
                 handle=handle,
                 producer=runtime.producer,
             )
         )
+        runtime.add_worker(worker)
         runtime.add_worker(relay)
 
     return create_service_app(
         name="routing",
         description=__doc__ or "",
+        routers=[endpoints.router, admin_endpoints.router],
         topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
         on_startup=on_startup,
     )

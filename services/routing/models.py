@@ -1,6 +1,21 @@
 """Tables of the routing service, in Postgres schema `routing`."""
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import naming_metadata, processed_event_table
 from shared.outbox import outbox_table
@@ -9,18 +24,162 @@ metadata = naming_metadata("routing")
 
 processed_event = processed_event_table(metadata)
 
+#: A customer, whatever channels they used.
+contact = Table(
+    "contact",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("display_name", String(256), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Sticky routing: the agent who last accepted one of this customer's conversations.
+    Column("last_agent_id", Uuid, nullable=True),
+    Column("last_agent_at", DateTime(timezone=True), nullable=True),
+)
+
+#: How a channel knows a contact. Verified email addresses and phone numbers share one
+#: namespace across channels ("email", "phone"); other ids are scoped to their provider.
+identity = Table(
+    "identity",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("contact_id", Uuid, ForeignKey("contact.id"), nullable=False, index=True),
+    Column("namespace", String(128), nullable=False),
+    Column("value", String(512), nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("uq_identity_namespace_value", "namespace", "value", unique=True),
+)
+
+queue = Table(
+    "queue",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("channel", String(16), nullable=False),
+    Column("providers", ARRAY(String), nullable=False),
+    Column("language", String(16), nullable=True),
+    Column("required_skills", ARRAY(String), nullable=False),
+    Column("optional_skills", ARRAY(String), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("sla_seconds", Integer, nullable=False),
+    Column("overflow_seconds", Integer, nullable=True),
+    Column("overflow_queue_id", Uuid, ForeignKey("queue.id"), nullable=True),
+    Column("max_waiting", Integer, nullable=True),
+    Column("offer_timeout_seconds", Integer, nullable=True),
+    Column("reply_timeout_seconds", Integer, nullable=True),
+    Column("on_agent_offline", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+agent = Table(
+    "agent",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("skills", ARRAY(String), nullable=False),
+    Column("languages", ARRAY(String), nullable=False),
+    Column("capacity", JSONB, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_changed_at", DateTime(timezone=True), nullable=False),
+    Column("last_idle_at", DateTime(timezone=True), nullable=False),
+    Column("consecutive_timeouts", Integer, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 conversation = Table(
     "conversation",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("conversation_key", String(512), nullable=False, unique=True),
+    Column("conversation_key", String(512), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("provider", String(64), nullable=False),
     Column("customer_id", String(512), nullable=False),
+    Column("customer_kind", String(32), nullable=False),
+    Column("contact_id", Uuid, ForeignKey("contact.id"), nullable=True, index=True),
+    Column("language", String(16), nullable=True),
+    # queued, offered, assigned, resolved, abandoned
     Column("status", String(16), nullable=False),
+    Column("queue_id", Uuid, ForeignKey("queue.id"), nullable=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id"), nullable=True, index=True),
+    # The agent who last accepted it: they still see it (and get 409s) once it is resolved.
+    Column("last_agent_id", Uuid, nullable=True),
+    Column("priority", Integer, nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=True),
+    Column("sla_deadline", DateTime(timezone=True), nullable=True),
+    Column("overflow_at", DateTime(timezone=True), nullable=True),
+    Column("optional_skills_dropped", Boolean, nullable=False),
     Column("opened_at", DateTime(timezone=True), nullable=False),
+    # When the current open spell began (opening or the last reopening): offers made
+    # before it no longer count as tried.
+    Column("cycle_started_at", DateTime(timezone=True), nullable=False),
     Column("last_inbound_at", DateTime(timezone=True), nullable=False),
     Column("inbound_count", Integer, nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=True),
+    Column("first_reply_at", DateTime(timezone=True), nullable=True),
+    Column("reply_due_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("reopen_count", Integer, nullable=False),
+    # One open conversation per key; closed ones stay for reopening and history.
+    Index(
+        "uq_conversation_open_key",
+        "conversation_key",
+        unique=True,
+        postgresql_where=text("status IN ('queued', 'offered', 'assigned')"),
+    ),
+    Index("ix_conversation_key", "conversation_key"),
+    Index(
+        "ix_conversation_waiting",
+        "priority",
+        "sla_deadline",
+        "queued_at",
+        postgresql_where=text("status = 'queued'"),
+    ),
+)
+
+offer = Table(
+    "offer",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("conversation_id", Uuid, ForeignKey("conversation.id"), nullable=False, index=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id"), nullable=False, index=True),
+    Column("queue_id", Uuid, nullable=True),
+    # pending, accepted, declined, timed_out, returned, withdrawn
+    Column("state", String(16), nullable=False),
+    Column("offered_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("responded_at", DateTime(timezone=True), nullable=True),
+    Column("note", Text, nullable=True),
+    Index(
+        "uq_offer_pending_conversation",
+        "conversation_id",
+        unique=True,
+        postgresql_where=text("state = 'pending'"),
+    ),
+)
+
+#: Every change of who holds a conversation, in lock order (taken under both the
+#: conversation's and the agent's row locks), so capacity can be audited after the fact.
+hold_change = Table(
+    "hold_change",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("agent_id", Uuid, nullable=False, index=True),
+    Column("conversation_id", Uuid, nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+reply = Table(
+    "reply",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("conversation_id", Uuid, ForeignKey("conversation.id"), nullable=False, index=True),
+    Column("agent_id", Uuid, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
 )
 
 outbox = outbox_table(metadata)

@@ -1,21 +1,29 @@
-"""Routing's logic: conversations opened by inbound interactions."""
+"""Routing's consumer logic: inbound interactions open, attach to, reopen and end conversations."""
 
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from services.routing import repository
-from services.routing.models import outbox, processed_event
-from shared.db import Database, claim_event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import holding
+from services.routing.lifecycle import Steps
+from services.routing.models import processed_event
+from services.routing.repository import contacts, conversations, queues
+from services.routing.settings import RoutingSettings
+from shared.db import claim_event
 from shared.events import (
-    ROUTING_TOPIC,
+    CallDisposition,
+    Channel,
     Direction,
     EventType,
     InteractionEvent,
     LifecycleStep,
-    RoutingEvent,
     event_id_for,
 )
-from shared.kafka import OutgoingRecord
-from shared.outbox import enqueue
+
+Row = dict[str, Any]
 
 #: Interactions that can open a conversation.
 OPENING_TYPES = frozenset({EventType.MESSAGE_RECEIVED, EventType.CALL_STARTED})
@@ -28,30 +36,197 @@ def opens_conversation(event: InteractionEvent) -> bool:
     )
 
 
-async def record_interactions(database: Database, events: Sequence[InteractionEvent]) -> int:
-    """Open or attach conversations for a batch of events, once per event id.
+def identity_of(event: InteractionEvent) -> tuple[str, str, bool]:
+    """(namespace, value, verified) of the sender.
 
-    Lifecycle events go to the outbox in the same transaction; returns how many.
+    An address the channel itself vouches for (the sender of an email, the number of a
+    call or a WhatsApp message) is verified and shared across channels; anything else
+    (an email typed into a chat widget, a page-scoped id) stays within its provider.
     """
-    outgoing: list[OutgoingRecord] = []
-    async with database.transaction() as session:
-        for event in events:
-            if not await claim_event(session, processed_event, event.event_id):
-                continue
-            if not opens_conversation(event):
-                continue
-            opened_id = await repository.open_or_attach(session, event)
-            if opened_id is None:
-                continue
-            step = RoutingEvent(
-                event_id=event_id_for("routing", str(event.event_id), LifecycleStep.OPENED),
-                type=LifecycleStep.OPENED,
-                occurred_at=event.occurred_at,
-                conversation_id=opened_id,
-                conversation_key=event.conversation_key,
-                channel=event.channel,
-                cause_event_id=event.event_id,
+    kind, value = event.customer.kind, event.customer.id
+    if kind == "email" and event.channel is Channel.EMAIL:
+        return "email", value.strip().lower(), True
+    if kind == "phone" and event.channel in (Channel.PHONE, Channel.SOCIAL):
+        return "phone", value.strip(), True
+    return f"{event.channel.value}:{event.provider}:{kind}", value, False
+
+
+def step_id(event: InteractionEvent, step: LifecycleStep) -> uuid.UUID:
+    """Steps caused by an interaction get ids derived from it, so a replay repeats them."""
+    return event_id_for("routing", str(event.event_id), step)
+
+
+async def record_interactions(
+    session: AsyncSession,
+    steps: Steps,
+    *,
+    settings: RoutingSettings,
+    events: Sequence[InteractionEvent],
+) -> None:
+    """Apply a batch of interactions, each at most once (by event id)."""
+    for event in events:
+        if not await claim_event(session, processed_event, event.event_id):
+            continue
+        if event.type is EventType.CUSTOMER_LEFT:
+            await _customer_left(session, steps, event=event)
+        elif event.type is EventType.CALL_ENDED:
+            await _call_ended(session, steps, event=event)
+        elif opens_conversation(event):
+            await _inbound(session, steps, settings=settings, event=event)
+
+
+async def _inbound(
+    session: AsyncSession, steps: Steps, *, settings: RoutingSettings, event: InteractionEvent
+) -> None:
+    at = min(event.occurred_at, datetime.now(UTC))
+    current = await conversations.lock_open_by_key(session, event.conversation_key)
+    if current is not None:
+        await _attach(session, current, event=event, at=at)
+        return
+    closed = await conversations.lock_latest_closed_by_key(session, event.conversation_key)
+    window = timedelta(seconds=settings.reopen_window_s)
+    closed_at = closed["resolved_at"] if closed is not None else None
+    if closed is not None and closed_at is not None and at - closed_at <= window:
+        await _reopen(session, steps, closed, event=event, at=at)
+        return
+    await _open(session, steps, event=event, at=at)
+
+
+async def _attach(
+    session: AsyncSession, current: Row, *, event: InteractionEvent, at: datetime
+) -> None:
+    values: dict[str, Any] = {
+        "inbound_count": current["inbound_count"] + 1,
+        "last_inbound_at": max(current["last_inbound_at"], at),
+    }
+    if current["status"] == "assigned" and current["reply_due_at"] is None:
+        queue = await queues.queue_by_id(session, current["queue_id"])
+        if queue is not None and queue["reply_timeout_seconds"] is not None:
+            values["reply_due_at"] = datetime.now(UTC) + timedelta(
+                seconds=queue["reply_timeout_seconds"]
             )
-            outgoing.append(OutgoingRecord(ROUTING_TOPIC, event.kafka_key, step.to_json()))
-        await enqueue(session, outbox, outgoing)
-    return len(outgoing)
+    await conversations.update_conversation(session, current["id"], values)
+
+
+async def _open(
+    session: AsyncSession, steps: Steps, *, event: InteractionEvent, at: datetime
+) -> None:
+    namespace, value, verified = identity_of(event)
+    contact_id = await contacts.contact_of_identity(
+        session,
+        namespace=namespace,
+        value=value,
+        verified=verified,
+        channel=event.channel.value,
+        display_name=event.customer.display_name,
+        at=at,
+    )
+    conversation: Row = {
+        "id": uuid.uuid4(),
+        "conversation_key": event.conversation_key,
+        "channel": event.channel.value,
+        "provider": event.provider,
+        "customer_id": event.customer.id,
+        "customer_kind": event.customer.kind,
+        "contact_id": contact_id,
+        "language": event.content.language if event.content else None,
+        "status": "queued",
+        "priority": 0,
+        "optional_skills_dropped": False,
+        "opened_at": at,
+        "cycle_started_at": at,
+        "last_inbound_at": at,
+        "inbound_count": 1,
+        "reopen_count": 0,
+    }
+    if not await conversations.insert_conversation(session, conversation):
+        return
+    conversation["queue_name"] = None
+    steps.add(
+        LifecycleStep.OPENED,
+        at=event.occurred_at,
+        conversation=conversation,
+        cause_event_id=event.event_id,
+        event_id=step_id(event, LifecycleStep.OPENED),
+    )
+    await holding.place(session, steps, conversation=conversation, at=at)
+
+
+async def _reopen(
+    session: AsyncSession, steps: Steps, closed: Row, *, event: InteractionEvent, at: datetime
+) -> None:
+    values = {
+        "status": "queued",
+        "cycle_started_at": at,
+        "last_inbound_at": at,
+        "inbound_count": closed["inbound_count"] + 1,
+        "reopen_count": closed["reopen_count"] + 1,
+        "accepted_at": None,
+        "resolved_at": None,
+    }
+    await conversations.update_conversation(session, closed["id"], values)
+    closed.update(values)
+    steps.add(
+        LifecycleStep.REOPENED,
+        at=event.occurred_at,
+        conversation=closed,
+        cause_event_id=event.event_id,
+        event_id=step_id(event, LifecycleStep.REOPENED),
+    )
+    await holding.place(session, steps, conversation=closed, at=at)
+
+
+async def _customer_left(session: AsyncSession, steps: Steps, *, event: InteractionEvent) -> None:
+    current = await conversations.lock_open_by_key(session, event.conversation_key)
+    if current is not None and current["accepted_at"] is None:
+        await _abandon(session, steps, current, event=event)
+
+
+async def _call_ended(session: AsyncSession, steps: Steps, *, event: InteractionEvent) -> None:
+    current = await conversations.lock_open_by_key(session, event.conversation_key)
+    if current is None:
+        return
+    disposition = event.call.disposition if event.call else None
+    if current["accepted_at"] is None and disposition is CallDisposition.ABANDONED:
+        await _abandon(session, steps, current, event=event)
+        return
+    # A call is over when it ends: resolve it, crediting whoever held it.
+    at = event.occurred_at
+    holder = current["agent_id"]
+    if holder is not None:
+        await holding.close_pending_offer(
+            session, steps, conversation=current, state="withdrawn", at=at
+        )
+        await holding.release(session, steps, conversation=current, at=at)
+    values = {"status": "resolved", "resolved_at": at, "reply_due_at": None}
+    await conversations.update_conversation(session, current["id"], values)
+    steps.add(
+        LifecycleStep.RESOLVED,
+        at=at,
+        conversation=current,
+        agent_id=holder,
+        cause_event_id=event.event_id,
+        event_id=step_id(event, LifecycleStep.RESOLVED),
+    )
+
+
+async def _abandon(
+    session: AsyncSession, steps: Steps, current: Row, *, event: InteractionEvent
+) -> None:
+    at = event.occurred_at
+    holder = current["agent_id"]
+    if holder is not None:
+        await holding.close_pending_offer(
+            session, steps, conversation=current, state="withdrawn", at=at
+        )
+        await holding.release(session, steps, conversation=current, at=at)
+    values = {"status": "abandoned", "resolved_at": at, "reply_due_at": None}
+    await conversations.update_conversation(session, current["id"], values)
+    steps.add(
+        LifecycleStep.ABANDONED,
+        at=at,
+        conversation=current,
+        agent_id=holder,
+        cause_event_id=event.event_id,
+        event_id=step_id(event, LifecycleStep.ABANDONED),
+    )

@@ -1,0 +1,154 @@
+"""The admin API: agents, queues, skills, contacts and the queue overview."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.routing import admin_service, presence
+from services.routing.auth import AdminDep
+from services.routing.endpoints import run
+from services.routing.schemas import (
+    AgentCreate,
+    AgentCreated,
+    AgentOut,
+    AgentUpdate,
+    ContactOut,
+    MergeBody,
+    Overview,
+    QueueCreate,
+    QueueOut,
+    QueueUpdate,
+    SplitBody,
+    StatusChange,
+)
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+
+
+@router.post("/agents", response_model=AgentCreated, status_code=201)
+async def create_agent(body: AgentCreate, runtime: RuntimeDep) -> AgentCreated:
+    """Create an agent; the answer carries the agent's bearer token, shown only once."""
+    agent, token = await run(
+        runtime,
+        lambda s, _: admin_service.create_agent(
+            s,
+            name=body.name,
+            skills=body.skills,
+            languages=body.languages,
+            capacity={k.value: v for k, v in body.capacity.items()},
+            status=body.status,
+        ),
+    )
+    return AgentCreated(agent=AgentOut.model_validate(agent), token=token)
+
+
+@router.get("/agents", response_model=list[AgentOut])
+async def list_agents(runtime: RuntimeDep) -> Any:
+    """Every agent."""
+    async with runtime.database.transaction() as session:
+        return await admin_service.list_agents(session)
+
+
+@router.get("/agents/{agent_id}", response_model=AgentOut)
+async def get_agent(agent_id: uuid.UUID, runtime: RuntimeDep) -> Any:
+    """One agent."""
+    async with runtime.database.transaction() as session:
+        return await admin_service.get_agent(session, agent_id=agent_id)
+
+
+@router.patch("/agents/{agent_id}", response_model=AgentOut)
+async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, runtime: RuntimeDep) -> Any:
+    """Change an agent's name, skills, languages or capacity."""
+    changes = body.model_dump(exclude_unset=True)
+    if body.capacity is not None:
+        changes["capacity"] = {k.value: v for k, v in body.capacity.items()}
+    return await run(
+        runtime, lambda s, _: admin_service.update_agent(s, agent_id=agent_id, changes=changes)
+    )
+
+
+@router.put("/agents/{agent_id}/status", response_model=AgentOut)
+async def set_agent_status(agent_id: uuid.UUID, body: StatusChange, runtime: RuntimeDep) -> Any:
+    """Set an agent's status on their behalf (a supervisor sending someone offline)."""
+    return await run(
+        runtime,
+        lambda s, steps: presence.set_status(
+            s, steps, agent_id=agent_id, status=body.status, at=admin_service.now()
+        ),
+    )
+
+
+@router.get("/skills", response_model=list[str])
+async def skills(runtime: RuntimeDep) -> list[str]:
+    """Every skill an agent has or a queue asks for."""
+    async with runtime.database.transaction() as session:
+        return await admin_service.skills_in_use(session)
+
+
+@router.post("/queues", response_model=QueueOut, status_code=201)
+async def create_queue(body: QueueCreate, runtime: RuntimeDep) -> Any:
+    """Create a queue (409 if the name is taken)."""
+    values = body.model_dump()
+    values["channel"] = body.channel.value
+    return await run(runtime, lambda s, _: admin_service.create_queue(s, values=values))
+
+
+@router.get("/queues", response_model=list[QueueOut])
+async def list_queues(runtime: RuntimeDep) -> Any:
+    """Every queue."""
+    async with runtime.database.transaction() as session:
+        return await admin_service.list_queues(session)
+
+
+@router.get("/queues/{name}", response_model=QueueOut)
+async def get_queue(name: str, runtime: RuntimeDep) -> Any:
+    """One queue."""
+    async with runtime.database.transaction() as session:
+        return await admin_service.get_queue(session, name=name)
+
+
+@router.patch("/queues/{name}", response_model=QueueOut)
+async def update_queue(name: str, body: QueueUpdate, runtime: RuntimeDep) -> Any:
+    """Change a queue's rules; conversations already waiting keep their deadlines."""
+    changes = body.model_dump(exclude_unset=True)
+    return await run(
+        runtime, lambda s, _: admin_service.update_queue(s, name=name, changes=changes)
+    )
+
+
+@router.get("/overview", response_model=Overview)
+async def overview(runtime: RuntimeDep) -> Any:
+    """Per queue: waiting, offered, assigned, longest wait; agents by status."""
+    async with runtime.database.transaction() as session:
+        return await admin_service.overview(session)
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactOut)
+async def get_contact(contact_id: uuid.UUID, runtime: RuntimeDep) -> Any:
+    """A contact with its identities and how many conversations it has."""
+    async with runtime.database.transaction() as session:
+        return await admin_service.get_contact(session, contact_id=contact_id)
+
+
+@router.post("/contacts/merge", response_model=ContactOut)
+async def merge_contacts(body: MergeBody, runtime: RuntimeDep) -> Any:
+    """Merge the source contact into the target: identities and conversations move."""
+    return await run(
+        runtime,
+        lambda s, _: admin_service.merge_contacts(
+            s, source_id=body.source_id, target_id=body.target_id
+        ),
+    )
+
+
+@router.post("/contacts/{contact_id}/split", response_model=ContactOut, status_code=201)
+async def split_contact(contact_id: uuid.UUID, body: SplitBody, runtime: RuntimeDep) -> Any:
+    """Split identities off a contact into a new one, which the answer describes."""
+    return await run(
+        runtime,
+        lambda s, _: admin_service.split_contact(
+            s, contact_id=contact_id, identity_ids=body.identity_ids
+        ),
+    )

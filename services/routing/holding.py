@@ -1,0 +1,170 @@
+"""The moves every flow shares: queue a conversation, offer it, take it back.
+
+Lock order everywhere: conversations first (by id when several), then agents.
+Every change of holder is written to the hold audit under both locks.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.lifecycle import Steps
+from services.routing.repository import agents, conversations, offers, queues
+from shared.events import LifecycleStep
+
+Row = dict[str, Any]
+
+
+def queue_values(queue: Row, at: datetime) -> dict[str, Any]:
+    """The columns of a conversation that starts waiting in ``queue`` at ``at``."""
+    overflow = queue["overflow_seconds"]
+    return {
+        "status": "queued",
+        "queue_id": queue["id"],
+        "priority": queue["priority"],
+        "queued_at": at,
+        "sla_deadline": at + timedelta(seconds=queue["sla_seconds"]),
+        "overflow_at": at + timedelta(seconds=overflow) if overflow is not None else None,
+        "optional_skills_dropped": False,
+    }
+
+
+async def place(
+    session: AsyncSession,
+    steps: Steps,
+    *,
+    conversation: Row,
+    at: datetime,
+    queue: Row | None = None,
+    step: LifecycleStep = LifecycleStep.QUEUED,
+    note: str | None = None,
+) -> bool:
+    """Put a conversation in its queue (the best match unless given); False if none takes it.
+
+    A full queue sends it to its overflow queue; with none, it waits unplaced and the
+    worker places it once a queue has room.
+    """
+    if queue is None:
+        queue = await queues.best_queue_for(
+            session,
+            channel=conversation["channel"],
+            provider=conversation["provider"],
+            language=conversation["language"],
+        )
+    full = (
+        queue is not None
+        and queue["max_waiting"] is not None
+        and await queues.waiting_count(session, queue["id"]) >= queue["max_waiting"]
+    )
+    if queue is not None and full:
+        overflow_id = queue["overflow_queue_id"]
+        queue = await queues.queue_by_id(session, overflow_id) if overflow_id else None
+    if queue is None:
+        values: dict[str, Any] = {"status": "queued", "queue_id": None}
+        await conversations.update_conversation(session, conversation["id"], values)
+        conversation.update(values)
+        return False
+    values = queue_values(queue, at)
+    await conversations.update_conversation(session, conversation["id"], values)
+    conversation.update(values, queue_name=queue["name"])
+    steps.add(step, at=at, conversation=conversation, note=note)
+    return True
+
+
+async def offer_to(
+    session: AsyncSession,
+    steps: Steps,
+    *,
+    conversation: Row,
+    agent_id: uuid.UUID,
+    at: datetime,
+    timeout_s: float,
+    note: str | None = None,
+) -> uuid.UUID:
+    """Reserve the conversation for the agent (caller holds both locks); the offer's id."""
+    offer_id = uuid.uuid4()
+    await conversations.record_hold(
+        session,
+        conversation_id=conversation["id"],
+        agent_id=agent_id,
+        channel=conversation["channel"],
+        delta=1,
+        at=at,
+    )
+    values = {"status": "offered", "agent_id": agent_id}
+    await conversations.update_conversation(session, conversation["id"], values)
+    conversation.update(values)
+    await offers.insert_offer(
+        session,
+        {
+            "id": offer_id,
+            "conversation_id": conversation["id"],
+            "agent_id": agent_id,
+            "queue_id": conversation["queue_id"],
+            "state": "pending",
+            "offered_at": at,
+            "expires_at": at + timedelta(seconds=timeout_s),
+            "note": note,
+        },
+    )
+    steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
+    steps.notify(
+        agent_id, "offer.created", offer_id=str(offer_id), conversation_id=str(conversation["id"])
+    )
+    return offer_id
+
+
+async def release(
+    session: AsyncSession, steps: Steps, *, conversation: Row, at: datetime
+) -> uuid.UUID:
+    """Take the conversation from its holder (locking the agent); the former holder's id."""
+    agent_id: uuid.UUID = conversation["agent_id"]
+    await agents.lock_agent(session, agent_id)
+    await conversations.record_hold(
+        session,
+        conversation_id=conversation["id"],
+        agent_id=agent_id,
+        channel=conversation["channel"],
+        delta=-1,
+        at=at,
+    )
+    await conversations.update_conversation(session, conversation["id"], {"agent_id": None})
+    conversation["agent_id"] = None
+    if await agents.total_load(session, agent_id) == 0:
+        await agents.update_agent(session, agent_id, {"last_idle_at": at})
+    steps.notify(agent_id, "conversation.released", conversation_id=str(conversation["id"]))
+    return agent_id
+
+
+async def close_pending_offer(
+    session: AsyncSession, steps: Steps, *, conversation: Row, state: str, at: datetime
+) -> Row | None:
+    """Close the conversation's pending offer as ``state``; the offer, if there was one."""
+    pending = await offers.pending_offer_of(session, conversation["id"])
+    if pending is not None:
+        await offers.close_offer(session, pending["id"], state=state, at=at)
+        steps.notify(pending["agent_id"], f"offer.{state}", offer_id=str(pending["id"]))
+    return pending
+
+
+async def back_to_queue(
+    session: AsyncSession,
+    steps: Steps,
+    *,
+    conversation: Row,
+    at: datetime,
+    step: LifecycleStep | None = LifecycleStep.REQUEUED,
+    offer_state: str = "returned",
+    note: str | None = None,
+) -> uuid.UUID:
+    """Return a held conversation to its queue, keeping its place; the former holder."""
+    await close_pending_offer(session, steps, conversation=conversation, state=offer_state, at=at)
+    previous = await release(session, steps, conversation=conversation, at=at)
+    values = {"status": "queued", "reply_due_at": None}
+    await conversations.update_conversation(session, conversation["id"], values)
+    conversation.update(values)
+    if step is not None:
+        steps.add(step, at=at, conversation=conversation, agent_id=previous, note=note)
+    return previous

@@ -1,0 +1,63 @@
+"""Agent status changes and what they do to the agent's offers and conversations."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import holding
+from services.routing.lifecycle import Steps
+from services.routing.repository import agents, conversations, queues
+from shared.errors import NotFound
+from shared.events import LifecycleStep
+
+Row = dict[str, Any]
+
+STATUSES = ("available", "busy", "away", "offline")
+#: Statuses in which an agent takes no new work: their pending offers go back at once.
+UNREACHABLE = ("away", "offline")
+
+
+async def _lock_holdings(session: AsyncSession, agent_id: uuid.UUID) -> tuple[Row, list[Row]]:
+    """Lock the agent's conversations, then the agent (the lock order), and return both."""
+    held = await conversations.held_by(session, agent_id)
+    locked = await conversations.lock_many(session, [c["id"] for c in held])
+    agent = await agents.lock_agent(session, agent_id)
+    if agent is None:
+        raise NotFound("no such agent")
+    # The matcher may have offered something between the read and the agent lock.
+    known = {c["id"] for c in locked}
+    late = [c["id"] for c in await conversations.held_by(session, agent_id) if c["id"] not in known]
+    locked += await conversations.lock_many(session, late)
+    return agent, [c for c in locked if c["agent_id"] == agent_id]
+
+
+async def set_status(
+    session: AsyncSession, steps: Steps, *, agent_id: uuid.UUID, status: str, at: datetime
+) -> Row:
+    """Change the agent's status; away or offline returns their pending offers at once,
+    and offline re-queues their open conversations where the queue says so."""
+    agent, holdings = await _lock_holdings(session, agent_id)
+    if agent["status"] == status:
+        return agent
+    values: dict[str, Any] = {"status": status, "status_changed_at": at}
+    if status == "available":
+        values.update(last_idle_at=at, consecutive_timeouts=0)
+    agent = await agents.update_agent(session, agent_id, values)
+    steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent_id, agent_status=status)
+    steps.notify(agent_id, "status.changed", status=status)
+    if status not in UNREACHABLE:
+        return agent
+    for conversation in holdings:
+        if conversation["status"] == "offered":
+            await holding.back_to_queue(
+                session, steps, conversation=conversation, at=at, note=f"agent went {status}"
+            )
+        elif conversation["status"] == "assigned" and status == "offline":
+            queue = await queues.queue_by_id(session, conversation["queue_id"])
+            if queue is not None and queue["on_agent_offline"] == "requeue":
+                await holding.back_to_queue(
+                    session, steps, conversation=conversation, at=at, note="agent went offline"
+                )
+    return agent

@@ -1,0 +1,1 @@
+"""Every query of the routing service, one module per table family."""

@@ -1,0 +1,132 @@
+"""Queries on agents, their load and the choice of an agent for a conversation."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, Integer, and_, any_, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.models import agent, conversation, offer
+
+Row = dict[str, Any]
+
+
+def _capacity(channel: str) -> Any:
+    return func.coalesce(agent.c.capacity[channel].astext.cast(Integer), 0)
+
+
+def _load(channel: str) -> Any:
+    return (
+        select(func.count())
+        .where(conversation.c.agent_id == agent.c.id, conversation.c.channel == channel)
+        .correlate(agent)
+        .scalar_subquery()
+    )
+
+
+async def insert_agent(session: AsyncSession, values: dict[str, Any]) -> Row:
+    row = (await session.execute(insert(agent).values(**values).returning(agent))).one()
+    return dict(row._mapping)
+
+
+async def agent_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
+    row = (await session.execute(select(agent).where(agent.c.token_hash == token_hash))).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def agent_by_id(session: AsyncSession, agent_id: uuid.UUID) -> Row | None:
+    row = (await session.execute(select(agent).where(agent.c.id == agent_id))).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def lock_agent(
+    session: AsyncSession, agent_id: uuid.UUID, *, skip_locked: bool = False
+) -> Row | None:
+    """The agent's row, locked for this transaction (None if missing or skipped)."""
+    statement = select(agent).where(agent.c.id == agent_id).with_for_update(skip_locked=skip_locked)
+    row = (await session.execute(statement)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def update_agent(session: AsyncSession, agent_id: uuid.UUID, values: dict[str, Any]) -> Row:
+    row = (
+        await session.execute(
+            update(agent).where(agent.c.id == agent_id).values(**values).returning(agent)
+        )
+    ).one()
+    return dict(row._mapping)
+
+
+async def all_agents(session: AsyncSession) -> list[Row]:
+    rows = await session.execute(select(agent).order_by(agent.c.created_at, agent.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(agent.c.status, func.count()).group_by(agent.c.status))
+    return {status: int(count) for status, count in rows.all()}
+
+
+async def load_on(session: AsyncSession, agent_id: uuid.UUID, channel: str) -> int:
+    """How many conversations of ``channel`` the agent holds (offered or assigned)."""
+    count = await session.scalar(
+        select(func.count()).where(
+            conversation.c.agent_id == agent_id, conversation.c.channel == channel
+        )
+    )
+    return int(count or 0)
+
+
+async def total_load(session: AsyncSession, agent_id: uuid.UUID) -> int:
+    count = await session.scalar(select(func.count()).where(conversation.c.agent_id == agent_id))
+    return int(count or 0)
+
+
+async def candidates(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    cycle_started_at: datetime,
+    channel: str,
+    skills: list[str],
+    language: str | None,
+    sticky_agent_id: uuid.UUID | None,
+    limit: int = 5,
+) -> list[Row]:
+    """Eligible agents, best first.
+
+    Eligible: available, every skill, the language, room on the channel. Order: agents
+    not yet tried for this conversation, the sticky agent, least loaded, longest idle.
+    """
+    load = _load(channel)
+    capacity = _capacity(channel)
+    tried = exists().where(
+        offer.c.conversation_id == conversation_id,
+        offer.c.agent_id == agent.c.id,
+        offer.c.offered_at >= cycle_started_at,
+    )
+    sticky = and_(agent.c.id == sticky_agent_id) if sticky_agent_id else None
+    conditions = [
+        agent.c.status == "available",
+        agent.c.skills.contains(skills),
+        capacity > load,
+    ]
+    if language is not None:
+        conditions.append(any_(agent.c.languages) == language)
+    order: list[Any] = [tried.asc()]
+    if sticky is not None:
+        order.append(sticky.desc())
+    order += [
+        (load.cast(Float) / capacity).asc(),
+        agent.c.last_idle_at.asc(),
+        agent.c.id,
+    ]
+    rows = await session.execute(
+        select(agent.c.id, capacity.label("capacity"))
+        .where(*conditions)
+        .order_by(*order)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]

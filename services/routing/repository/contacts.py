@@ -1,0 +1,139 @@
+"""Queries on contacts and their identities."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, true, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.models import contact, conversation, identity
+
+Row = dict[str, Any]
+
+
+async def contact_of_identity(
+    session: AsyncSession,
+    *,
+    namespace: str,
+    value: str,
+    verified: bool,
+    channel: str,
+    display_name: str | None,
+    at: datetime,
+) -> uuid.UUID:
+    """The contact an identity belongs to, creating both when the identity is new."""
+    new_contact = uuid.uuid4()
+    await session.execute(
+        insert(contact).values(id=new_contact, display_name=display_name, created_at=at)
+    )
+    inserted = (
+        await session.execute(
+            insert(identity)
+            .values(
+                id=uuid.uuid4(),
+                contact_id=new_contact,
+                namespace=namespace,
+                value=value,
+                verified=verified,
+                channel=channel,
+                created_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=[identity.c.namespace, identity.c.value])
+            .returning(identity.c.contact_id)
+        )
+    ).scalar()
+    if inserted is not None:
+        return new_contact
+    await session.execute(delete(contact).where(contact.c.id == new_contact))
+    existing = await session.scalar(
+        select(identity.c.contact_id).where(
+            identity.c.namespace == namespace, identity.c.value == value
+        )
+    )
+    assert existing is not None
+    contact_id: uuid.UUID = existing
+    return contact_id
+
+
+async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Row | None:
+    row = (await session.execute(select(contact).where(contact.c.id == contact_id))).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def identities_of(session: AsyncSession, contact_id: uuid.UUID) -> list[Row]:
+    rows = await session.execute(
+        select(identity).where(identity.c.contact_id == contact_id).order_by(identity.c.created_at)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def conversation_count(session: AsyncSession, contact_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count()).where(conversation.c.contact_id == contact_id)
+    )
+    return int(count or 0)
+
+
+async def lock_contacts(session: AsyncSession, ids: list[uuid.UUID]) -> list[Row]:
+    rows = await session.execute(
+        select(contact).where(contact.c.id.in_(ids)).order_by(contact.c.id).with_for_update()
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def merge(session: AsyncSession, *, source: uuid.UUID, target: uuid.UUID) -> None:
+    """Move every identity and conversation of ``source`` to ``target``, then drop ``source``."""
+    await session.execute(
+        update(identity).where(identity.c.contact_id == source).values(contact_id=target)
+    )
+    await session.execute(
+        update(conversation).where(conversation.c.contact_id == source).values(contact_id=target)
+    )
+    await session.execute(delete(contact).where(contact.c.id == source))
+
+
+async def split(
+    session: AsyncSession,
+    *,
+    source: uuid.UUID,
+    identity_ids: list[uuid.UUID],
+    at: datetime,
+) -> uuid.UUID:
+    """Move ``identity_ids`` (and the conversations they opened) to a new contact."""
+    new_contact = uuid.uuid4()
+    await session.execute(insert(contact).values(id=new_contact, created_at=at))
+    moved = (
+        await session.execute(
+            update(identity)
+            .where(identity.c.contact_id == source, identity.c.id.in_(identity_ids))
+            .values(contact_id=new_contact)
+            .returning(identity.c.value, identity.c.verified, identity.c.channel)
+        )
+    ).all()
+    for value, verified, channel in moved:
+        # A conversation follows the identity that opened it: the same customer id, on the
+        # identity's channel unless it is a verified address shared across channels.
+        same_channel = true() if verified else conversation.c.channel == channel
+        await session.execute(
+            update(conversation)
+            .where(
+                conversation.c.contact_id == source,
+                same_channel,
+                func.lower(conversation.c.customer_id) == value.lower(),
+            )
+            .values(contact_id=new_contact)
+        )
+    return new_contact
+
+
+async def remember_agent(
+    session: AsyncSession, contact_id: uuid.UUID, agent_id: uuid.UUID, at: datetime
+) -> None:
+    """The customer's last agent, for sticky routing."""
+    await session.execute(
+        update(contact)
+        .where(contact.c.id == contact_id)
+        .values(last_agent_id=agent_id, last_agent_at=at)
+    )

@@ -1,0 +1,192 @@
+"""Queries on conversations, their holders and their replies."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, true, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.models import conversation, hold_change, queue, reply
+
+Row = dict[str, Any]
+
+OPEN = ("queued", "offered", "assigned")
+CLOSED = ("resolved", "abandoned")
+
+
+def _with_queue() -> Select[Any]:
+    return select(conversation, queue.c.name.label("queue_name")).outerjoin(
+        queue, queue.c.id == conversation.c.queue_id
+    )
+
+
+def _locked(statement: Select[Any], *, skip_locked: bool = False) -> Select[Any]:
+    return statement.with_for_update(of=conversation, skip_locked=skip_locked)
+
+
+async def _one(session: AsyncSession, statement: Select[Any]) -> Row | None:
+    row = (await session.execute(statement)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def _all(session: AsyncSession, statement: Select[Any]) -> list[Row]:
+    return [dict(r._mapping) for r in await session.execute(statement)]
+
+
+async def lock_open_by_key(session: AsyncSession, key: str) -> Row | None:
+    statement = _with_queue().where(
+        conversation.c.conversation_key == key, conversation.c.status.in_(OPEN)
+    )
+    return await _one(session, _locked(statement))
+
+
+async def lock_latest_closed_by_key(session: AsyncSession, key: str) -> Row | None:
+    statement = (
+        _with_queue()
+        .where(conversation.c.conversation_key == key, conversation.c.status.in_(CLOSED))
+        .order_by(conversation.c.resolved_at.desc().nulls_last())
+        .limit(1)
+    )
+    return await _one(session, _locked(statement))
+
+
+async def lock_conversation(
+    session: AsyncSession, conversation_id: uuid.UUID, *, skip_locked: bool = False
+) -> Row | None:
+    statement = _with_queue().where(conversation.c.id == conversation_id)
+    return await _one(session, _locked(statement, skip_locked=skip_locked))
+
+
+async def lock_many(session: AsyncSession, ids: list[uuid.UUID]) -> list[Row]:
+    """Lock conversations in id order, the one order every multi-row lock follows."""
+    statement = _with_queue().where(conversation.c.id.in_(ids)).order_by(conversation.c.id)
+    return await _all(session, _locked(statement))
+
+
+async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> Row | None:
+    return await _one(session, _with_queue().where(conversation.c.id == conversation_id))
+
+
+async def held_by(session: AsyncSession, agent_id: uuid.UUID) -> list[Row]:
+    statement = (
+        _with_queue()
+        .where(conversation.c.agent_id == agent_id)
+        .order_by(conversation.c.queued_at, conversation.c.id)
+    )
+    return await _all(session, statement)
+
+
+async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert an open conversation; False when its key already has one open."""
+    inserted = (
+        await session.execute(
+            insert(conversation)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=[conversation.c.conversation_key],
+                index_where=conversation.c.status.in_(OPEN),
+            )
+            .returning(conversation.c.id)
+        )
+    ).scalar()
+    return inserted is not None
+
+
+async def update_conversation(
+    session: AsyncSession, conversation_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(conversation).where(conversation.c.id == conversation_id).values(**values)
+    )
+
+
+async def record_hold(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    channel: str,
+    delta: int,
+    at: datetime,
+) -> None:
+    """Audit one change of holder; the caller holds both row locks."""
+    await session.execute(
+        insert(hold_change).values(
+            agent_id=agent_id, conversation_id=conversation_id, channel=channel, delta=delta, at=at
+        )
+    )
+
+
+async def lock_waiting(session: AsyncSession, queue_ids: list[uuid.UUID], limit: int) -> list[Row]:
+    """Queued conversations of ``queue_ids`` in queue order, skipping those another
+    instance is routing."""
+    statement = (
+        _with_queue()
+        .where(
+            conversation.c.status == "queued",
+            conversation.c.queue_id.in_(queue_ids),
+            conversation.c.agent_id.is_(None),
+        )
+        .order_by(
+            conversation.c.priority.desc(),
+            conversation.c.sla_deadline,
+            conversation.c.queued_at,
+            conversation.c.id,
+        )
+        .limit(limit)
+    )
+    return await _all(session, _locked(statement, skip_locked=True))
+
+
+async def lock_unplaced_for(session: AsyncSession, queue_row: Row, limit: int) -> list[Row]:
+    """Conversations waiting for a queue that ``queue_row`` would select."""
+    providers = queue_row["providers"]
+    statement = (
+        _with_queue()
+        .where(
+            conversation.c.status == "queued",
+            conversation.c.queue_id.is_(None),
+            conversation.c.channel == queue_row["channel"],
+            conversation.c.provider.in_(providers) if providers else true(),
+            conversation.c.language == queue_row["language"] if queue_row["language"] else true(),
+        )
+        .order_by(conversation.c.opened_at, conversation.c.id)
+        .limit(limit)
+    )
+    return await _all(session, _locked(statement, skip_locked=True))
+
+
+async def lock_overflowing(session: AsyncSession, now: datetime, limit: int) -> list[Row]:
+    statement = (
+        _with_queue()
+        .where(
+            conversation.c.status == "queued",
+            conversation.c.overflow_at <= now,
+            conversation.c.optional_skills_dropped.is_(False),
+        )
+        .order_by(conversation.c.overflow_at)
+        .limit(limit)
+    )
+    return await _all(session, _locked(statement, skip_locked=True))
+
+
+async def lock_reply_overdue(session: AsyncSession, now: datetime, limit: int) -> list[Row]:
+    statement = (
+        _with_queue()
+        .where(conversation.c.status == "assigned", conversation.c.reply_due_at <= now)
+        .order_by(conversation.c.reply_due_at)
+        .limit(limit)
+    )
+    return await _all(session, _locked(statement, skip_locked=True))
+
+
+async def insert_reply(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Record an agent's reply; False when that reply id was already recorded."""
+    inserted = (
+        await session.execute(
+            insert(reply).values(**values).on_conflict_do_nothing().returning(reply.c.id)
+        )
+    ).scalar()
+    return inserted is not None

@@ -1,0 +1,42 @@
+"""Settings of the routing service (prefix ``ROUTING_``)."""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class RoutingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
+
+    admin_token: SecretStr = Field(
+        default=SecretStr("dev-admin-token"),
+        description="Bearer token of the admin endpoints.",
+    )
+    consumer_group: str = Field(
+        default="routing", min_length=1, description="Consumer group on interactions.v1."
+    )
+    offer_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long an offer waits, unless its queue sets one."
+    )
+    timeouts_before_away: int = Field(
+        default=3, ge=1, description="Offers an agent lets time out in a row before going away."
+    )
+    sticky_window_s: float = Field(
+        default=7 * 24 * 3600.0, ge=0, description="How long a customer's last agent is sticky."
+    )
+    reopen_window_s: float = Field(
+        default=72 * 3600.0,
+        ge=0,
+        description="A resolved conversation reopens on an inbound message within this time.",
+    )
+    match_interval_s: float = Field(
+        default=1.0, gt=0, description="How often the background worker looks for work."
+    )
+    match_batch: int = Field(
+        default=50, ge=1, description="Queued conversations one matching transaction considers."
+    )
+    stream_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="Comment line the agent stream sends when idle."
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -1,0 +1,90 @@
+"""The background worker: matcher passes and timers, until the service stops."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.lifecycle import Steps, in_transaction
+from services.routing.matching import Matcher
+from shared.db import Database
+from shared.kafka import is_transient
+
+log = logging.getLogger(__name__)
+
+Pass = Callable[[AsyncSession, Steps], Awaitable[int]]
+
+
+class RoutingWorker:
+    """Runs every routing pass in its own transaction; again at once while there is work."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        matcher: Matcher,
+        interval_s: float,
+        published: Callable[[], None],
+    ) -> None:
+        self._database = database
+        self._matcher = matcher
+        self._interval_s = interval_s
+        self._published = published
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return "routing-worker"
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="routing-worker")
+
+    def wake(self) -> None:
+        """Look for work now (a conversation was queued, an agent freed room)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def run_once(self) -> int:
+        """One round of every pass; how many things changed."""
+        m = self._matcher
+        passes: list[Pass] = [
+            m.expire_offers,
+            m.reply_timeouts,
+            m.overflow,
+            m.place_unplaced,
+            m.assign_waiting,
+        ]
+        changed = 0
+        for routing_pass in passes:
+            changed += await in_transaction(self._database, routing_pass, wake=self._published)
+        return changed
+
+    async def _run(self) -> None:
+        delay = self._interval_s
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                changed = await self.run_once()
+                delay = self._interval_s
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("routing pass failed")
+                changed = 0
+                delay = min(delay * 2, 5.0)
+            if changed:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
