@@ -132,10 +132,8 @@ class ConsumerLoop:
             while await self._connected() and not self._stopping.is_set():
                 assert self._consumer is not None
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_batch)
-                for tp, records in batches.items():
-                    await self._process_partition(tp, records)
-                    if self._stopping.is_set():
-                        break
+                if batches:
+                    await self._process(batches)
                 if time.monotonic() - last_check >= self._check_interval_s:
                     last_check = time.monotonic()
                     if await self._stalled():
@@ -215,17 +213,23 @@ class ConsumerLoop:
 
     # -- processing --------------------------------------------------------
 
-    async def _process_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        decode = self._decoders[tp.topic]
+    async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Handle everything one fetch returned in one handler call, then commit it all.
+
+        Records keep their partition order, so a conversation's events stay in order.
+        """
         decoded: list[tuple[ConsumerRecord, Any]] = []
-        for record in records:
-            try:
-                decoded.append((record, decode(record.value)))
-            except Exception as exc:
-                await self._dead_letter(record, f"undecodable: {exc}")
+        for tp, records in batches.items():
+            decode = self._decoders[tp.topic]
+            for record in records:
+                try:
+                    decoded.append((record, decode(record.value)))
+                except Exception as exc:
+                    await self._dead_letter(record, f"undecodable: {exc}")
         await self._handle_with_retry(decoded)
-        await self._commit(tp, records[-1].offset + 1)
-        EVENTS_CONSUMED.labels(tp.topic, self.group_id, "ok").inc(len(decoded))
+        await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+        for record, _ in decoded:
+            EVENTS_CONSUMED.labels(record.topic, self.group_id, "ok").inc()
 
     async def _handle_with_retry(self, decoded: list[tuple[ConsumerRecord, Any]]) -> None:
         """Handle a batch; on a record error, handle one by one and dead-letter the culprits."""
@@ -289,15 +293,15 @@ class ConsumerLoop:
             extra={"topic": record.topic, "offset": record.offset, "error": error[:500]},
         )
 
-    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         try:
-            await self._consumer.commit({tp: offset})
+            await self._consumer.commit(offsets)
         except KafkaError as exc:
             # The records will come again (to us or another member); handlers are idempotent.
             log.warning("offset commit failed", extra={"error": repr(exc)})
             return
-        self._progress.committed[tp] = offset
+        self._progress.committed.update(offsets)
 
     # -- stall watchdog ----------------------------------------------------
 
@@ -305,9 +309,10 @@ class ConsumerLoop:
         """True when the consumer should be rebuilt.
 
         That is when it has lag but its positions have not moved for the stall
-        timeout, when the broker lost data it had (an embedded broker restarted:
-        end offsets or committed offsets went backwards), or when the broker has
-        not answered for the stall timeout.
+        timeout, when the broker forgot the offsets we committed (an embedded
+        broker restarted and lost its state), or when the broker has not
+        answered for the stall timeout. End offsets are not compared with our
+        positions: tansu reports them late, below what we already consumed.
         """
         consumer = self._consumer
         assert consumer is not None
@@ -315,6 +320,10 @@ class ConsumerLoop:
         now = time.monotonic()
         timeout = self._settings.kafka_stall_timeout_s
         assignment = list(consumer.assignment())
+        # Partitions handed to another member are theirs to commit now.
+        progress.committed = {
+            tp: offset for tp, offset in progress.committed.items() if tp in assignment
+        }
         try:
             async with asyncio.timeout(5):
                 ends = await consumer.end_offsets(assignment) if assignment else {}
@@ -334,8 +343,6 @@ class ConsumerLoop:
         for topic, lag in lag_by_topic.items():
             CONSUMER_LAG.labels(topic, self.group_id).set(lag)
 
-        if any(ends[tp] < positions[tp] for tp in assignment):
-            return True
         if any((committed[tp] or 0) < offset for tp, offset in progress.committed.items()):
             return True
         lagging = any(ends[tp] > positions[tp] for tp in assignment)
