@@ -164,3 +164,19 @@ def types(events: list[dict[str, Any]]) -> list[str]:
 
 def tag() -> str:
     return uuid.uuid4().hex[:10]
+
+
+async def agent_steps(
+    broker: str, agent_id: str, until: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The agent.status_changed events of one agent on routing.v1."""
+
+    def mine(records: list[Any]) -> list[dict[str, Any]]:
+        return [
+            v
+            for v in values(records)
+            if v.get("type") == "agent.status_changed" and v.get("agent_id") == agent_id
+        ]
+
+    records = await read_topic(broker, ROUTING_TOPIC, until=lambda rs: until(mine(rs)), timeout=30)
+    return mine(records)
