@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy import text
 
+from services.routing.settings import RoutingSettings
 from shared.db import Database
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC, InteractionEvent
 from shared.kafka import EventProducer, OutgoingRecord
@@ -20,6 +21,18 @@ from tests.support.kafka import read_topic, values
 
 ADMIN_TOKEN = "dev-admin-token"  # the routing service's development default
 T = TypeVar("T")
+
+
+def routing_settings(**overrides: object) -> RoutingSettings:
+    """Short intervals so timers fire within a test; a consumer group of its own."""
+    fields: dict[str, object] = {
+        "consumer_group": f"routing-test-{uuid.uuid4().hex[:8]}",
+        "match_interval_s": 0.2,
+        "timeouts_before_away": 2,
+        "stream_heartbeat_s": 1.0,
+        **overrides,
+    }
+    return RoutingSettings(**fields)  # type: ignore[arg-type]
 
 
 async def eventually(

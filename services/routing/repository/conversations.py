@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, true, update
+from sqlalchemy import Select, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,7 +86,9 @@ async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> 
             .values(**values)
             .on_conflict_do_nothing(
                 index_elements=[conversation.c.conversation_key],
-                index_where=conversation.c.status.in_(OPEN),
+                # A literal predicate: with bound parameters Postgres cannot match the partial
+                # index once asyncpg's prepared statement switches to a generic plan.
+                index_where=text("status IN ('queued', 'offered', 'assigned')"),
             )
             .returning(conversation.c.id)
         )
