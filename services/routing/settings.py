@@ -39,4 +39,3 @@ class RoutingSettings(ServiceSettings):
     stream_heartbeat_s: float = Field(
         default=15.0, gt=0, description="Comment line the agent stream sends when idle."
     )
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
