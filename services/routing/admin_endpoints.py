@@ -32,8 +32,9 @@ async def create_agent(body: AgentCreate, runtime: RuntimeDep) -> AgentCreated:
     """Create an agent; the answer carries the agent's bearer token, shown only once."""
     agent, token = await run(
         runtime,
-        lambda s, _: admin_service.create_agent(
+        lambda s, steps: admin_service.create_agent(
             s,
+            steps,
             name=body.name,
             skills=body.skills,
             languages=body.languages,

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.agent_service import token_hash
+from services.routing.lifecycle import Steps
 from services.routing.repository import agents, contacts, queues
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.events import LifecycleStep
 
 Row = dict[str, Any]
 
@@ -23,6 +25,7 @@ def now() -> datetime:
 
 async def create_agent(
     session: AsyncSession,
+    steps: Steps,
     *,
     name: str,
     skills: list[str],
@@ -49,6 +52,8 @@ async def create_agent(
             "created_at": at,
         },
     )
+    # Metrics time agents' statuses from their first one on.
+    steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent["id"], agent_status=status)
     return agent, token
 
 

@@ -28,5 +28,7 @@ async def routing(
         try:
             yield harness
         finally:
+            # Leave no agent available for the queues of the next module.
             for agent in harness.agents:
+                await agent.client.put("/agent/status", json={"status": "offline"})
                 await agent.client.aclose()

@@ -216,11 +216,9 @@ async def test_bad_input_gets_4xx_with_a_json_body(routing: Routing) -> None:
     ]
     assert {p["field"] for p in bad_queue.json()["detail"]} == {"body.name", "body.channel"}
     assert "exactly one" in both.json()["detail"][0]["problem"]
-    taken = await routing.admin.post(
-        "/admin/queues", json={"name": "dup-" + tag(), "channel": "chat"}
-    )
+    taken = await routing.queue(providers=[tag()], required_skills=[tag()])
     duplicate = await routing.admin.post(
-        "/admin/queues", json={"name": taken.json()["name"], "channel": "chat"}
+        "/admin/queues", json={"name": taken["name"], "channel": "chat", "providers": [tag()]}
     )
     assert duplicate.status_code == 409
 

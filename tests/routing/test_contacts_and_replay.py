@@ -11,7 +11,7 @@ import httpx
 from services.chat.app import create_app as create_chat
 from services.routing import service
 from services.routing.lifecycle import Steps
-from shared.events import INTERACTIONS_TOPIC, Channel, Customer, EventType
+from shared.events import INTERACTIONS_TOPIC, Channel, Customer, Direction, EventType
 from shared.signatures import hmac_sha256_hex
 from tests.factories import interaction
 from tests.routing.support import Routing, eventually, routing_settings, tag, types
@@ -81,6 +81,25 @@ async def test_verified_email_and_phone_merge_across_channels(routing: Routing) 
         json={"identity_ids": [i["id"] for i in remaining["identities"]]},
     )
     assert everything.status_code == 400
+
+
+async def test_automated_messages_and_statuses_never_open_a_conversation(
+    routing: Routing,
+) -> None:
+    t = tag()
+    auto_reply = interaction(provider=t, automated=True)
+    status = interaction(provider=t, type=EventType.MESSAGE_STATUS)
+    outbound = interaction(provider=t, type=EventType.MESSAGE_SENT, direction=Direction.OUTBOUND)
+    collected = Steps()
+    async with routing.database.transaction() as session:
+        await service.record_interactions(
+            session, collected, settings=routing_settings(), events=[auto_reply, status, outbound]
+        )
+    assert collected.records == []
+    rows = await routing.sql(
+        "SELECT count(*) AS n FROM routing.conversation WHERE provider = :p", p=t
+    )
+    assert rows == [{"n": 0}]
 
 
 async def test_replaying_the_same_events_changes_nothing(routing: Routing) -> None:
@@ -212,6 +231,7 @@ async def test_walkthrough_from_the_chat_webhook_to_resolved(routing: Routing) -
         assert replied.status_code == 202, replied.text
         resolved = await agent.post(f"/agent/conversations/{conversation_id}/resolve")
         assert resolved.json()["status"] == "resolved"
+        await agent.put("/agent/status", json={"status": "offline"})
 
     records = await read_topic(
         routing.broker,

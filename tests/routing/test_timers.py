@@ -115,5 +115,5 @@ async def test_going_offline_returns_offers_and_requeues_where_the_queue_says(
     assert steps[-1]["agent_id"] == leaving.id
     assert steps[-1]["note"] == "agent went offline"
 
-    statuses = await agent_steps(routing.broker, leaving.id, lambda es: len(es) >= 2)
-    assert [s["agent_status"] for s in statuses] == ["available", "offline"]
+    statuses = await agent_steps(routing.broker, leaving.id, lambda es: len(es) >= 3)
+    assert [s["agent_status"] for s in statuses] == ["offline", "available", "offline"]
