@@ -1,5 +1,20 @@
 """Tables of the phone connector, in Postgres schema `phone`."""
 
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, func
+
 from shared.db import naming_metadata
 
 metadata = naming_metadata("phone")
+
+#: What has been published of each call, so repeated or out-of-order callbacks and
+#: re-uploaded CDRs give one consistent lifecycle.
+call = Table(
+    "call",
+    metadata,
+    Column("call_key", String(300), primary_key=True),
+    Column("started", Boolean, nullable=False, server_default="false"),
+    Column("answered", Boolean, nullable=False, server_default="false"),
+    Column("ended", Boolean, nullable=False, server_default="false"),
+    Column("last_sequence", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -1,0 +1,142 @@
+"""A call as the sources report it, and the lifecycle events a report adds.
+
+Twilio reports a call piece by piece (ringing, in progress, completed), in any
+order and sometimes twice; a CDR or a call log reports it whole. Either way a
+call yields exactly one ``call.started``, at most one ``call.answered`` and
+exactly one ``call.ended``: :func:`lifecycle_events` emits only what the stored
+:class:`CallState` says is still missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from services.phone.numbers import to_e164
+from shared.events import (
+    CallDisposition,
+    CallInfo,
+    Channel,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    event_id_for,
+)
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """What one source says of a call at one moment."""
+
+    provider: str
+    call_id: str
+    direction: Direction
+    caller: str
+    callee: str
+    reported_at: datetime
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    disposition: CallDisposition | None = None  # None while the call goes on
+    queue_wait_seconds: float | None = None
+    talk_seconds: float | None = None
+    recording_ref: str | None = None
+    sequence: int | None = None
+    provider_meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}:{self.call_id}"
+
+
+@dataclass(frozen=True)
+class CallState:
+    """Which lifecycle events of a call were already published."""
+
+    started: bool = False
+    answered: bool = False
+    ended: bool = False
+
+
+def lifecycle_events(
+    report: CallReport, state: CallState, *, received_at: datetime, region: str
+) -> tuple[list[InteractionEvent], CallState]:
+    """The events ``report`` adds to a call in ``state``, and the state after them."""
+    events: list[InteractionEvent] = []
+    if state.ended:
+        return events, state
+    answered_at = report.answered_at
+    if answered_at is None and report.disposition is CallDisposition.ANSWERED and report.ended_at:
+        answered_at = report.ended_at - timedelta(seconds=report.talk_seconds or 0)
+    started_at = report.started_at or answered_at or report.ended_at or report.reported_at
+
+    def event(kind: EventType, at: datetime, info: CallInfo) -> InteractionEvent:
+        return _event(report, kind, at, info, received_at=received_at, region=region)
+
+    numbers = _numbers(report, region)
+    if not state.started:
+        events.append(event(EventType.CALL_STARTED, started_at, CallInfo(**numbers)))
+        state = replace(state, started=True)
+    if answered_at is not None and not state.answered:
+        info = CallInfo(**numbers, queue_wait_seconds=_wait(report, started_at, answered_at))
+        events.append(event(EventType.CALL_ANSWERED, answered_at, info))
+        state = replace(state, answered=True)
+    if report.disposition is not None:
+        info = CallInfo(
+            **numbers,
+            queue_wait_seconds=_wait(report, started_at, answered_at or report.ended_at),
+            talk_seconds=report.talk_seconds,
+            disposition=report.disposition,
+            recording_ref=report.recording_ref,
+        )
+        events.append(event(EventType.CALL_ENDED, report.ended_at or report.reported_at, info))
+        state = replace(state, ended=True)
+    return events, state
+
+
+def _wait(report: CallReport, start: datetime, until: datetime | None) -> float | None:
+    if report.queue_wait_seconds is not None:
+        return report.queue_wait_seconds
+    if until is None:
+        return None
+    return max(0.0, (until - start).total_seconds())
+
+
+def _numbers(report: CallReport, region: str) -> dict[str, str]:
+    return {
+        "from_number": to_e164(report.caller, region=region) or report.caller,
+        "to_number": to_e164(report.callee, region=region) or report.callee,
+    }
+
+
+def customer_of(report: CallReport, region: str) -> Customer:
+    """The caller of an inbound call, the callee of an outbound one."""
+    raw = report.caller if report.direction is Direction.INBOUND else report.callee
+    number = to_e164(raw, region=region)
+    return Customer(id=number or raw, kind="phone" if number else "address")
+
+
+def _event(
+    report: CallReport,
+    kind: EventType,
+    at: datetime,
+    info: CallInfo,
+    *,
+    received_at: datetime,
+    region: str,
+) -> InteractionEvent:
+    return InteractionEvent(
+        event_id=event_id_for(report.provider, report.call_id, kind),
+        type=kind,
+        channel=Channel.PHONE,
+        provider=report.provider,
+        direction=report.direction,
+        occurred_at=at,
+        received_at=received_at,
+        customer=customer_of(report, region),
+        conversation_key=report.key,
+        call=info,
+        raw_ref=report.call_id,
+        provider_meta=report.provider_meta,
+    )

@@ -1,0 +1,141 @@
+"""The phone connector's logic: call reports to lifecycle events, published once each."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.phone import asterisk, repository
+from services.phone.calls import CallReport, lifecycle_events
+from services.phone.schemas import GenericCall, RecordResult
+from shared.db import Database
+from shared.events import INTERACTIONS_TOPIC, InteractionEvent
+from shared.kafka import EventProducer, OutgoingRecord
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The events one report added to its call: none for a repeat."""
+
+    report: CallReport
+    event_ids: list[str]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def publish(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
+    await producer.publish_many(
+        [OutgoingRecord(INTERACTIONS_TOPIC, e.kafka_key, e.to_json()) for e in events]
+    )
+
+
+async def record_reports(
+    reports: Sequence[CallReport],
+    *,
+    database: Database,
+    producer: EventProducer,
+    received_at: datetime,
+    region: str,
+) -> list[Outcome]:
+    """Publish what each report adds to its call; a call's state is locked meanwhile.
+
+    The events are acknowledged by the broker before the state commits: should
+    the commit fail, the provider's retry publishes the same event ids again,
+    which consumers skip.
+    """
+    if not reports:
+        return []
+    async with database.transaction() as session:
+        states = await repository.lock_calls(session, sorted({r.key for r in reports}))
+        before = dict(states)
+        outcomes: list[Outcome] = []
+        events: list[InteractionEvent] = []
+        sequences: dict[str, int] = {}
+        for report in reports:
+            added, states[report.key] = lifecycle_events(
+                report, states[report.key], received_at=received_at, region=region
+            )
+            events += added
+            outcomes.append(Outcome(report, [str(e.event_id) for e in added]))
+            if report.sequence is not None:
+                sequences[report.key] = max(report.sequence, sequences.get(report.key, 0))
+        await publish(producer, events)
+        changed = {key: state for key, state in states.items() if state != before[key]}
+        await repository.save_calls(session, changed, sequences)
+    return outcomes
+
+
+async def ingest_cdr_upload(
+    chunks: AsyncIterator[bytes],
+    *,
+    database: Database,
+    producer: EventProducer,
+    region: str,
+    chunk_rows: int,
+) -> list[RecordResult]:
+    """Read a ``Master.csv`` upload row by row; publish the good rows chunk by chunk."""
+    received_at = now()
+    results: list[RecordResult] = []
+    pending: list[tuple[int, CallReport]] = []
+
+    async def flush() -> None:
+        outcomes = await record_reports(
+            [report for _, report in pending],
+            database=database,
+            producer=producer,
+            received_at=received_at,
+            region=region,
+        )
+        for (row, _), outcome in zip(pending, outcomes, strict=True):
+            results.append(result_of(row, outcome))
+        pending.clear()
+
+    async for row in asterisk.rows_of(chunks):
+        if asterisk.is_header(row) or not any(v.strip() for v in row.values):
+            continue
+        try:
+            report = asterisk.report_of(row, region=region, received_at=received_at)
+        except asterisk.RowError as error:
+            results.append(
+                RecordResult(
+                    row=row.number, status="rejected", field=error.field, problem=error.problem
+                )
+            )
+            continue
+        pending.append((row.number, report))
+        if len(pending) >= chunk_rows:
+            await flush()
+    if pending:
+        await flush()
+    return sorted(results, key=lambda r: r.row)
+
+
+def generic_report(call: GenericCall, *, received_at: datetime) -> CallReport:
+    return CallReport(
+        provider=call.source,
+        call_id=call.call_id,
+        direction=call.direction,
+        caller=call.from_number,
+        callee=call.to_number,
+        reported_at=call.ended_at or call.answered_at or call.started_at,
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        disposition=call.disposition,
+        queue_wait_seconds=call.queue_wait_seconds,
+        talk_seconds=call.talk_seconds,
+        recording_ref=call.recording_url,
+    )
+
+
+def result_of(row: int, outcome: Outcome) -> RecordResult:
+    """An outcome as a row of a batch report: accepted, or duplicate when it added nothing."""
+    return RecordResult(
+        row=row,
+        status="accepted" if outcome.event_ids else "duplicate",
+        call_id=outcome.report.call_id,
+        event_ids=outcome.event_ids,
+    )

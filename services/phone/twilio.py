@@ -1,0 +1,199 @@
+"""Twilio: request signatures, and voice and SMS webhooks as reports and events."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from services.phone.calls import CallReport
+from services.phone.numbers import to_e164
+from shared.errors import BadRequest
+from shared.events import (
+    Attachment,
+    CallDisposition,
+    Channel,
+    Content,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    event_id_for,
+)
+
+Form = Sequence[tuple[str, str]]
+
+#: Final call statuses and the disposition each means.
+DISPOSITIONS = {
+    "busy": CallDisposition.BUSY,
+    "no-answer": CallDisposition.MISSED,
+    "canceled": CallDisposition.ABANDONED,
+    "failed": CallDisposition.FAILED,
+}
+
+
+def signature(url: str, form: Form, auth_token: str) -> str:
+    """X-Twilio-Signature: base64 HMAC-SHA1 of the URL and every parameter sorted by name."""
+    values: dict[str, set[str]] = defaultdict(set)
+    for name, value in form:
+        values[name].add(value)
+    payload = url + "".join(
+        name + value for name in sorted(values) for value in sorted(values[name])
+    )
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def url_variants(url: str) -> list[str]:
+    """The URL as given, and with its default port added or removed (Twilio signs either)."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        other = host if parts.port == default else None
+    else:
+        other = f"{host}:{default}" if default else None
+    variants = [url]
+    if other is not None:
+        variants.append(urlunsplit(parts._replace(netloc=other)))
+    return variants
+
+
+def signature_matches(url: str, form: Form, auth_token: str, given: str | None) -> bool:
+    if given is None:
+        return False
+    return any(
+        hmac.compare_digest(signature(candidate, form, auth_token).encode(), given.encode())
+        for candidate in url_variants(url)
+    )
+
+
+def _field(form: Form, name: str, *, required: bool = True) -> str | None:
+    for key, value in form:
+        if key == name:
+            return value
+    if required:
+        raise BadRequest("webhook is invalid", detail=[{"field": name, "problem": "missing"}])
+    return None
+
+
+def _required(form: Form, name: str) -> str:
+    value = _field(form, name)
+    assert value is not None
+    if not value:
+        raise BadRequest("webhook is invalid", detail=[{"field": name, "problem": "empty"}])
+    return value
+
+
+def _timestamp(form: Form, received_at: datetime) -> datetime:
+    raw = _field(form, "Timestamp", required=False)
+    if not raw:
+        return received_at
+    try:
+        moment = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(
+            "webhook is invalid", detail=[{"field": "Timestamp", "problem": "not an RFC 2822 date"}]
+        ) from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _number(form: Form, name: str) -> float | None:
+    raw = _field(form, name, required=False)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(
+            "webhook is invalid", detail=[{"field": name, "problem": "not a number"}]
+        ) from None
+    if value < 0:
+        raise BadRequest("webhook is invalid", detail=[{"field": name, "problem": "negative"}])
+    return value
+
+
+def voice_report(form: Form, *, received_at: datetime) -> CallReport:
+    """A Twilio voice webhook or status callback as a report on its call."""
+    call_id = _required(form, "CallSid")
+    status = _required(form, "CallStatus")
+    at = _timestamp(form, received_at)
+    direction_raw = _field(form, "Direction", required=False) or "inbound"
+    direction = Direction.INBOUND if direction_raw == "inbound" else Direction.OUTBOUND
+    duration = _number(form, "CallDuration")
+    sequence = _number(form, "SequenceNumber")
+    recording = _field(form, "RecordingUrl", required=False) or _field(
+        form, "RecordingSid", required=False
+    )
+    report = CallReport(
+        provider="twilio_voice",
+        call_id=call_id,
+        direction=direction,
+        caller=_field(form, "From", required=False) or "",
+        callee=_field(form, "To", required=False) or "",
+        reported_at=at,
+        queue_wait_seconds=_number(form, "QueueTime"),
+        sequence=int(sequence) if sequence is not None else None,
+        provider_meta={"call_status": status, "direction": direction_raw},
+    )
+    if status in ("queued", "initiated", "ringing"):
+        return replace(report, started_at=at)
+    if status == "in-progress":
+        return replace(report, answered_at=at)
+    if status == "completed":
+        answered = bool(duration)
+        return replace(
+            report,
+            ended_at=at,
+            answered_at=at - timedelta(seconds=duration or 0) if answered else None,
+            talk_seconds=duration if answered else None,
+            disposition=CallDisposition.ANSWERED if answered else CallDisposition.MISSED,
+            recording_ref=recording,
+        )
+    if status in DISPOSITIONS:
+        return replace(report, ended_at=at, disposition=DISPOSITIONS[status])
+    raise BadRequest(
+        "webhook is invalid", detail=[{"field": "CallStatus", "problem": f"unknown: {status!r}"}]
+    )
+
+
+def sms_event(form: Form, *, received_at: datetime, region: str) -> InteractionEvent:
+    """An inbound Twilio SMS or MMS as a ``message.received`` on the phone channel."""
+    message_id = _required(form, "MessageSid")
+    sender = _required(form, "From")
+    recipient = _required(form, "To")
+    customer = to_e164(sender, region=region)
+    ours = to_e164(recipient, region=region) or recipient
+    media_count = int(_number(form, "NumMedia") or 0)
+    attachments = tuple(
+        Attachment(
+            content_type=_field(form, f"MediaContentType{i}", required=False)
+            or "application/octet-stream",
+            provider_media_id=_required(form, f"MediaUrl{i}"),
+        )
+        for i in range(media_count)
+    )
+    return InteractionEvent(
+        event_id=event_id_for("twilio_sms", message_id, EventType.MESSAGE_RECEIVED),
+        type=EventType.MESSAGE_RECEIVED,
+        channel=Channel.PHONE,
+        provider="twilio_sms",
+        direction=Direction.INBOUND,
+        occurred_at=received_at,
+        received_at=received_at,
+        customer=Customer(id=customer or sender, kind="phone" if customer else "address"),
+        conversation_key=f"sms:{customer or sender}:{ours}",
+        content=Content(
+            text=_field(form, "Body", required=False) or "",
+            content_type="mms" if attachments else "text",
+            attachments=attachments,
+        ),
+        raw_ref=message_id,
+        provider_meta={"to": ours},
+    )
