@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -150,9 +151,11 @@ async def stream(request: Request, runtime: RuntimeDep, caller: AgentDep) -> Str
     settings: RoutingSettings = runtime.state["settings"]
 
     async def events() -> AsyncIterator[str]:
+        deadline = time.monotonic() + settings.stream_max_s
         with feed.subscribe(str(caller.agent_id)) as notices:
-            yield f"event: ready\ndata: {json.dumps({'agent_id': str(caller.agent_id)})}\n\n"
-            while not await request.is_disconnected():
+            hello = json.dumps({"agent_id": str(caller.agent_id)})
+            yield f"retry: 1000\nevent: ready\ndata: {hello}\n\n"
+            while time.monotonic() < deadline and not await request.is_disconnected():
                 try:
                     notice = await asyncio.wait_for(notices.get(), settings.stream_heartbeat_s)
                 except TimeoutError:

@@ -39,3 +39,9 @@ class RoutingSettings(ServiceSettings):
     stream_heartbeat_s: float = Field(
         default=15.0, gt=0, description="Comment line the agent stream sends when idle."
     )
+    stream_max_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="An agent stream ends after this long (the browser reconnects), so a "
+        "shutdown never waits on it for longer.",
+    )

@@ -252,6 +252,7 @@ async def test_the_stream_pushes_new_offers_live(routing: Routing) -> None:
     async with agent.client.stream("GET", "/agent/stream") as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.aiter_lines()
+        assert await anext(lines) == "retry: 1000"
         assert await anext(lines) == "event: ready"
         event = await routing.customer_writes(provider=t)
         offer = await agent.offer_for(event.conversation_key)
