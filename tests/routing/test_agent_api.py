@@ -8,7 +8,14 @@ from typing import Any
 
 import httpx
 
-from shared.events import INTERACTIONS_TOPIC, EventType
+from shared.events import (
+    INTERACTIONS_TOPIC,
+    CallDisposition,
+    CallInfo,
+    Channel,
+    Customer,
+    EventType,
+)
 from tests.routing.support import Agent, Routing, eventually, tag, types
 from tests.support.kafka import read_topic, values
 
@@ -242,6 +249,42 @@ async def test_a_customer_who_leaves_before_an_answer_abandons(routing: Routing)
     assert await agent.offers() == []
     steps = await routing.lifecycle(event.conversation_key, lambda es: "abandoned" in types(es))
     assert types(steps) == ["opened", "queued", "offered", "abandoned"]
+
+
+async def test_a_call_hung_up_in_the_queue_abandons_and_an_answered_one_resolves(
+    routing: Routing,
+) -> None:
+    t = tag()
+    await routing.queue(channel="phone", providers=[t], required_skills=[t])
+    agent = await routing.agent(skills=[t], status="available")
+    call: dict[str, Any] = {
+        "channel": Channel.PHONE,
+        "customer": Customer(id="+15550001", kind="phone"),
+    }
+    hung_up = await routing.customer_writes(provider=t, type=EventType.CALL_STARTED, **call)
+    await agent.offer_for(hung_up.conversation_key)
+    await routing.customer_writes(
+        provider=t,
+        type=EventType.CALL_ENDED,
+        conversation_key=hung_up.conversation_key,
+        call=CallInfo(disposition=CallDisposition.ABANDONED),
+        **call,
+    )
+    await routing.conversation_in(hung_up.conversation_key, "abandoned")
+
+    answered = await routing.customer_writes(provider=t, type=EventType.CALL_STARTED, **call)
+    await agent.take(answered.conversation_key)
+    await routing.customer_writes(
+        provider=t,
+        type=EventType.CALL_ENDED,
+        conversation_key=answered.conversation_key,
+        call=CallInfo(disposition=CallDisposition.ANSWERED, talk_seconds=42),
+        **call,
+    )
+    await routing.conversation_in(answered.conversation_key, "resolved")
+    steps = await routing.lifecycle(answered.conversation_key, lambda es: "resolved" in types(es))
+    assert (steps[-1]["type"], steps[-1]["agent_id"]) == ("conversation.resolved", agent.id)
+    assert (await agent.client.get("/agent/conversations")).json() == []
 
 
 async def test_the_stream_pushes_new_offers_live(routing: Routing) -> None:
