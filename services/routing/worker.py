@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,8 @@ class RoutingWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        #: What this instance did, by pass (offers made, offers timed out...).
+        self.done: Counter[str] = Counter()
 
     @property
     def name(self) -> str:
@@ -69,7 +72,9 @@ class RoutingWorker:
         ]
         changed = 0
         for routing_pass in passes:
-            changed += await in_transaction(self._database, routing_pass, wake=self._published)
+            count = await in_transaction(self._database, routing_pass, wake=self._published)
+            self.done[routing_pass.__name__] += count
+            changed += count
         return changed
 
     async def _run(self) -> None:

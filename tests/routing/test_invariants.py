@@ -20,6 +20,7 @@ import pytest
 from services.routing import agent_service, presence
 from services.routing.app import create_app
 from services.routing.lifecycle import in_transaction
+from services.routing.worker import RoutingWorker
 from shared.db import Database
 from shared.errors import Conflict
 from shared.kafka import EventProducer
@@ -107,12 +108,8 @@ async def test_two_instances_never_exceed_capacity_nor_share_a_conversation(
     t = tag()
     group = f"routing-invariants-{uuid.uuid4().hex[:8]}"
     async with AsyncExitStack() as stack:
-        urls = [
-            await stack.enter_async_context(
-                serving(create_app(routing_settings(consumer_group=group)))
-            )
-            for _ in range(2)
-        ]
+        apps = [create_app(routing_settings(consumer_group=group)) for _ in range(2)]
+        urls = [await stack.enter_async_context(serving(app)) for app in apps]
         admin = await stack.enter_async_context(
             httpx.AsyncClient(base_url=urls[0], headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         )
@@ -159,7 +156,15 @@ async def test_two_instances_never_exceed_capacity_nor_share_a_conversation(
         finally:
             crowd.stop.set()
             await asyncio.gather(*workers, watcher)
+        # Both instances matched: the test really ran them side by side.
+        offers_made = [
+            next(w for w in app.state.runtime.workers if isinstance(w, RoutingWorker)).done[
+                "assign_waiting"
+            ]
+            for app in apps
+        ]
 
+    assert all(made > 0 for made in offers_made), offers_made
     assert crowd.overfull == []
     await assert_invariants(routing, t, [a.id for a in agents])
 
