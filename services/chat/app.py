@@ -1,23 +1,59 @@
 """The chat connector: website chat, Slack and a generic chat webhook."""
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 
-from services.chat.endpoints import router
+from services.chat import visitors
+from services.chat.endpoints import router as webhooks
+from services.chat.hub import Hub
 from services.chat.settings import ChatSettings
-from shared.events import INTERACTIONS_TOPIC
+from services.chat.visitor_endpoints import router as website_chat
+from shared.events import INTERACTIONS_TOPIC, InteractionEvent
+from shared.kafka import ConsumerLoop
 from shared.service import Runtime, create_service_app
+from shared.workers import PeriodicWorker
 
 
 def create_app() -> FastAPI:
     settings = ChatSettings()
 
     async def on_startup(runtime: Runtime) -> None:
+        hub = Hub()
         runtime.state["settings"] = settings
+        runtime.state["hub"] = hub
+
+        async def deliver_replies(events: Sequence[InteractionEvent]) -> None:
+            for event in events:
+                if visitors.is_widget_reply(event):
+                    await visitors.deliver_reply(runtime.database, hub, event)
+
+        async def close_idle() -> None:
+            await visitors.close_idle(
+                runtime.database, runtime.producer, idle_timeout_s=settings.idle_timeout_s
+            )
+
+        runtime.add_worker(
+            ConsumerLoop(
+                settings=runtime.platform,
+                group_id=settings.replies_group,
+                decoders={INTERACTIONS_TOPIC: InteractionEvent.from_json},
+                handle=deliver_replies,
+                producer=runtime.producer,
+            )
+        )
+        runtime.add_worker(
+            PeriodicWorker(
+                name="chat-idle-sessions",
+                interval_s=settings.idle_check_interval_s,
+                job=close_idle,
+            )
+        )
 
     return create_service_app(
         name="chat",
         description=__doc__ or "",
-        routers=[router],
+        routers=[webhooks, website_chat],
         topics=[INTERACTIONS_TOPIC],
         on_startup=on_startup,
     )

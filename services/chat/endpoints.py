@@ -1,18 +1,23 @@
-"""HTTP endpoints of the chat connector."""
+"""Webhook endpoints of the chat connector: Slack and the generic chat webhook."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 
-from services.chat import service
+from services.chat import service, slack
 from services.chat.schemas import Accepted, GenericChatMessage
 from services.chat.settings import ChatSettings
 from shared.errors import Unauthorized, invalid_body
-from shared.service import RuntimeDep, read_body
+from shared.service import Runtime, RuntimeDep, read_body
 from shared.signatures import hmac_sha256_hex, signatures_match
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat webhooks"])
+
+
+def settings_of(runtime: Runtime) -> ChatSettings:
+    settings: ChatSettings = runtime.state["settings"]
+    return settings
 
 
 @router.post("/webhooks/generic", status_code=202, response_model=Accepted)
@@ -22,7 +27,7 @@ async def generic_webhook(
     x_switchboard_signature: Annotated[str | None, Header()] = None,
 ) -> Accepted:
     """Accept one chat message signed with `X-Switchboard-Signature: sha256=<hex HMAC>`."""
-    settings: ChatSettings = runtime.state["settings"]
+    settings = settings_of(runtime)
     body = await read_body(request, settings.max_body_bytes)
     expected = "sha256=" + hmac_sha256_hex(settings.generic_secret.get_secret_value(), body)
     if not signatures_match(expected, x_switchboard_signature):
@@ -34,3 +39,44 @@ async def generic_webhook(
     event = service.normalize_generic(message, received_at=service.now())
     await service.publish_events(runtime.producer, [event])
     return Accepted(event_ids=[str(event.event_id)])
+
+
+@router.post("/webhooks/slack")
+async def slack_events(
+    request: Request,
+    runtime: RuntimeDep,
+    x_slack_request_timestamp: Annotated[str | None, Header()] = None,
+    x_slack_signature: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Slack Events API: URL verification and message events; retries publish nothing new."""
+    settings = settings_of(runtime)
+    body = await read_body(request, settings.max_body_bytes)
+    slack.verify(
+        secret=settings.slack_signing_secret.get_secret_value(),
+        body=body,
+        timestamp=x_slack_request_timestamp,
+        signature=x_slack_signature,
+        now=service.now(),
+        tolerance_s=settings.slack_tolerance_s,
+    )
+    try:
+        envelope = slack.SlackEnvelope.model_validate_json(body)
+        message = (
+            slack.SlackMessage.model_validate(envelope.event)
+            if envelope.type == "event_callback" and envelope.event is not None
+            else None
+        )
+    except ValidationError as exc:
+        raise invalid_body(exc, "Slack event is invalid") from None
+    if envelope.type == "url_verification":
+        return {"challenge": envelope.challenge}
+    if message is None or not envelope.event_id:
+        return {"event_ids": [], "ignored": f"envelope type {envelope.type}"}
+    reason = slack.ignored_because(message)
+    if reason is not None:
+        return {"event_ids": [], "ignored": reason}
+    event = slack.to_event(envelope, message, received_at=service.now())
+    published = await service.publish_slack_once(
+        runtime.database, runtime.producer, slack_event_id=envelope.event_id, event=event
+    )
+    return {"event_ids": [str(event.event_id)] if published else [], "retry": not published}

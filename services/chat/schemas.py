@@ -31,3 +31,54 @@ class GenericChatMessage(BaseModel):
 
 class Accepted(BaseModel):
     event_ids: list[str]
+
+
+class NewSession(BaseModel):
+    """What a visitor may tell when opening a chat; all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    page_url: str | None = Field(default=None, max_length=2000)
+    attributes: dict[str, str] = Field(default_factory=dict, max_length=50)
+
+
+class SessionOpened(BaseModel):
+    session_id: str
+    token: str = Field(description="Bearer token of every later call; keep it secret.")
+    conversation_key: str
+
+
+class SessionInfo(BaseModel):
+    session_id: str
+    conversation_key: str
+    closed: bool
+
+
+class VisitorMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+    client_message_id: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Chosen by the widget per message: a resend after an error is not a new one.",
+    )
+
+
+class ChatMessage(BaseModel):
+    id: int
+    author: str
+    agent_id: str | None
+    text: str
+    sent_at: str
+
+
+class MessageSent(BaseModel):
+    event_id: str
+    message: ChatMessage | None = Field(description="None when this was a resend.")
+
+
+class History(BaseModel):
+    messages: list[ChatMessage]

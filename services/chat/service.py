@@ -2,7 +2,9 @@
 
 from datetime import UTC, datetime
 
+from services.chat import repository
 from services.chat.schemas import GenericChatMessage
+from shared.db import Database
 from shared.errors import UnprocessableEntity
 from shared.events import (
     INTERACTIONS_TOPIC,
@@ -52,3 +54,18 @@ async def publish_events(producer: EventProducer, events: list[InteractionEvent]
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+async def publish_slack_once(
+    database: Database, producer: EventProducer, *, slack_event_id: str, event: InteractionEvent
+) -> bool:
+    """Publish a Slack message unless its event id was published before (a Slack retry).
+
+    The id is recorded in the same transaction that waits for the broker, so a
+    503 leaves it unrecorded and Slack's retry goes through.
+    """
+    async with database.transaction() as session:
+        if not await repository.claim_slack_event(session, slack_event_id, now()):
+            return False
+        await publish_events(producer, [event])
+    return True

@@ -1,5 +1,7 @@
 """Settings of the chat connector (prefix ``CHAT_``)."""
 
+import socket
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -13,4 +15,23 @@ class ChatSettings(ServiceSettings):
         default=SecretStr("dev-generic-secret"),
         description="HMAC-SHA256 key of the generic chat webhook's X-Switchboard-Signature.",
     )
+    slack_signing_secret: SecretStr = Field(
+        default=SecretStr("dev-slack-signing-secret"),
+        description="Slack app signing secret: the key of X-Slack-Signature.",
+    )
+    slack_tolerance_s: int = Field(
+        default=300, ge=1, description="Oldest X-Slack-Request-Timestamp accepted, in seconds."
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_message_chars: int = Field(default=4000, ge=1, description="Longest visitor message.")
+    idle_timeout_s: float = Field(
+        default=1800, gt=0, description="A visitor silent this long has left the chat."
+    )
+    idle_check_interval_s: float = Field(default=15, gt=0)
+    replies_group: str = Field(
+        default=f"chat-replies-{socket.gethostname()}",
+        description=(
+            "Consumer group reading agents' replies; one per instance, so that every instance "
+            "can push replies to the visitors connected to it."
+        ),
+    )

@@ -1,0 +1,143 @@
+"""Slack Events API: request signatures and message events as interaction events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.errors import Unauthorized
+from shared.events import (
+    Attachment,
+    Channel,
+    Content,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    event_id_for,
+)
+from shared.signatures import hmac_sha256_hex, signatures_match
+
+#: Message subtypes that are a person's new message.
+NEW_MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message"}
+
+
+def verify(
+    *,
+    secret: str,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    now: datetime,
+    tolerance_s: int,
+) -> None:
+    """``X-Slack-Signature`` = ``v0=`` hex HMAC-SHA256 of ``v0:{timestamp}:{body}``, recent."""
+    if timestamp is None or not timestamp.isdigit():
+        raise Unauthorized("X-Slack-Request-Timestamp is missing")
+    if abs(now.timestamp() - int(timestamp)) > tolerance_s:
+        raise Unauthorized("X-Slack-Request-Timestamp is too old: a replay?")
+    expected = "v0=" + hmac_sha256_hex(secret, b"v0:" + timestamp.encode() + b":" + body)
+    if not signatures_match(expected, signature):
+        raise Unauthorized("X-Slack-Signature is missing or does not match the body")
+
+
+class SlackFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str | None = None
+    mimetype: str | None = None
+    size: int | None = None
+
+
+class SlackMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    subtype: str | None = None
+    channel: str | None = None
+    user: str | None = None
+    bot_id: str | None = None
+    text: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    client_msg_id: str | None = None
+    files: list[SlackFile] = Field(default_factory=list)
+
+
+class SlackEnvelope(BaseModel):
+    """What Slack posts: a URL verification or an event callback."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    challenge: str | None = None
+    team_id: str | None = None
+    event_id: str | None = None
+    event_time: int | None = None
+    event: dict[str, Any] | None = None
+
+
+def ignored_because(message: SlackMessage) -> str | None:
+    """Why a message event is not published, or None to publish it.
+
+    Bots (ours included, whose replies Slack echoes back) never count as a
+    customer; edits and deletions change a message already published, which
+    the event log keeps as it was.
+    """
+    if message.type != "message":
+        return f"event type {message.type} is not a message"
+    if message.bot_id or message.subtype == "bot_message":
+        return "bot message"
+    if message.subtype in ("message_changed", "message_deleted"):
+        return f"{message.subtype}: the published message stays as it was"
+    if message.subtype not in NEW_MESSAGE_SUBTYPES:
+        return f"subtype {message.subtype} is not a new message"
+    if not (message.user and message.channel and message.ts):
+        return "message without user, channel or ts"
+    return None
+
+
+def to_event(
+    envelope: SlackEnvelope, message: SlackMessage, *, received_at: datetime
+) -> InteractionEvent:
+    if not (message.user and message.channel and message.ts and envelope.event_id):
+        raise ValueError("call ignored_because() first: this message is not publishable")
+    sent_at = datetime.fromtimestamp(float(message.ts), UTC)
+    thread = message.thread_ts or message.ts
+    return InteractionEvent(
+        event_id=event_id_for("slack", envelope.event_id, EventType.MESSAGE_RECEIVED),
+        type=EventType.MESSAGE_RECEIVED,
+        channel=Channel.CHAT,
+        provider="slack",
+        direction=Direction.INBOUND,
+        occurred_at=sent_at,
+        received_at=received_at,
+        customer=Customer(id=message.user, kind="slack_user"),
+        conversation_key=f"slack:{message.channel}:{thread}",
+        content=Content(
+            text=message.text or "",
+            in_reply_to=message.thread_ts if message.thread_ts != message.ts else None,
+            attachments=tuple(
+                Attachment(
+                    name=f.name,
+                    content_type=f.mimetype or "application/octet-stream",
+                    size=f.size,
+                    provider_media_id=f.id,
+                )
+                for f in message.files
+            ),
+        ),
+        raw_ref=message.client_msg_id or message.ts,
+        provider_meta={
+            key: value
+            for key, value in (
+                ("team_id", envelope.team_id),
+                ("slack_event_id", envelope.event_id),
+                ("ts", message.ts),
+            )
+            if value
+        },
+    )

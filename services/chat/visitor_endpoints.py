@@ -1,0 +1,169 @@
+"""The website chat API the widget uses, and the widget itself."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.resources import files
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from services.chat import visitors
+from services.chat.endpoints import settings_of
+from services.chat.hub import Hub
+from services.chat.schemas import (
+    ChatMessage,
+    History,
+    MessageSent,
+    NewSession,
+    SessionInfo,
+    SessionOpened,
+    VisitorMessage,
+)
+from shared.errors import NotFound, PayloadTooLarge, invalid_body
+from shared.service import Runtime, RuntimeDep, read_body
+
+router = APIRouter(tags=["website chat"])
+
+WIDGET = files("services.chat") / "widget"
+
+
+def hub_of(runtime: Runtime) -> Hub:
+    hub: Hub = runtime.state["hub"]
+    return hub
+
+
+def bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise NotFound("no chat session has this token")
+    return authorization.removeprefix("Bearer ")
+
+
+@router.post("/chat/sessions", status_code=201, response_model=SessionOpened)
+async def open_session(request: Request, runtime: RuntimeDep) -> SessionOpened:
+    """Open a chat: answers the session's token, the visitor's only key to it."""
+    body = await read_body(request, settings_of(runtime).max_body_bytes)
+    try:
+        new = NewSession.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise invalid_body(exc, "session request is invalid") from None
+    session_id, token = await visitors.open_session(
+        runtime.database,
+        name=new.name,
+        email=new.email,
+        page_url=new.page_url,
+        attributes=new.attributes,
+    )
+    return SessionOpened(
+        session_id=str(session_id),
+        token=token,
+        conversation_key=visitors.conversation_key(session_id),
+    )
+
+
+@router.get("/chat/session", response_model=SessionInfo)
+async def session_info(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> SessionInfo:
+    """The visitor's own session (404 for an unknown token)."""
+    chat = await visitors.find_session(runtime.database, bearer(authorization))
+    return SessionInfo(
+        session_id=str(chat["id"]),
+        conversation_key=chat["conversation_key"],
+        closed=chat["closed_at"] is not None,
+    )
+
+
+@router.post("/chat/messages", status_code=202, response_model=MessageSent)
+async def send_message(
+    request: Request, runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> MessageSent:
+    """Send a visitor's message; 202 once the broker acknowledged it."""
+    settings = settings_of(runtime)
+    token = bearer(authorization)
+    body = await read_body(request, settings.max_body_bytes)
+    try:
+        message = VisitorMessage.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_body(exc, "message is invalid") from None
+    if len(message.text) > settings.max_message_chars:
+        raise PayloadTooLarge(f"a message holds at most {settings.max_message_chars} characters")
+    event, view = await visitors.send_message(
+        runtime.database,
+        runtime.producer,
+        hub_of(runtime),
+        token=token,
+        text=message.text,
+        client_message_id=message.client_message_id,
+    )
+    return MessageSent(event_id=str(event.event_id), message=ChatMessage(**view) if view else None)
+
+
+@router.get("/chat/messages", response_model=History)
+async def read_messages(
+    runtime: RuntimeDep,
+    after: Annotated[int, Query(ge=0, description="Only messages after this id.")] = 0,
+    authorization: Annotated[str | None, Header()] = None,
+) -> History:
+    """The session's messages, the visitor's and the agents', after a message id."""
+    rows = await visitors.history(runtime.database, token=bearer(authorization), after=after)
+    return History(messages=[ChatMessage(**row) for row in rows])
+
+
+@router.post("/chat/close")
+async def close_chat(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, bool]:
+    """The visitor leaves: publishes `customer.left` (an abandon if no agent answered yet)."""
+    closed = await visitors.leave(runtime.database, runtime.producer, token=bearer(authorization))
+    return {"closed": closed}
+
+
+@router.websocket("/chat/stream")
+async def stream(websocket: WebSocket, token: str, after: int = 0) -> None:
+    """Live messages of the session: what came after `after`, then each new one as it comes."""
+    runtime: Runtime = websocket.app.state.runtime
+    try:
+        chat = await visitors.find_session(runtime.database, token)
+    except NotFound:
+        # Accepted first: a browser only sees the close code of an open WebSocket.
+        await websocket.accept()
+        await websocket.close(code=4404, reason="no chat session has this token")
+        return
+    hub = hub_of(runtime)
+    queue = hub.subscribe(chat["id"])
+    receiving: asyncio.Task[str] | None = None
+    await websocket.accept()
+    try:
+        for message in await visitors.history(runtime.database, token=token, after=after):
+            await websocket.send_json(message)
+        receiving = asyncio.create_task(websocket.receive_text())
+        while True:
+            pushing = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({pushing, receiving}, return_when=asyncio.FIRST_COMPLETED)
+            if receiving in done:
+                pushing.cancel()
+                receiving.result()  # raises WebSocketDisconnect when the visitor left
+                receiving = asyncio.create_task(websocket.receive_text())
+                continue
+            await websocket.send_json(pushing.result())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(chat["id"], queue)
+        if receiving is not None:
+            receiving.cancel()
+
+
+@router.get("/widget", response_class=HTMLResponse)
+async def widget_page() -> HTMLResponse:
+    """A page with the chat widget, to try it or to link to."""
+    return HTMLResponse((WIDGET / "index.html").read_text())
+
+
+@router.get("/widget.js")
+async def widget_script() -> Response:
+    """The embeddable widget: `<script src="https://chat.example.com/widget.js" defer></script>`."""
+    return Response((WIDGET / "widget.js").read_text(), media_type="text/javascript")

@@ -1,0 +1,242 @@
+"""Website chat: visitors' sessions, their messages, agents' replies, and leaving."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.chat import repository
+from services.chat.hub import Hub
+from shared.db import Database
+from shared.errors import Conflict, NotFound
+from shared.events import (
+    INTERACTIONS_TOPIC,
+    Channel,
+    Content,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    event_id_for,
+)
+from shared.kafka import EventProducer, OutgoingRecord
+
+PROVIDER = "webchat"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def conversation_key(session_id: uuid.UUID) -> str:
+    return f"{PROVIDER}:{session_id}"
+
+
+def message_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as the widget receives it."""
+    return {
+        "id": row["id"],
+        "author": row["author"],
+        "agent_id": row["agent_id"],
+        "text": row["text"],
+        "sent_at": row["sent_at"].isoformat(),
+    }
+
+
+async def open_session(
+    database: Database,
+    *,
+    name: str | None,
+    email: str | None,
+    page_url: str | None,
+    attributes: dict[str, str],
+) -> tuple[uuid.UUID, str]:
+    """A new session and the unguessable token that alone gives access to it."""
+    session_id = uuid.uuid4()
+    token = secrets.token_urlsafe(32)
+    at = now()
+    async with database.transaction() as session:
+        await repository.create_session(
+            session,
+            id=session_id,
+            token_sha256=_digest(token),
+            conversation_key=conversation_key(session_id),
+            visitor_name=name,
+            visitor_email=email.lower() if email else None,
+            page_url=page_url,
+            attributes=attributes,
+            opened_at=at,
+            last_activity_at=at,
+            agent_replied=False,
+        )
+    return session_id, token
+
+
+async def find_session(database: Database, token: str) -> dict[str, Any]:
+    """The session of ``token``; 404 for any other token."""
+    async with database.transaction() as session:
+        found = await repository.session_by_token(session, _digest(token))
+    if found is None:
+        raise NotFound("no chat session has this token")
+    return found
+
+
+def _event(
+    chat: dict[str, Any],
+    kind: EventType,
+    message_id: str,
+    at: datetime,
+    *,
+    content: Content | None = None,
+    meta: dict[str, str] | None = None,
+) -> InteractionEvent:
+    email = chat["visitor_email"]
+    provider_meta = {"page_url": chat["page_url"]} if chat["page_url"] else {}
+    return InteractionEvent(
+        event_id=event_id_for(PROVIDER, message_id, kind),
+        type=kind,
+        channel=Channel.CHAT,
+        provider=PROVIDER,
+        direction=Direction.INBOUND,
+        occurred_at=at,
+        received_at=at,
+        customer=Customer(
+            id=email or f"visitor:{chat['id']}",
+            display_name=chat["visitor_name"],
+            kind="email" if email else "session",
+        ),
+        conversation_key=chat["conversation_key"],
+        content=content,
+        raw_ref=message_id,
+        provider_meta={**provider_meta, **(meta or {})},
+    )
+
+
+async def _publish(producer: EventProducer, event: InteractionEvent) -> None:
+    await producer.publish(OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json()))
+
+
+async def send_message(
+    database: Database,
+    producer: EventProducer,
+    hub: Hub,
+    *,
+    token: str,
+    text: str,
+    client_message_id: str,
+) -> tuple[InteractionEvent, dict[str, Any] | None]:
+    """Publish a visitor's message; a resend of the same client message id publishes nothing."""
+    at = now()
+    async with database.transaction() as session:
+        chat = await repository.session_by_token(session, _digest(token))
+        if chat is None:
+            raise NotFound("no chat session has this token")
+        if chat["closed_at"] is not None:
+            raise Conflict("this chat session is closed")
+        message_id = f"{chat['id']}:{client_message_id}"
+        event = _event(chat, EventType.MESSAGE_RECEIVED, message_id, at, content=Content(text=text))
+        stored = await repository.add_message(
+            session, session_id=chat["id"], event_id=event.event_id, author="visitor",
+            agent_id=None, text=text, sent_at=at,
+        )  # fmt: skip
+        if stored is None:
+            return event, None
+        await repository.touch(session, chat["id"], at)
+        # Acknowledged by the broker before the message is committed as stored.
+        await _publish(producer, event)
+    view = {
+        "id": stored,
+        "author": "visitor",
+        "agent_id": None,
+        "text": text,
+        "sent_at": at.isoformat(),
+    }
+    hub.push(chat["id"], view)
+    return event, view
+
+
+async def history(database: Database, *, token: str, after: int) -> list[dict[str, Any]]:
+    chat = await find_session(database, token)
+    async with database.transaction() as session:
+        rows = await repository.messages_after(session, chat["id"], after)
+    return [message_view(row) for row in rows]
+
+
+async def leave(database: Database, producer: EventProducer, *, token: str) -> bool:
+    """The visitor closed the chat: publish ``customer.left``; False when already closed."""
+    async with database.transaction() as session:
+        chat = await repository.session_by_token(session, _digest(token))
+        if chat is None:
+            raise NotFound("no chat session has this token")
+        return await _close(session, producer, chat, reason="closed", at=now())
+
+
+async def _close(
+    session: AsyncSession,
+    producer: EventProducer,
+    chat: dict[str, Any],
+    *,
+    reason: str,
+    at: datetime,
+) -> bool:
+    """Close the session and publish that the visitor left (routing tells if it was an abandon)."""
+    if not await repository.close(session, chat["id"], at):
+        return False
+    meta = {"reason": reason, "agent_replied": str(chat["agent_replied"]).lower()}
+    event = _event(chat, EventType.CUSTOMER_LEFT, f"{chat['id']}:left", at, meta=meta)
+    await _publish(producer, event)
+    return True
+
+
+async def close_idle(database: Database, producer: EventProducer, *, idle_timeout_s: float) -> int:
+    """Close the sessions silent for ``idle_timeout_s``: their visitors have left."""
+    at = now()
+    async with database.transaction() as session:
+        idle = await repository.idle_sessions(session, at - timedelta(seconds=idle_timeout_s))
+        for chat in idle:
+            await _close(session, producer, chat, reason="timed_out", at=at)
+    return len(idle)
+
+
+async def deliver_reply(database: Database, hub: Hub, event: InteractionEvent) -> None:
+    """Store an agent's reply for its session and push it to the visitor's open widgets."""
+    async with database.transaction() as session:
+        chat = await repository.session_by_key(session, event.conversation_key)
+        if chat is None:
+            return  # a chat of another connector instance's database, or long gone
+        text = event.content.text if event.content and event.content.text else ""
+        stored = await repository.add_message(
+            session, session_id=chat["id"], event_id=event.event_id, author="agent",
+            agent_id=event.agent_id, text=text, sent_at=event.occurred_at,
+        )  # fmt: skip
+        if stored is None:
+            return
+        await repository.mark_agent_replied(session, chat["id"])
+        await repository.touch(session, chat["id"], now())
+    hub.push(
+        chat["id"],
+        {
+            "id": stored,
+            "author": "agent",
+            "agent_id": event.agent_id,
+            "text": text,
+            "sent_at": event.occurred_at.isoformat(),
+        },
+    )
+
+
+def is_widget_reply(event: InteractionEvent) -> bool:
+    return (
+        event.type is EventType.MESSAGE_SENT
+        and event.channel is Channel.CHAT
+        and event.conversation_key.startswith(f"{PROVIDER}:")
+    )

@@ -1,0 +1,125 @@
+// Switchboard chat widget: one script, no build step. Talks to the connector it was loaded from.
+(function () {
+  "use strict";
+  const origin = new URL(document.currentScript.src).origin;
+  const storageKey = "switchboard-chat-token";
+  let token = localStorage.getItem(storageKey);
+  let lastId = 0;
+  let socket = null;
+  let retryDelay = 500;
+
+  const box = document.createElement("div");
+  box.id = "sb-chat";
+  box.innerHTML =
+    '<div id="sb-head">Chat with us <button id="sb-close" title="End the chat">×</button></div>' +
+    '<div id="sb-messages" aria-live="polite"></div>' +
+    '<div id="sb-status" role="status"></div>' +
+    '<form id="sb-form"><input id="sb-input" autocomplete="off" maxlength="4000" ' +
+    'placeholder="Type your message"><button id="sb-send" type="submit">Send</button></form>';
+  const style = document.createElement("style");
+  style.textContent =
+    "#sb-chat{position:fixed;right:1rem;bottom:1rem;width:20rem;font:14px system-ui,sans-serif;" +
+    "border:1px solid #ccc;border-radius:8px;background:#fff;box-shadow:0 2px 12px #0002}" +
+    "#sb-head{background:#234;color:#fff;padding:.5rem;border-radius:8px 8px 0 0}" +
+    "#sb-close{float:right;background:none;border:0;color:#fff;cursor:pointer}" +
+    "#sb-messages{height:16rem;overflow-y:auto;padding:.5rem}" +
+    ".sb-msg{margin:.25rem 0;padding:.35rem .5rem;border-radius:6px;max-width:85%}" +
+    ".sb-visitor{background:#def;margin-left:auto}.sb-agent{background:#eee}" +
+    "#sb-status{color:#a40;padding:0 .5rem;min-height:1em}" +
+    "#sb-form{display:flex;border-top:1px solid #ddd}#sb-input{flex:1;border:0;padding:.5rem}";
+  document.head.appendChild(style);
+  document.body.appendChild(box);
+  const list = box.querySelector("#sb-messages");
+  const status = box.querySelector("#sb-status");
+  const input = box.querySelector("#sb-input");
+
+  function show(message) {
+    if (message.id <= lastId) return;  // already shown (pushed and answered both carry it)
+    lastId = message.id;
+    const item = document.createElement("div");
+    item.className = "sb-msg sb-" + message.author;
+    item.dataset.id = message.id;
+    item.textContent = message.text;
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  async function call(method, path, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    const response = await fetch(origin + path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 404 && token) {  // the session is gone: start a new one
+      token = null;
+      localStorage.removeItem(storageKey);
+    }
+    return response;
+  }
+
+  async function ensureSession() {
+    if (token) return;
+    const response = await call("POST", "/chat/sessions", { page_url: location.href });
+    if (!response.ok) throw new Error("could not open a chat (" + response.status + ")");
+    token = (await response.json()).token;
+    localStorage.setItem(storageKey, token);
+    connect();
+  }
+
+  function connect() {
+    if (!token) return;
+    const url = origin.replace(/^http/, "ws") + "/chat/stream?token=" +
+      encodeURIComponent(token) + "&after=" + lastId;
+    socket = new WebSocket(url);
+    socket.onopen = () => { status.textContent = ""; retryDelay = 500; };
+    socket.onmessage = (event) => show(JSON.parse(event.data));
+    socket.onclose = (event) => {
+      if (event.code === 4404) { token = null; localStorage.removeItem(storageKey); return; }
+      status.textContent = "Reconnecting…";
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 10000);
+    };
+  }
+
+  async function send(text, clientMessageId) {
+    try {
+      await ensureSession();
+      const response = await call("POST", "/chat/messages",
+        { text, client_message_id: clientMessageId });
+      if (response.status === 503 || response.status >= 500) {
+        throw new Error("the service is busy");
+      }
+      if (!response.ok) {
+        const problem = await response.json();
+        status.textContent = problem.message || "Your message was not sent.";
+        return;
+      }
+      status.textContent = "";
+      const answer = await response.json();
+      if (answer.message) show(answer.message);
+    } catch (error) {
+      // Same client message id on every try: the connector publishes it once.
+      status.textContent = "Connection problem, retrying…";
+      setTimeout(() => send(text, clientMessageId), retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 10000);
+    }
+  }
+
+  box.querySelector("#sb-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text, crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+  });
+
+  box.querySelector("#sb-close").addEventListener("click", async () => {
+    if (token) await call("POST", "/chat/close");
+    if (socket) { socket.onclose = null; socket.close(); }
+    token = null;
+    localStorage.removeItem(storageKey);
+    status.textContent = "Chat ended.";
+  });
+
+  connect();
+})();

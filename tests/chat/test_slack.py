@@ -1,0 +1,135 @@
+"""Slack Events API payloads from the shared fixtures, with real signatures."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from shared.events import INTERACTIONS_TOPIC, event_id_for
+from tests.support.kafka import read_topic, values
+
+
+def signed(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers as Slack sends them, signed now (the fixtures' own timestamps are years old)."""
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None
+    return {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+    }
+
+
+def fixture(provider_fixtures: Path, name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((provider_fixtures / "chat" / name).read_text())
+    return loaded
+
+
+async def test_url_verification_echoes_the_challenge(
+    chat: httpx.AsyncClient, provider_fixtures: Path, fixture_secrets: dict[str, str]
+) -> None:
+    body = (provider_fixtures / "chat" / "slack_url_verification.json").read_bytes()
+    answer = await chat.post(
+        "/webhooks/slack",
+        content=body,
+        headers=signed(body, fixture_secrets["slack_signing_secret"]),
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {"challenge": json.loads(body)["challenge"]}
+
+
+async def test_the_fixture_signatures_are_real_but_too_old(
+    chat: httpx.AsyncClient,
+    provider_fixtures: Path,
+    fixture_manifest: dict[str, dict[str, Any]],
+) -> None:
+    body = (provider_fixtures / "chat" / "slack_message.json").read_bytes()
+    headers = {
+        "Content-Type": "application/json",
+        **fixture_manifest["chat/slack_message.json"]["headers"],
+    }
+    answer = await chat.post("/webhooks/slack", content=body, headers=headers)
+    assert answer.status_code == 401
+    assert "too old" in answer.json()["message"]
+
+
+async def test_a_message_is_published_once_whatever_slack_retries(
+    chat: httpx.AsyncClient, broker: str, provider_fixtures: Path, fixture_secrets: dict[str, str]
+) -> None:
+    secret = fixture_secrets["slack_signing_secret"]
+    payload = fixture(provider_fixtures, "slack_message.json")
+    payload["event_id"] = f"Ev{uuid.uuid4().hex[:10].upper()}"  # a new delivery per test run
+    channel = f"C{uuid.uuid4().hex[:8].upper()}"
+    payload["event"]["channel"] = channel
+    body = json.dumps(payload).encode()
+    first = await chat.post("/webhooks/slack", content=body, headers=signed(body, secret))
+    assert first.status_code == 200, first.text
+    retry_headers = {
+        **signed(body, secret),
+        "X-Slack-Retry-Num": "1",
+        "X-Slack-Retry-Reason": "http_timeout",
+    }
+    retry = await chat.post("/webhooks/slack", content=body, headers=retry_headers)
+    assert retry.status_code == 200
+    assert retry.json() == {"event_ids": [], "retry": True}
+
+    message = payload["event"]
+    key = f"slack:{channel}:{message.get('thread_ts') or message['ts']}"
+    records = await read_topic(
+        broker,
+        INTERACTIONS_TOPIC,
+        until=lambda rs: any(r.key == key.encode() for r in rs),
+        settle=1.5,
+    )
+    (event,) = [v for v in values(records) if v["conversation_key"] == key]
+    assert (
+        event["event_id"]
+        == first.json()["event_ids"][0]
+        == str(event_id_for("slack", payload["event_id"], "message.received"))
+    )
+    assert event["type"] == "message.received"
+    assert event["channel"] == "chat"
+    assert event["provider"] == "slack"
+    assert event["customer"] == {"id": message["user"], "kind": "slack_user"}
+    assert event["content"]["text"] == message["text"]
+    assert event["provider_meta"]["team_id"] == payload["team_id"]
+
+
+async def test_bots_edits_and_deletions_are_not_new_messages(
+    chat: httpx.AsyncClient, provider_fixtures: Path, fixture_secrets: dict[str, str]
+) -> None:
+    secret = fixture_secrets["slack_signing_secret"]
+    payload = fixture(provider_fixtures, "slack_message.json")
+    for change, reason in (
+        ({"bot_id": "B123", "subtype": "bot_message"}, "bot message"),
+        ({"subtype": "message_changed"}, "message_changed"),
+        ({"subtype": "message_deleted"}, "message_deleted"),
+    ):
+        payload["event_id"] = f"Ev{uuid.uuid4().hex[:10].upper()}"
+        payload["event"] = {**payload["event"], **change}
+        body = json.dumps(payload).encode()
+        answer = await chat.post("/webhooks/slack", content=body, headers=signed(body, secret))
+        assert answer.status_code == 200
+        assert answer.json()["event_ids"] == []
+        assert reason in answer.json()["ignored"]
+        payload = fixture(provider_fixtures, "slack_message.json")
+
+
+async def test_bad_signatures_are_refused(
+    chat: httpx.AsyncClient, provider_fixtures: Path, fixture_secrets: dict[str, str]
+) -> None:
+    body = (provider_fixtures / "chat" / "slack_message.json").read_bytes()
+    wrong = await chat.post("/webhooks/slack", content=body, headers=signed(body, "not-the-secret"))
+    assert wrong.status_code == 401
+    headers = signed(body, fixture_secrets["slack_signing_secret"])
+    tampered = await chat.post("/webhooks/slack", content=body + b" ", headers=headers)
+    assert tampered.status_code == 401
+    missing = await chat.post("/webhooks/slack", content=body)
+    assert missing.status_code == 401

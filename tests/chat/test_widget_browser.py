@@ -1,0 +1,71 @@
+"""The widget in a real headless browser: a visitor writes, an agent's reply appears."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from shared.events import INTERACTIONS_TOPIC
+from shared.kafka import EventProducer, OutgoingRecord
+from tests.chat.test_website_chat import agent_reply, events_of
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def test_a_visitor_chats_with_an_agent_through_the_widget(
+    browser: Browser,
+    chat_url: str,
+    chat: httpx.AsyncClient,
+    broker: str,
+    producer: EventProducer,
+    tmp_path: Path,
+) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{chat_url}/widget")
+    question = f"My order {uuid.uuid4().hex[:6]} has not arrived"
+    await page.fill("#sb-input", question)
+    await page.click("#sb-send")
+    await expect(page.locator(".sb-visitor")).to_have_text([question], timeout=20_000)
+
+    token = await page.evaluate("localStorage.getItem('switchboard-chat-token')")
+    session = (await chat.get("/chat/session", headers={"Authorization": f"Bearer {token}"})).json()
+    (published,) = await events_of(broker, session["conversation_key"], 1)
+    assert published["content"]["text"] == question
+    assert published["provider_meta"]["page_url"] == f"{chat_url}/widget"
+
+    reply = agent_reply(session["conversation_key"], "Sorry about that! It ships today.")
+    await producer.publish(OutgoingRecord(INTERACTIONS_TOPIC, reply.kafka_key, reply.to_json()))
+    await expect(page.locator(".sb-agent")).to_have_text(
+        ["Sorry about that! It ships today."], timeout=30_000
+    )
+    await page.screenshot(path=str(tmp_path / "widget.png"))
+
+    # Reloading the page keeps the conversation: the history comes back over the stream.
+    await page.reload()
+    await expect(page.locator(".sb-msg")).to_have_count(2, timeout=20_000)
+    await page.close()
