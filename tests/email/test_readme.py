@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -12,14 +11,14 @@ import pytest
 
 from services.email.app import create_app
 from services.email.settings import EmailSettings
+from tests.support import readme
 from tests.support.server import serving
 
-README = Path(__file__).resolve().parents[2] / "services" / "email" / "README.section.md"
 MAKE_RUN_URL = "http://127.0.0.1:8001"
 
 
 def shell_blocks() -> list[str]:
-    return re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    return readme.shell_blocks("Email connector")
 
 
 @pytest.mark.usefixtures("stack_env")
