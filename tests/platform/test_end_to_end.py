@@ -15,9 +15,10 @@ import pytest
 
 from services.chat.app import create_app as create_chat
 from services.routing.app import create_app as create_routing
+from services.routing.settings import RoutingSettings
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
 from shared.signatures import hmac_sha256_hex
-from tests.support.kafka import read_topic, values
+from tests.support.kafka import group_at_end, read_topic, values
 from tests.support.server import serving
 
 DEV_SECRET = "dev-generic-secret"  # the chat connector's development default
@@ -41,9 +42,12 @@ async def test_a_webhook_message_reaches_routing_and_the_topic_reader(broker: st
         "text": "Hello, my order is late",
         "sent_at": "2026-11-22T09:00:00+01:00",
     }
+    # Routing starts where interactions.v1 ends now, not at what earlier tests left there.
+    group = await group_at_end(broker, [INTERACTIONS_TOPIC], "routing-e2e")
+    routing_app = create_routing(RoutingSettings(consumer_group=group))
     async with AsyncExitStack() as stack:
         chat_url = await stack.enter_async_context(serving(create_chat()))
-        await stack.enter_async_context(serving(create_routing()))
+        await stack.enter_async_context(serving(routing_app))
         client = await stack.enter_async_context(httpx.AsyncClient(base_url=chat_url))
         body, headers = signed(message)
         accepted = await client.post("/webhooks/generic", content=body, headers=headers)

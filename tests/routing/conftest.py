@@ -9,8 +9,10 @@ import pytest
 
 from services.routing.app import create_app
 from shared.db import Database
+from shared.events import INTERACTIONS_TOPIC
 from shared.kafka import EventProducer
 from tests.routing.support import ADMIN_TOKEN, Routing, routing_settings
+from tests.support.kafka import group_at_end
 from tests.support.server import serving
 
 
@@ -18,8 +20,10 @@ from tests.support.server import serving
 async def routing(
     stack_env: None, broker: str, database: Database, producer: EventProducer
 ) -> AsyncIterator[Routing]:
+    # Start where the shared topic ends now, rather than replay every earlier test's events.
+    group = await group_at_end(broker, [INTERACTIONS_TOPIC], "routing-test")
     async with (
-        serving(create_app(routing_settings())) as url,
+        serving(create_app(routing_settings(consumer_group=group))) as url,
         httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
         ) as admin,

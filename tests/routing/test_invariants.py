@@ -23,8 +23,10 @@ from services.routing.lifecycle import in_transaction
 from services.routing.worker import RoutingWorker
 from shared.db import Database
 from shared.errors import Conflict
+from shared.events import INTERACTIONS_TOPIC
 from shared.kafka import EventProducer
 from tests.routing.support import ADMIN_TOKEN, Routing, eventually, routing_settings, tag
+from tests.support.kafka import group_at_end
 from tests.support.server import serving
 
 CONVERSATIONS = 2000
@@ -106,7 +108,7 @@ async def test_two_instances_never_exceed_capacity_nor_share_a_conversation(
     stack_env: None, broker: str, database: Database, producer: EventProducer
 ) -> None:
     t = tag()
-    group = f"routing-invariants-{uuid.uuid4().hex[:8]}"
+    group = await group_at_end(broker, [INTERACTIONS_TOPIC], "routing-invariants")
     async with AsyncExitStack() as stack:
         apps = [create_app(routing_settings(consumer_group=group)) for _ in range(2)]
         urls = [await stack.enter_async_context(serving(app)) for app in apps]
