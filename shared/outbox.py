@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.kafka import EventProducer, OutgoingRecord, is_transient
+from shared.tasks import finish
 
 __all__ = ["OutboxRelay", "enqueue", "outbox_table"]
 
@@ -88,13 +89,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, 10)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        await finish(self._task, 10)
 
     @property
     def name(self) -> str:

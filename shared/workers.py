@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from shared.kafka import is_transient
+from shared.tasks import finish
 
 __all__ = ["PeriodicWorker"]
 
@@ -43,13 +44,7 @@ class PeriodicWorker:
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, 10)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        await finish(self._task, 10)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

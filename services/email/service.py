@@ -17,7 +17,6 @@ from services.email.text import strip_reply
 from shared.db import Database
 from shared.errors import SwitchboardError, Unauthorized, UnprocessableEntity
 from shared.events import (
-    INTERACTIONS_TOPIC,
     Channel,
     Content,
     Customer,
@@ -26,7 +25,7 @@ from shared.events import (
     InteractionEvent,
     event_id_for,
 )
-from shared.kafka import EventProducer, OutgoingRecord
+from shared.kafka import EventProducer, publish_interactions
 
 _MAX_KEY = 500
 _MAX_WARNINGS = 20
@@ -117,8 +116,7 @@ def normalize(
 
 async def publish_event(producer: EventProducer, event: InteractionEvent) -> None:
     """Publish on ``interactions.v1`` keyed by conversation; returns once acknowledged."""
-    record = OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json())
-    await producer.publish_many([record])
+    await publish_interactions(producer, [event])
 
 
 @dataclass(frozen=True)

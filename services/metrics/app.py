@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from services.metrics import service
 from services.metrics.endpoints import router
-from services.metrics.gauges import GaugeRefresher
+from services.metrics.gauges import gauge_refresher
 from services.metrics.settings import MetricsSettings
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC, InteractionEvent, RoutingEvent
 from shared.kafka import ConsumerLoop
@@ -36,7 +36,7 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
                 producer=runtime.producer,
             )
         )
-        runtime.add_worker(GaugeRefresher(runtime.database, settings.gauge_refresh_s))
+        runtime.add_worker(gauge_refresher(runtime.database, settings.gauge_refresh_s))
 
     return create_service_app(
         name="metrics",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Gauge
@@ -12,8 +9,7 @@ from prometheus_client import Gauge
 from services.metrics import kpis, repository
 from services.metrics.repository import Filters
 from shared.db import Database
-
-log = logging.getLogger(__name__)
+from shared.workers import PeriodicWorker
 
 BACKLOG_OPEN = Gauge("switchboard_backlog_open", "Open conversations.")
 BACKLOG_WAITING = Gauge("switchboard_backlog_waiting", "Conversations waiting for an agent.")
@@ -50,37 +46,10 @@ async def refresh(database: Database, now: datetime) -> None:
     SERVICE_LEVEL.set(float("nan") if level is None else level)
 
 
-class GaugeRefresher:
+def gauge_refresher(database: Database, interval_s: float) -> PeriodicWorker:
     """A worker that refreshes the gauges every ``interval_s`` seconds."""
 
-    def __init__(self, database: Database, interval_s: float) -> None:
-        self._database = database
-        self._interval_s = interval_s
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    async def refresh_now() -> None:
+        await refresh(database, datetime.now(UTC))
 
-    @property
-    def name(self) -> str:
-        return "gauges"
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="metrics:gauges")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await refresh(self._database, datetime.now(UTC))
-            except Exception as exc:
-                # A database hiccup must not kill the gauges: the next round retries.
-                log.warning("gauge refresh failed", extra={"error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
+    return PeriodicWorker(name="gauges", interval_s=interval_s, job=refresh_now)

@@ -9,7 +9,6 @@ from services.metrics.schemas import SurveyIn
 from shared.db import Database
 from shared.errors import NotFound
 from shared.events import (
-    INTERACTIONS_TOPIC,
     Channel,
     Customer,
     Direction,
@@ -18,7 +17,7 @@ from shared.events import (
     SurveyAnswer,
     event_id_for,
 )
-from shared.kafka import EventProducer, OutgoingRecord
+from shared.kafka import EventProducer, publish_interactions
 
 SURVEY_PROVIDER = "switchboard-survey"
 
@@ -52,7 +51,5 @@ async def record_survey(
         survey=SurveyAnswer(kind=answer.kind, score=answer.score),
         raw_ref=answer.response_id,
     )
-    await producer.publish_many(
-        [OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json())]
-    )
+    await publish_interactions(producer, [event])
     return event

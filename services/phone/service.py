@@ -10,8 +10,8 @@ from services.phone import asterisk, repository
 from services.phone.calls import CallReport, lifecycle_events
 from services.phone.schemas import GenericCall, RecordResult
 from shared.db import Database
-from shared.events import INTERACTIONS_TOPIC, InteractionEvent
-from shared.kafka import EventProducer, OutgoingRecord
+from shared.events import InteractionEvent
+from shared.kafka import EventProducer, publish_interactions
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,7 @@ def now() -> datetime:
 
 
 async def publish(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
-    await producer.publish_many(
-        [OutgoingRecord(INTERACTIONS_TOPIC, e.kafka_key, e.to_json()) for e in events]
-    )
+    await publish_interactions(producer, events)
 
 
 async def record_reports(

@@ -19,14 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.models import outbox
 from shared.db import Database
 from shared.events import (
-    INTERACTIONS_TOPIC,
     ROUTING_TOPIC,
     Channel,
     InteractionEvent,
     LifecycleStep,
     RoutingEvent,
 )
-from shared.kafka import OutgoingRecord
+from shared.kafka import OutgoingRecord, interaction_record
 from shared.outbox import enqueue
 
 #: The Postgres channel agent notices travel on, to every routing instance.
@@ -79,7 +78,7 @@ class Steps:
 
     def message(self, event: InteractionEvent) -> None:
         """Publish an outbound interaction (an agent's reply) for the channel's connector."""
-        self.records.append(OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json()))
+        self.records.append(interaction_record(event))
 
     def notify(self, agent_id: uuid.UUID, kind: str, **data: str) -> None:
         """Tell the agent's live stream, wherever the agent is connected."""

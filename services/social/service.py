@@ -9,8 +9,8 @@ from services.social.events import Message, to_event
 from services.social.schemas import MessagingWebhook, MetaWebhook, TelegramUpdate, XActivity
 from services.social.settings import SocialSettings
 from shared.errors import BadRequest, Forbidden, Unauthorized
-from shared.events import INTERACTIONS_TOPIC, InteractionEvent
-from shared.kafka import EventProducer, OutgoingRecord
+from shared.events import InteractionEvent
+from shared.kafka import EventProducer, publish_interactions
 from shared.signatures import hmac_sha256_base64, hmac_sha256_hex, signatures_match
 
 
@@ -105,9 +105,7 @@ async def _publish(
 ) -> list[InteractionEvent]:
     """One ``publish_many`` for the whole batch: it returns once all are acknowledged."""
     events = [to_event(message, received_at=received_at) for message in messages]
-    await producer.publish_many(
-        [OutgoingRecord(INTERACTIONS_TOPIC, e.kafka_key, e.to_json()) for e in events]
-    )
+    await publish_interactions(producer, events)
     return events
 
 

@@ -1,7 +1,12 @@
 """Kafka plumbing: topic creation, an acknowledged producer, a consumer-group loop."""
 
 from shared.kafka.consumer import ConsumerLoop, Decoder, Handler, is_transient
-from shared.kafka.producer import EventProducer, OutgoingRecord
+from shared.kafka.producer import (
+    EventProducer,
+    OutgoingRecord,
+    interaction_record,
+    publish_interactions,
+)
 from shared.kafka.topics import dead_letter_topic, ensure_topics
 
 __all__ = [
@@ -12,5 +17,7 @@ __all__ = [
     "OutgoingRecord",
     "dead_letter_topic",
     "ensure_topics",
+    "interaction_record",
     "is_transient",
+    "publish_interactions",
 ]

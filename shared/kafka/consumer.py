@@ -28,6 +28,7 @@ from shared.observability import (
     EVENTS_DEAD_LETTERED,
 )
 from shared.settings import PlatformSettings
+from shared.tasks import finish
 
 __all__ = ["ConsumerLoop", "Decoder", "Handler", "is_transient"]
 
@@ -108,14 +109,7 @@ class ConsumerLoop:
     async def stop(self, timeout: float = 15.0) -> None:
         """Finish the batch in hand, commit its offsets and leave the group."""
         self._stopping.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await finish(self._task, timeout)
 
     @property
     def name(self) -> str:

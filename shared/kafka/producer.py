@@ -12,11 +12,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from shared.errors import BrokerUnavailable
+from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka.topics import ensure_topics
 from shared.observability import EVENTS_PUBLISHED, PUBLISH_FAILURES
 from shared.settings import PlatformSettings
 
-__all__ = ["EventProducer", "OutgoingRecord"]
+__all__ = ["EventProducer", "OutgoingRecord", "interaction_record", "publish_interactions"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,16 @@ class OutgoingRecord:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def interaction_record(event: InteractionEvent) -> OutgoingRecord:
+    """``event`` as a record of ``interactions.v1``, keyed by its conversation."""
+    return OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json())
+
+
+async def publish_interactions(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
+    """Publish interaction events together; return once the broker acknowledged them all."""
+    await producer.publish_many([interaction_record(event) for event in events])
 
 
 class EventProducer:
