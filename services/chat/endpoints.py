@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
 
 from services.chat import service, slack
-from services.chat.schemas import Accepted, GenericChatMessage
+from services.chat.schemas import Accepted, generic_messages
 from services.chat.settings import ChatSettings
 from shared.errors import Unauthorized, invalid_body
 from shared.service import Runtime, RuntimeDep, read_body
@@ -26,19 +26,20 @@ async def generic_webhook(
     runtime: RuntimeDep,
     x_switchboard_signature: Annotated[str | None, Header()] = None,
 ) -> Accepted:
-    """Accept one chat message signed with `X-Switchboard-Signature: sha256=<hex HMAC>`."""
+    """Accept a chat message, or `{"messages": [...]}`, signed with `X-Switchboard-Signature`."""
     settings = settings_of(runtime)
     body = await read_body(request, settings.max_body_bytes)
     expected = "sha256=" + hmac_sha256_hex(settings.generic_secret.get_secret_value(), body)
     if not signatures_match(expected, x_switchboard_signature):
         raise Unauthorized("X-Switchboard-Signature is missing or does not match the body")
     try:
-        message = GenericChatMessage.model_validate_json(body)
+        messages = generic_messages(body)
     except ValidationError as exc:
         raise invalid_body(exc, "message is invalid") from None
-    event = service.normalize_generic(message, received_at=service.now())
-    await service.publish_events(runtime.producer, [event])
-    return Accepted(event_ids=[str(event.event_id)])
+    received_at = service.now()
+    events = [service.normalize_generic(m, received_at=received_at) for m in messages]
+    await service.publish_events(runtime.producer, events)
+    return Accepted(event_ids=[str(event.event_id) for event in events])
 
 
 @router.post("/webhooks/slack")

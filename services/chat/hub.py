@@ -1,31 +1,32 @@
-"""Live delivery to the widget connections open on this instance."""
+"""Wakes the widget connections open on this instance when their session has news."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections import defaultdict
-from typing import Any
 
 
 class Hub:
-    """Fans a session's new messages out to every connection that session has open here."""
+    """One wake-up per connection: the connection then reads what is new from Postgres.
+
+    The database stays the one source of the messages, so a connection sees them
+    in order and once, whichever instance stored them.
+    """
 
     def __init__(self) -> None:
-        self._listeners: dict[uuid.UUID, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._listeners: dict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
 
-    def subscribe(self, session_id: uuid.UUID) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
-        self._listeners[session_id].add(queue)
-        return queue
+    def subscribe(self, session_id: uuid.UUID) -> asyncio.Event:
+        news = asyncio.Event()
+        self._listeners[session_id].add(news)
+        return news
 
-    def unsubscribe(self, session_id: uuid.UUID, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._listeners[session_id].discard(queue)
+    def unsubscribe(self, session_id: uuid.UUID, news: asyncio.Event) -> None:
+        self._listeners[session_id].discard(news)
         if not self._listeners[session_id]:
             del self._listeners[session_id]
 
-    def push(self, session_id: uuid.UUID, message: dict[str, Any]) -> None:
-        for queue in self._listeners.get(session_id, ()):
-            # A connection this far behind reloads the history when it reconnects.
-            if not queue.full():
-                queue.put_nowait(message)
+    def notify(self, session_id: uuid.UUID) -> None:
+        for news in self._listeners.get(session_id, ()):
+            news.set()

@@ -71,15 +71,20 @@ async def mark_agent_replied(session: AsyncSession, session_id: uuid.UUID) -> No
     )
 
 
-async def close(session: AsyncSession, session_id: uuid.UUID, at: datetime) -> bool:
-    """Close an open session; False when it was closed already."""
+async def close(session: AsyncSession, session_id: uuid.UUID, at: datetime) -> bool | None:
+    """Close an open session: whether an agent had replied, or None when it was closed already.
+
+    The answer comes from the row as the UPDATE locked it, so a reply committed
+    just before the close is seen.
+    """
     closed = await session.execute(
         update(chat_session)
         .where(chat_session.c.id == session_id, chat_session.c.closed_at.is_(None))
         .values(closed_at=at)
-        .returning(chat_session.c.id)
+        .returning(chat_session.c.agent_replied)
     )
-    return closed.first() is not None
+    row = closed.first()
+    return None if row is None else bool(row.agent_replied)
 
 
 async def idle_sessions(session: AsyncSession, silent_since: datetime) -> list[dict[str, Any]]:

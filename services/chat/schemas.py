@@ -1,5 +1,6 @@
 """Request bodies of the chat connector."""
 
+import json
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,28 @@ class GenericChatMessage(BaseModel):
     sent_at: datetime | None = Field(default=None, description="ISO 8601 with a time zone.")
     direction: Direction = Direction.INBOUND
     source: str = Field(default="generic", pattern=r"^[a-z0-9_\-]{1,40}$")
+
+
+class GenericChatBatch(BaseModel):
+    """Several messages in one POST to ``/webhooks/generic``: published together, all or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[GenericChatMessage] = Field(min_length=1, max_length=100)
+
+
+def generic_messages(body: bytes) -> list[GenericChatMessage]:
+    """The messages of a generic-webhook body: one message, or ``{"messages": [...]}``.
+
+    Raises pydantic's ``ValidationError`` for anything else, malformed JSON included.
+    """
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and "messages" in parsed:
+        return GenericChatBatch.model_validate(parsed).messages
+    return [GenericChatMessage.model_validate_json(body)]
 
 
 class Accepted(BaseModel):

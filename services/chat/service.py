@@ -7,7 +7,6 @@ from services.chat.schemas import GenericChatMessage
 from shared.db import Database
 from shared.errors import UnprocessableEntity
 from shared.events import (
-    INTERACTIONS_TOPIC,
     Channel,
     Content,
     Customer,
@@ -16,7 +15,7 @@ from shared.events import (
     InteractionEvent,
     event_id_for,
 )
-from shared.kafka import EventProducer, OutgoingRecord
+from shared.kafka import EventProducer, publish_interactions
 
 
 def normalize_generic(message: GenericChatMessage, *, received_at: datetime) -> InteractionEvent:
@@ -47,9 +46,7 @@ def normalize_generic(message: GenericChatMessage, *, received_at: datetime) -> 
 
 async def publish_events(producer: EventProducer, events: list[InteractionEvent]) -> None:
     """Publish on ``interactions.v1`` keyed by conversation; returns once acknowledged."""
-    await producer.publish_many(
-        [OutgoingRecord(INTERACTIONS_TOPIC, e.kafka_key, e.to_json()) for e in events]
-    )
+    await publish_interactions(producer, events)
 
 
 def now() -> datetime:

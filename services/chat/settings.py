@@ -1,7 +1,5 @@
 """Settings of the chat connector (prefix ``CHAT_``)."""
 
-import socket
-
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -29,9 +27,14 @@ class ChatSettings(ServiceSettings):
     )
     idle_check_interval_s: float = Field(default=15, gt=0)
     replies_group: str = Field(
-        default=f"chat-replies-{socket.gethostname()}",
+        default="chat-replies",
         description=(
-            "Consumer group reading agents' replies; one per instance, so that every instance "
-            "can push replies to the visitors connected to it."
+            "Consumer group reading agents' replies. Instances share it: the one that reads a "
+            "reply stores it, and every widget connection finds it within stream_poll_s."
         ),
+    )
+    stream_poll_s: float = Field(
+        default=2,
+        gt=0,
+        description="How often a widget connection looks for replies another instance stored.",
     )

@@ -133,26 +133,33 @@ async def stream(websocket: WebSocket, token: str, after: int = 0) -> None:
         await websocket.close(code=4404, reason="no chat session has this token")
         return
     hub = hub_of(runtime)
-    queue = hub.subscribe(chat["id"])
+    news = hub.subscribe(chat["id"])
     receiving: asyncio.Task[str] | None = None
     await websocket.accept()
     try:
-        for message in await visitors.history(runtime.database, token=token, after=after):
-            await websocket.send_json(message)
         receiving = asyncio.create_task(websocket.receive_text())
         while True:
-            pushing = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({pushing, receiving}, return_when=asyncio.FIRST_COMPLETED)
+            news.clear()
+            for message in await visitors.messages_after(
+                runtime.database, session_id=chat["id"], after=after
+            ):
+                await websocket.send_json(message)
+                after = message["id"]
+            # Woken by this instance's news, or after a while for replies another instance stored.
+            waking = asyncio.create_task(news.wait())
+            done, _ = await asyncio.wait(
+                {waking, receiving},
+                timeout=settings_of(runtime).stream_poll_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            waking.cancel()
             if receiving in done:
-                pushing.cancel()
                 receiving.result()  # raises WebSocketDisconnect when the visitor left
                 receiving = asyncio.create_task(websocket.receive_text())
-                continue
-            await websocket.send_json(pushing.result())
     except WebSocketDisconnect:
         pass
     finally:
-        hub.unsubscribe(chat["id"], queue)
+        hub.unsubscribe(chat["id"], news)
         if receiving is not None:
             receiving.cancel()
 

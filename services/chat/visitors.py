@@ -15,7 +15,6 @@ from services.chat.hub import Hub
 from shared.db import Database
 from shared.errors import Conflict, NotFound
 from shared.events import (
-    INTERACTIONS_TOPIC,
     Channel,
     Content,
     Customer,
@@ -24,7 +23,7 @@ from shared.events import (
     InteractionEvent,
     event_id_for,
 )
-from shared.kafka import EventProducer, OutgoingRecord
+from shared.kafka import EventProducer, publish_interactions
 
 PROVIDER = "webchat"
 
@@ -122,7 +121,7 @@ def _event(
 
 
 async def _publish(producer: EventProducer, event: InteractionEvent) -> None:
-    await producer.publish(OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json()))
+    await publish_interactions(producer, [event])
 
 
 async def send_message(
@@ -160,19 +159,26 @@ async def send_message(
         "text": text,
         "sent_at": at.isoformat(),
     }
-    hub.push(chat["id"], view)
+    hub.notify(chat["id"])
     return event, view
 
 
 async def history(database: Database, *, token: str, after: int) -> list[dict[str, Any]]:
+    """The messages of the session of ``token`` after message id ``after``."""
     chat = await find_session(database, token)
+    return await messages_after(database, session_id=chat["id"], after=after)
+
+
+async def messages_after(
+    database: Database, *, session_id: uuid.UUID, after: int
+) -> list[dict[str, Any]]:
     async with database.transaction() as session:
-        rows = await repository.messages_after(session, chat["id"], after)
+        rows = await repository.messages_after(session, session_id, after)
     return [message_view(row) for row in rows]
 
 
 async def leave(database: Database, producer: EventProducer, *, token: str) -> bool:
-    """The visitor closed the chat: publish ``customer.left``; False when already closed."""
+    """The visitor closed the chat; False when it was closed already."""
     async with database.transaction() as session:
         chat = await repository.session_by_token(session, _digest(token))
         if chat is None:
@@ -188,12 +194,19 @@ async def _close(
     reason: str,
     at: datetime,
 ) -> bool:
-    """Close the session and publish that the visitor left (routing tells if it was an abandon)."""
-    if not await repository.close(session, chat["id"], at):
+    """Close the session; publish ``customer.left`` when no agent had replied yet.
+
+    That event is what routing and metrics count as a chat abandon. A visitor who
+    goes after an agent answered has been served: the agent resolves the conversation.
+    """
+    agent_replied = await repository.close(session, chat["id"], at)
+    if agent_replied is None:
         return False
-    meta = {"reason": reason, "agent_replied": str(chat["agent_replied"]).lower()}
-    event = _event(chat, EventType.CUSTOMER_LEFT, f"{chat['id']}:left", at, meta=meta)
-    await _publish(producer, event)
+    if not agent_replied:
+        meta = {"reason": reason}
+        event = _event(chat, EventType.CUSTOMER_LEFT, f"{chat['id']}:left", at, meta=meta)
+        # Acknowledged by the broker before the close is committed: a 503 leaves it open.
+        await _publish(producer, event)
     return True
 
 
@@ -222,16 +235,7 @@ async def deliver_reply(database: Database, hub: Hub, event: InteractionEvent) -
             return
         await repository.mark_agent_replied(session, chat["id"])
         await repository.touch(session, chat["id"], now())
-    hub.push(
-        chat["id"],
-        {
-            "id": stored,
-            "author": "agent",
-            "agent_id": event.agent_id,
-            "text": text,
-            "sent_at": event.occurred_at.isoformat(),
-        },
-    )
+    hub.notify(chat["id"])
 
 
 def is_widget_reply(event: InteractionEvent) -> bool:

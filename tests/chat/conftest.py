@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -9,8 +10,10 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from services.chat.app import create_app
+from shared.localstack import Broker
 from tests.support.server import serving
 
 
@@ -30,14 +33,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 async def chat_url(stack_env: None, fixture_secrets: dict[str, str]) -> AsyncIterator[str]:
-    env = {
-        "CHAT_SLACK_SIGNING_SECRET": fixture_secrets["slack_signing_secret"],
-        # A group of this app's own: a group shared with apps that already stopped waits
-        # for their sessions to time out on the embedded broker.
-        "CHAT_REPLIES_GROUP": f"chat-replies-{uuid.uuid4().hex[:8]}",
-    }
-    with environment(env):
-        app = create_app()
+    app = chat_app(CHAT_SLACK_SIGNING_SECRET=fixture_secrets["slack_signing_secret"])
     async with serving(app) as url:
         yield url
 
@@ -46,3 +42,36 @@ async def chat_url(stack_env: None, fixture_secrets: dict[str, str]) -> AsyncIte
 async def chat(chat_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=chat_url, timeout=30) as client:
         yield client
+
+
+def chat_app(**env: str) -> FastAPI:
+    """A chat connector built with these environment variables, on a consumer group of its own."""
+    # A group of this app's own: a group shared with apps that already stopped waits
+    # for their sessions to time out on the embedded broker.
+    with environment({"CHAT_REPLIES_GROUP": f"chat-replies-{uuid.uuid4().hex[:8]}", **env}):
+        return create_app()
+
+
+@pytest.fixture
+def private_broker() -> Iterator[Broker]:
+    """A broker of this test's own, so pausing it disturbs no other test."""
+    with Broker.running() as broker:
+        yield broker
+
+
+@pytest.fixture
+def on_private_broker(private_broker: Broker, database_url: str) -> FastAPI:
+    """A chat connector on the private broker that gives up publishing after 2 s."""
+    return chat_app(
+        KAFKA_BOOTSTRAP_SERVERS=private_broker.bootstrap,
+        DATABASE_URL=database_url,
+        KAFKA_PUBLISH_TIMEOUT_S="2",
+    )
+
+
+async def wait_ready(client: httpx.AsyncClient) -> None:
+    for _ in range(300):
+        if (await client.get("/readyz")).status_code == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the chat connector never became ready")

@@ -12,7 +12,9 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from shared.events import INTERACTIONS_TOPIC, event_id_for
+from tests.chat.conftest import chat_app
 from tests.support.kafka import read_topic, values
+from tests.support.server import serving
 
 
 def signed(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
@@ -133,3 +135,89 @@ async def test_bad_signatures_are_refused(
     assert tampered.status_code == 401
     missing = await chat.post("/webhooks/slack", content=body)
     assert missing.status_code == 401
+
+
+async def test_the_fixture_verifies_as_signed_when_the_tolerance_allows_its_age(
+    stack_env: None,
+    broker: str,
+    provider_fixtures: Path,
+    fixture_secrets: dict[str, str],
+    fixture_manifest: dict[str, dict[str, Any]],
+) -> None:
+    body = (provider_fixtures / "chat" / "slack_message.json").read_bytes()
+    headers = {
+        "Content-Type": "application/json",
+        **fixture_manifest["chat/slack_message.json"]["headers"],
+    }
+    ages_ago = int(time.time()) - int(headers["X-Slack-Request-Timestamp"]) + 60
+    app = chat_app(
+        CHAT_SLACK_SIGNING_SECRET=fixture_secrets["slack_signing_secret"],
+        CHAT_SLACK_TOLERANCE_S=str(ages_ago),
+    )
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as chat:
+        answer = await chat.post("/webhooks/slack", content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        forged = body.replace(b"Hello", b"Hullo")
+        tampered = await chat.post("/webhooks/slack", content=forged, headers=headers)
+        assert tampered.status_code == 401
+    payload = json.loads(body)
+    expected = str(event_id_for("slack", payload["event_id"], "message.received"))
+    assert answer.json() == {"event_ids": [expected], "retry": False}
+    event = payload["event"]
+    key = f"slack:{event['channel']}:{event['thread_ts']}"
+    records = await read_topic(
+        broker, INTERACTIONS_TOPIC, until=lambda rs: any(r.key == key.encode() for r in rs)
+    )
+    published = [v for v in values(records) if v["event_id"] == expected]
+    assert published[0]["content"]["in_reply_to"] == event["thread_ts"]
+    assert published[0]["occurred_at"].startswith("2012-12-14T20:38:43")
+
+
+async def test_a_thread_root_and_its_replies_are_one_conversation(
+    chat: httpx.AsyncClient, broker: str, provider_fixtures: Path, fixture_secrets: dict[str, str]
+) -> None:
+    secret = fixture_secrets["slack_signing_secret"]
+    channel = f"C{uuid.uuid4().hex[:8].upper()}"
+    root_ts, reply_ts = "1767225600.000100", "1767225660.000200"
+    for ts, thread_ts in ((root_ts, None), (reply_ts, root_ts)):
+        payload = fixture(provider_fixtures, "slack_message.json")
+        payload["event_id"] = f"Ev{uuid.uuid4().hex[:10].upper()}"
+        payload["event"].update(channel=channel, ts=ts, event_ts=ts, thread_ts=thread_ts)
+        body = json.dumps(payload).encode()
+        answer = await chat.post("/webhooks/slack", content=body, headers=signed(body, secret))
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["event_ids"]) == 1
+
+    key = f"slack:{channel}:{root_ts}"
+    records = await read_topic(
+        broker,
+        INTERACTIONS_TOPIC,
+        until=lambda rs: sum(r.key == key.encode() for r in rs) >= 2,
+        settle=1.0,
+    )
+    events = [v for v in values(records) if v["conversation_key"] == key]
+    assert [e["provider_meta"]["ts"] for e in events] == [root_ts, reply_ts]
+    assert [e["content"].get("in_reply_to") for e in events] == [None, root_ts]
+
+
+async def test_malformed_and_oversized_bodies_are_4xx(
+    chat: httpx.AsyncClient, fixture_secrets: dict[str, str]
+) -> None:
+    secret = fixture_secrets["slack_signing_secret"]
+    for body, status in (
+        (b"{not json", 400),
+        (b'{"type": "event_callback", "event_id": "Ev1", "event": {"channel": "C1"}}', 400),
+        (b'{"type": "event_callback", "event": ' + b'"x' * 200_000 + b'"}', 413),
+    ):
+        answer = await chat.post("/webhooks/slack", content=body, headers=signed(body, secret))
+        assert answer.status_code == status, answer.text
+        assert answer.json()["error"] in ("bad_request", "payload_too_large")
+    other = json.dumps(
+        {"type": "event_callback", "event_id": "Ev2", "event": {"type": "reaction_added"}}
+    ).encode()
+    ignored = await chat.post("/webhooks/slack", content=other, headers=signed(other, secret))
+    assert ignored.status_code == 200
+    assert ignored.json() == {
+        "event_ids": [],
+        "ignored": "event type reaction_added is not a message",
+    }

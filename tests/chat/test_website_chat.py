@@ -12,7 +12,6 @@ import httpx
 import pytest
 import websockets
 
-from services.chat.app import create_app
 from shared.events import (
     INTERACTIONS_TOPIC,
     Channel,
@@ -24,7 +23,7 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import EventProducer, OutgoingRecord
-from tests.chat.conftest import environment
+from tests.chat.conftest import chat_app
 from tests.support.kafka import read_topic, values
 from tests.support.server import serving
 
@@ -168,17 +167,34 @@ async def test_leaving_before_an_answer_publishes_customer_left(
 
     events = await events_of(broker, key, 2)
     assert [e["type"] for e in events] == ["message.received", "customer.left"]
-    assert events[1]["provider_meta"] == {"reason": "closed", "agent_replied": "false"}
+    assert events[1]["provider_meta"] == {"reason": "closed"}
+    assert events[1]["event_id"] != events[0]["event_id"]
+
+
+async def test_leaving_after_an_agent_replied_is_no_abandon(
+    chat: httpx.AsyncClient, broker: str, producer: EventProducer
+) -> None:
+    key, auth = await open_session(chat)
+    await chat.post(
+        "/chat/messages", json={"text": "hello", "client_message_id": "1"}, headers=auth
+    )
+    reply = agent_reply(key, "Hello, how can I help?")
+    await producer.publish(OutgoingRecord(INTERACTIONS_TOPIC, reply.kafka_key, reply.to_json()))
+    for _ in range(300):
+        stored = (await chat.get("/chat/messages", headers=auth)).json()["messages"]
+        if any(m["author"] == "agent" for m in stored):
+            break
+        await asyncio.sleep(0.1)
+    assert [m["author"] for m in stored] == ["visitor", "agent"]
+
+    assert (await chat.post("/chat/close", headers=auth)).json() == {"closed": True}
+    # The close answers after any event it publishes was acknowledged: none may follow.
+    events = await events_of(broker, key, 2)
+    assert [e["type"] for e in events] == ["message.received", "message.sent"]
 
 
 async def test_a_silent_visitor_times_out_and_leaves(stack_env: None, broker: str) -> None:
-    quick = {
-        "CHAT_IDLE_TIMEOUT_S": "1",
-        "CHAT_IDLE_CHECK_INTERVAL_S": "0.3",
-        "CHAT_REPLIES_GROUP": f"chat-replies-{uuid.uuid4().hex[:8]}",
-    }
-    with environment(quick):
-        app = create_app()
+    app = chat_app(CHAT_IDLE_TIMEOUT_S="1", CHAT_IDLE_CHECK_INTERVAL_S="0.3")
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as chat:
         key, auth = await open_session(chat)
         hello = {"text": "hi", "client_message_id": "1"}

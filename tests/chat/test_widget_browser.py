@@ -8,11 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from playwright.async_api import Browser, async_playwright, expect
 
 from shared.events import INTERACTIONS_TOPIC
 from shared.kafka import EventProducer, OutgoingRecord
+from shared.localstack import Broker
+from tests.chat.conftest import wait_ready
 from tests.chat.test_website_chat import agent_reply, events_of
+from tests.support.server import serving
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -69,3 +73,31 @@ async def test_a_visitor_chats_with_an_agent_through_the_widget(
     await page.reload()
     await expect(page.locator(".sb-msg")).to_have_count(2, timeout=20_000)
     await page.close()
+
+
+async def test_the_widget_shows_a_503_and_sends_again_until_published(
+    browser: Browser, private_broker: Broker, on_private_broker: FastAPI
+) -> None:
+    question = f"Hello from {uuid.uuid4().hex[:6]}"
+    async with serving(on_private_broker) as url, httpx.AsyncClient(base_url=url) as chat:
+        await wait_ready(chat)
+        page = await browser.new_page()
+        await page.goto(f"{url}/widget")
+        private_broker.pause()
+        try:
+            await page.fill("#sb-input", question)
+            await page.click("#sb-send")
+            await expect(page.locator("#sb-status")).to_contain_text("503", timeout=20_000)
+            await expect(page.locator(".sb-visitor")).to_have_count(0)
+        finally:
+            private_broker.resume()
+        await expect(page.locator(".sb-visitor")).to_have_text([question], timeout=30_000)
+        await expect(page.locator("#sb-status")).to_have_text("")
+        token = await page.evaluate("localStorage.getItem('switchboard-chat-token')")
+        auth = {"Authorization": f"Bearer {token}"}
+        key = (await chat.get("/chat/session", headers=auth)).json()["conversation_key"]
+        await page.close()
+
+    # Every try carried the same client message id: one event however often it was sent.
+    (published,) = await events_of(private_broker.bootstrap, key, 1)
+    assert published["content"]["text"] == question

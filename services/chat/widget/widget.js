@@ -7,6 +7,7 @@
   let lastId = 0;
   let socket = null;
   let retryDelay = 500;
+  let sendDelay = 500;
 
   const box = document.createElement("div");
   box.id = "sb-chat";
@@ -33,14 +34,17 @@
   const status = box.querySelector("#sb-status");
   const input = box.querySelector("#sb-input");
 
-  function show(message) {
-    if (message.id <= lastId) return;  // already shown (pushed and answered both carry it)
-    lastId = message.id;
+  // The stream delivers a session's messages in order; an answer to a send may show one
+  // earlier. Each message is shown once, in id order, and only the stream moves lastId.
+  function show(message, fromStream) {
+    if (fromStream) lastId = Math.max(lastId, message.id);
+    if (list.querySelector('[data-id="' + message.id + '"]')) return;
     const item = document.createElement("div");
     item.className = "sb-msg sb-" + message.author;
     item.dataset.id = message.id;
     item.textContent = message.text;
-    list.appendChild(item);
+    const later = Array.from(list.children).find((shown) => Number(shown.dataset.id) > message.id);
+    list.insertBefore(item, later || null);
     list.scrollTop = list.scrollHeight;
   }
 
@@ -71,8 +75,11 @@
     const url = origin.replace(/^http/, "ws") + "/chat/stream?token=" +
       encodeURIComponent(token) + "&after=" + lastId;
     socket = new WebSocket(url);
-    socket.onopen = () => { status.textContent = ""; retryDelay = 500; };
-    socket.onmessage = (event) => show(JSON.parse(event.data));
+    socket.onopen = () => {
+      if (status.textContent === "Reconnecting…") status.textContent = "";
+      retryDelay = 500;
+    };
+    socket.onmessage = (event) => show(JSON.parse(event.data), true);
     socket.onclose = (event) => {
       if (event.code === 4404) { token = null; localStorage.removeItem(storageKey); return; }
       status.textContent = "Reconnecting…";
@@ -82,27 +89,30 @@
   }
 
   async function send(text, clientMessageId) {
+    let response;
     try {
       await ensureSession();
-      const response = await call("POST", "/chat/messages",
-        { text, client_message_id: clientMessageId });
-      if (response.status === 503 || response.status >= 500) {
-        throw new Error("the service is busy");
-      }
-      if (!response.ok) {
-        const problem = await response.json();
-        status.textContent = problem.message || "Your message was not sent.";
-        return;
-      }
-      status.textContent = "";
-      const answer = await response.json();
-      if (answer.message) show(answer.message);
+      response = await call("POST", "/chat/messages", { text, client_message_id: clientMessageId });
     } catch (error) {
-      // Same client message id on every try: the connector publishes it once.
-      status.textContent = "Connection problem, retrying…";
-      setTimeout(() => send(text, clientMessageId), retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 10000);
+      response = null;
     }
+    if (response === null || response.status >= 500) {
+      // Same client message id on every try: the connector publishes it once.
+      const code = response === null ? "no connection" : String(response.status);
+      status.textContent = "Not sent yet (" + code + "), retrying…";
+      setTimeout(() => send(text, clientMessageId), sendDelay);
+      sendDelay = Math.min(sendDelay * 2, 10000);
+      return;
+    }
+    sendDelay = 500;
+    if (!response.ok) {
+      const problem = await response.json();
+      status.textContent = problem.message || "Your message was not sent.";
+      return;
+    }
+    status.textContent = "";
+    const answer = await response.json();
+    if (answer.message) show(answer.message, false);
   }
 
   box.querySelector("#sb-form").addEventListener("submit", (event) => {
