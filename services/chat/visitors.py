@@ -233,14 +233,19 @@ async def deliver_reply(database: Database, hub: Hub, event: InteractionEvent) -
         )  # fmt: skip
         if stored is None:
             return
-        await repository.mark_agent_replied(session, chat["id"])
+        if event.agent_id and not event.automated:
+            # Only a person's answer serves the visitor: leaving after a bot's is still an abandon.
+            await repository.mark_agent_replied(session, chat["id"])
         await repository.touch(session, chat["id"], now())
     hub.notify(chat["id"])
 
 
 def is_widget_reply(event: InteractionEvent) -> bool:
+    """An agent's (or a bot's) reply to a website chat, as routing publishes it."""
     return (
         event.type is EventType.MESSAGE_SENT
+        and event.direction is Direction.OUTBOUND
         and event.channel is Channel.CHAT
+        and event.provider == PROVIDER
         and event.conversation_key.startswith(f"{PROVIDER}:")
     )

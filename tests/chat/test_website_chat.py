@@ -45,9 +45,9 @@ async def events_of(broker: str, key: str, count: int) -> list[dict[str, Any]]:
     return [v for v in values(records) if v["conversation_key"] == key]
 
 
-def agent_reply(key: str, text: str) -> InteractionEvent:
+def agent_reply(key: str, text: str, **overrides: Any) -> InteractionEvent:
     now = datetime.now(UTC)
-    return InteractionEvent(
+    fields: dict[str, Any] = dict(
         event_id=event_id_for("routing", uuid.uuid4().hex, EventType.MESSAGE_SENT),
         type=EventType.MESSAGE_SENT,
         channel=Channel.CHAT,
@@ -60,6 +60,7 @@ def agent_reply(key: str, text: str) -> InteractionEvent:
         content=Content(text=text),
         agent_id="agent-7",
     )
+    return InteractionEvent(**{**fields, **overrides})
 
 
 async def test_a_visitor_message_is_published_once(chat: httpx.AsyncClient, broker: str) -> None:
@@ -171,14 +172,13 @@ async def test_leaving_before_an_answer_publishes_customer_left(
     assert events[1]["event_id"] != events[0]["event_id"]
 
 
-async def test_leaving_after_an_agent_replied_is_no_abandon(
-    chat: httpx.AsyncClient, broker: str, producer: EventProducer
+async def replied_then_closed(
+    chat: httpx.AsyncClient, producer: EventProducer, auth: dict[str, str], reply: InteractionEvent
 ) -> None:
-    key, auth = await open_session(chat)
+    """The visitor writes, ``reply`` reaches their session, then they close the chat."""
     await chat.post(
         "/chat/messages", json={"text": "hello", "client_message_id": "1"}, headers=auth
     )
-    reply = agent_reply(key, "Hello, how can I help?")
     await producer.publish(OutgoingRecord(INTERACTIONS_TOPIC, reply.kafka_key, reply.to_json()))
     for _ in range(300):
         stored = (await chat.get("/chat/messages", headers=auth)).json()["messages"]
@@ -186,11 +186,28 @@ async def test_leaving_after_an_agent_replied_is_no_abandon(
             break
         await asyncio.sleep(0.1)
     assert [m["author"] for m in stored] == ["visitor", "agent"]
-
     assert (await chat.post("/chat/close", headers=auth)).json() == {"closed": True}
+
+
+async def test_leaving_after_an_agent_replied_is_no_abandon(
+    chat: httpx.AsyncClient, broker: str, producer: EventProducer
+) -> None:
+    key, auth = await open_session(chat)
+    reply = agent_reply(key, "Hello, how can I help?")
+    await replied_then_closed(chat, producer, auth, reply)
     # The close answers after any event it publishes was acknowledged: none may follow.
     events = await events_of(broker, key, 2)
     assert [e["type"] for e in events] == ["message.received", "message.sent"]
+
+
+async def test_leaving_after_only_a_bot_replied_is_an_abandon(
+    chat: httpx.AsyncClient, broker: str, producer: EventProducer
+) -> None:
+    key, auth = await open_session(chat)
+    reply = agent_reply(key, "We usually answer within minutes.", agent_id=None, automated=True)
+    await replied_then_closed(chat, producer, auth, reply)
+    events = await events_of(broker, key, 3)
+    assert [e["type"] for e in events] == ["message.received", "message.sent", "customer.left"]
 
 
 async def test_a_silent_visitor_times_out_and_leaves(stack_env: None, broker: str) -> None:
