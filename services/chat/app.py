@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from services.chat import visitors
 from services.chat.endpoints import router as webhooks
@@ -50,10 +51,20 @@ def create_app() -> FastAPI:
             )
         )
 
-    return create_service_app(
+    app = create_service_app(
         name="chat",
         description=__doc__ or "",
         routers=[webhooks, website_chat],
         topics=[INTERACTIONS_TOPIC],
         on_startup=on_startup,
     )
+    # The widget runs on customers' sites and calls the visitor API from there. The token
+    # travels in a header, never a cookie, so no credentials are allowed across origins.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.widget_origin_list,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+    return app

@@ -33,8 +33,19 @@ class ChatSettings(ServiceSettings):
             "reply stores it, and every widget connection finds it within stream_poll_s."
         ),
     )
+    widget_origins: str = Field(
+        default="*",
+        description=(
+            "Comma-separated origins of the sites that embed the widget (CORS on /chat/*), "
+            "or * for any site."
+        ),
+    )
     stream_poll_s: float = Field(
         default=2,
         gt=0,
         description="How often a widget connection looks for replies another instance stored.",
     )
+
+    @property
+    def widget_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.widget_origins.split(",") if origin.strip()]

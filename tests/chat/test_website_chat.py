@@ -219,3 +219,28 @@ async def test_a_silent_visitor_times_out_and_leaves(stack_env: None, broker: st
         events = await events_of(broker, key, 2)
     assert [e["type"] for e in events] == ["message.received", "customer.left"]
     assert events[1]["provider_meta"]["reason"] == "timed_out"
+
+
+async def test_only_the_configured_sites_may_call_the_visitor_api(stack_env: None) -> None:
+    app = chat_app(CHAT_WIDGET_ORIGINS="https://shop.example.com, https://help.example.com")
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as chat:
+        allowed = await chat.options(
+            "/chat/messages", headers={**preflight, "Origin": "https://help.example.com"}
+        )
+        refused = await chat.options(
+            "/chat/messages", headers={**preflight, "Origin": "https://evil.example.net"}
+        )
+        opened = await chat.post(
+            "/chat/sessions", json={}, headers={"Origin": "https://shop.example.com"}
+        )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://help.example.com"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    assert opened.status_code == 201
+    assert opened.headers["access-control-allow-origin"] == "https://shop.example.com"

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from playwright.async_api import Browser, async_playwright, expect
 
 from shared.events import INTERACTIONS_TOPIC
@@ -101,3 +102,36 @@ async def test_the_widget_shows_a_503_and_sends_again_until_published(
     # Every try carried the same client message id: one event however often it was sent.
     (published,) = await events_of(private_broker.bootstrap, key, 1)
     assert published["content"]["text"] == question
+
+
+def shop_site(widget_script: str) -> FastAPI:
+    """A customer's site: one page that embeds the widget with a script tag."""
+    shop = FastAPI()
+    page = f'<html><body><h1>Checkout</h1><script src="{widget_script}" defer></script>'
+
+    @shop.get("/checkout")
+    async def checkout() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    return shop
+
+
+async def test_the_widget_works_embedded_in_another_sites_page(
+    browser: Browser, chat_url: str, chat: httpx.AsyncClient, broker: str
+) -> None:
+    async with serving(shop_site(f"{chat_url}/widget.js")) as shop_url:
+        # localhost is another origin than the connector's 127.0.0.1: every call of the
+        # widget is cross-origin, as on a customer's site.
+        checkout = shop_url.replace("127.0.0.1", "localhost") + "/checkout"
+        page = await browser.new_page()
+        await page.goto(checkout)
+        question = f"Can I pay by invoice? {uuid.uuid4().hex[:6]}"
+        await page.fill("#sb-input", question)
+        await page.click("#sb-send")
+        await expect(page.locator(".sb-visitor")).to_have_text([question], timeout=20_000)
+        token = await page.evaluate("localStorage.getItem('switchboard-chat-token')")
+        await page.close()
+
+    session = (await chat.get("/chat/session", headers={"Authorization": f"Bearer {token}"})).json()
+    (published,) = await events_of(broker, session["conversation_key"], 1)
+    assert published["provider_meta"]["page_url"] == checkout
