@@ -1,0 +1,80 @@
+"""``python -m bench``: start the stack, load it from wrk, write JSON and PNG plots.
+
+Every figure is measured in the same run as the ceiling it is compared with, so the ratio holds
+on a noisy machine. Each measurement lasts ``--duration`` seconds (8 by default) to keep the
+whole run under ten minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import ingest, payloads, plots, profiling, wrk
+from bench.stack import running_stack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", default="1,2,4", help="uvicorn worker counts for ingest")
+    parser.add_argument(
+        "--targets", default=",".join(payloads.TARGETS), help="ingest targets, comma-separated"
+    )
+    parser.add_argument("--skip", default="", help="phases to skip: ingest,profile,e2e")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    wrk.ensure_wrk()
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    skip = set(filter(None, args.skip.split(",")))
+    result: dict[str, Any] = {
+        "date": now.strftime("%Y-%m-%d"),
+        "started_at": now.isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "settings": {
+            "duration_s": args.duration,
+            "connections": args.connections,
+            "wrk_threads": wrk.THREADS,
+            "uvicorn": "uvloop + httptools, no access log",
+        },
+    }
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    with running_stack() as stack:
+        if "ingest" not in skip:
+            print(f"ingest (wrk, {args.duration:g} s per run):", flush=True)
+            result["ingest"] = ingest.run(
+                stack,
+                stamp=stamp,
+                workers_list=tuple(int(w) for w in args.workers.split(",")),
+                targets=tuple(args.targets.split(",")),
+                connections=args.connections,
+                duration_s=args.duration,
+            )
+        if "profile" not in skip:
+            print("profile of the hottest path (py-spy, chat/generic):", flush=True)
+            result["profile"] = profiling.profile_chat(stack, stamp=stamp, duration_s=args.duration)
+    result["elapsed_s"] = round(time.monotonic() - started, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / result["date"]
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    written = plots.write_all(result, out) if "ingest" in result else []
+    print(f"\nwrote {out.with_suffix('.json')}" + "".join(f"\nwrote {p}" for p in written))
+    print(f"elapsed {result['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main()

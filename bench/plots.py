@@ -1,0 +1,96 @@
+"""PNG plots of a bench run (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def ingest_scaling(result: dict[str, Any], out: Path) -> Path:
+    """Accepted webhooks/s per target at each worker count, with the bare ceiling."""
+    runs = result["ingest"]["runs"]
+    targets = sorted({r["target"] for r in runs}, key=lambda t: (t != "bare-fastapi", t))
+    workers = sorted({r["workers"] for r in runs})
+    fig, ax = plt.subplots(figsize=(9, 5))
+    width = 0.8 / len(targets)
+    for i, target in enumerate(targets):
+        rates = [
+            next(
+                (r["accepted_per_s"] for r in runs if r["target"] == target and r["workers"] == w),
+                0,
+            )
+            for w in workers
+        ]
+        xs = [w_index + i * width for w_index in range(len(workers))]
+        bars = ax.bar(xs, rates, width, label=target)
+        ax.bar_label(bars, fmt="%.0f", fontsize=7, rotation=90, padding=2)
+    ceiling = result["ingest"].get("broker_ceiling")
+    if ceiling:
+        ax.axhline(
+            ceiling["per_request_per_s"],
+            color="grey",
+            linestyle="--",
+            label="raw aiokafka producer, 64 in flight (broker ceiling)",
+        )
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(workers))])
+    ax.set_xticklabels([f"{w} worker{'s' if w > 1 else ''}" for w in workers])
+    ax.set_ylabel("accepted webhooks per second (wrk, 64 connections)")
+    ax.set_title(f"Connector ingest vs the bare FastAPI endpoint ({result['date']})")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path = out.with_name(out.name + "-ingest.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ingest_latency(result: dict[str, Any], out: Path) -> Path:
+    """p50 and p99 of each target at one worker."""
+    runs = [r for r in result["ingest"]["runs"] if r["workers"] == 1]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    names = [r["target"] for r in runs]
+    p50 = [r["latency_ms"]["p50"] for r in runs]
+    p99 = [r["latency_ms"]["p99"] for r in runs]
+    xs = range(len(runs))
+    ax.bar([x - 0.2 for x in xs], p50, 0.4, label="p50")
+    ax.bar([x + 0.2 for x in xs], p99, 0.4, label="p99")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(names, rotation=20, fontsize=8)
+    ax.set_ylabel("ms per request at saturation (64 connections)")
+    ax.set_title("Webhook latency at the maximum rate, 1 worker")
+    ax.legend()
+    fig.tight_layout()
+    path = out.with_name(out.name + "-latency.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def end_to_end(result: dict[str, Any], out: Path) -> Path | None:
+    """Webhook 2xx -> offer on the agent stream, percentiles at each load level."""
+    levels = (result.get("end_to_end") or {}).get("levels")
+    if not levels:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [f"{int(level['fraction'] * 100)}% ({level['rate_per_s']:.0f}/s)" for level in levels]
+    for key in ("p50", "p95", "p99"):
+        ax.plot(labels, [level["latency_ms"][key] for level in levels], marker="o", label=key)
+    ax.set_ylabel("ms from webhook 2xx to offer on the agent stream")
+    ax.set_xlabel("load, share of the measured maximum ingest rate")
+    ax.set_title("End-to-end latency")
+    ax.legend()
+    fig.tight_layout()
+    path = out.with_name(out.name + "-end-to-end.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_all(result: dict[str, Any], out: Path) -> list[Path]:
+    paths = [ingest_scaling(result, out), ingest_latency(result, out), end_to_end(result, out)]
+    return [p for p in paths if p is not None]
