@@ -60,24 +60,6 @@ async def slack_events(
         now=service.now(),
         tolerance_s=settings.slack_tolerance_s,
     )
-    try:
-        envelope = slack.SlackEnvelope.model_validate_json(body)
-        message = (
-            slack.SlackMessage.model_validate(envelope.event)
-            if envelope.type == "event_callback" and envelope.event is not None
-            else None
-        )
-    except ValidationError as exc:
-        raise invalid_body(exc, "Slack event is invalid") from None
-    if envelope.type == "url_verification":
-        return {"challenge": envelope.challenge}
-    if message is None or not envelope.event_id:
-        return {"event_ids": [], "ignored": f"envelope type {envelope.type}"}
-    reason = slack.ignored_because(message)
-    if reason is not None:
-        return {"event_ids": [], "ignored": reason}
-    event = slack.to_event(envelope, message, received_at=service.now())
-    published = await service.publish_slack_once(
-        runtime.database, runtime.producer, slack_event_id=envelope.event_id, event=event
+    return await service.receive_slack(
+        runtime.database, runtime.producer, body=body, received_at=service.now()
     )
-    return {"event_ids": [str(event.event_id)] if published else [], "retry": not published}

@@ -1,11 +1,14 @@
 """Turns chat messages into interaction events and publishes them."""
 
 from datetime import UTC, datetime
+from typing import Any
 
-from services.chat import repository
+from pydantic import ValidationError
+
+from services.chat import repository, slack
 from services.chat.schemas import GenericChatMessage
 from shared.db import Database
-from shared.errors import UnprocessableEntity
+from shared.errors import UnprocessableEntity, invalid_body
 from shared.events import (
     Channel,
     Content,
@@ -66,3 +69,30 @@ async def publish_slack_once(
             return False
         await publish_events(producer, [event])
     return True
+
+
+async def receive_slack(
+    database: Database, producer: EventProducer, *, body: bytes, received_at: datetime
+) -> dict[str, Any]:
+    """Answer one verified Slack Events API request: a challenge, a publish, or why not."""
+    try:
+        envelope = slack.SlackEnvelope.model_validate_json(body)
+        message = (
+            slack.SlackMessage.model_validate(envelope.event)
+            if envelope.type == "event_callback" and envelope.event is not None
+            else None
+        )
+    except ValidationError as exc:
+        raise invalid_body(exc, "Slack event is invalid") from None
+    if envelope.type == "url_verification":
+        return {"challenge": envelope.challenge}
+    if message is None or not envelope.event_id:
+        return {"event_ids": [], "ignored": f"envelope type {envelope.type}"}
+    reason = slack.ignored_because(message)
+    if reason is not None:
+        return {"event_ids": [], "ignored": reason}
+    event = slack.to_event(envelope, message, received_at=received_at)
+    published = await publish_slack_once(
+        database, producer, slack_event_id=envelope.event_id, event=event
+    )
+    return {"event_ids": [str(event.event_id)] if published else [], "retry": not published}
