@@ -61,13 +61,15 @@
     return response;
   }
 
+  // Opens a session when there is none; answers the failed response, or null when all is well.
   async function ensureSession() {
-    if (token) return;
+    if (token) return null;
     const response = await call("POST", "/chat/sessions", { page_url: location.href });
-    if (!response.ok) throw new Error("could not open a chat (" + response.status + ")");
+    if (!response.ok) return response;
     token = (await response.json()).token;
     localStorage.setItem(storageKey, token);
     connect();
+    return null;
   }
 
   function connect() {
@@ -91,8 +93,8 @@
   async function send(text, clientMessageId) {
     let response;
     try {
-      await ensureSession();
-      response = await call("POST", "/chat/messages", { text, client_message_id: clientMessageId });
+      response = (await ensureSession()) ||
+        (await call("POST", "/chat/messages", { text, client_message_id: clientMessageId }));
     } catch (error) {
       response = null;
     }
@@ -106,7 +108,7 @@
     }
     sendDelay = 500;
     if (!response.ok) {
-      const problem = await response.json();
+      const problem = await response.json().catch(() => ({}));
       status.textContent = problem.message || "Your message was not sent.";
       return;
     }
