@@ -43,28 +43,37 @@ def verify(
         raise Unauthorized("X-Slack-Signature is missing or does not match the body")
 
 
+#: Slack's message timestamps: seconds, a dot, a sequence number ("1355517523.000005").
+TS_PATTERN = r"^\d{1,12}(\.\d{1,9})?$"
+
+
+def _slack_id() -> Any:
+    """An optional Slack id (channel, user, team, event...): a short word."""
+    return Field(default=None, min_length=1, max_length=100)
+
+
 class SlackFile(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str
-    name: str | None = None
-    mimetype: str | None = None
-    size: int | None = None
+    id: str = Field(min_length=1, max_length=100)
+    name: str | None = Field(default=None, max_length=1000)
+    mimetype: str | None = Field(default=None, max_length=255)
+    size: int | None = Field(default=None, ge=0)
 
 
 class SlackMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    type: str
-    subtype: str | None = None
-    channel: str | None = None
-    user: str | None = None
-    bot_id: str | None = None
+    type: str = Field(max_length=100)
+    subtype: str | None = Field(default=None, max_length=100)
+    channel: str | None = _slack_id()
+    user: str | None = _slack_id()
+    bot_id: str | None = _slack_id()
     text: str | None = None
-    ts: str | None = None
-    thread_ts: str | None = None
-    client_msg_id: str | None = None
-    files: list[SlackFile] = Field(default_factory=list)
+    ts: str | None = Field(default=None, pattern=TS_PATTERN)
+    thread_ts: str | None = Field(default=None, pattern=TS_PATTERN)
+    client_msg_id: str | None = _slack_id()
+    files: list[SlackFile] = Field(default_factory=list, max_length=100)
 
 
 class SlackEnvelope(BaseModel):
@@ -72,10 +81,10 @@ class SlackEnvelope(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str
-    challenge: str | None = None
-    team_id: str | None = None
-    event_id: str | None = None
+    type: str = Field(max_length=100)
+    challenge: str | None = Field(default=None, max_length=1000)
+    team_id: str | None = _slack_id()
+    event_id: str | None = _slack_id()
     event_time: int | None = None
     event: dict[str, Any] | None = None
 

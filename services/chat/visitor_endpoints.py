@@ -28,6 +28,8 @@ from shared.service import Runtime, RuntimeDep, read_body
 router = APIRouter(tags=["website chat"])
 
 WIDGET = files("services.chat") / "widget"
+#: Message ids are Postgres BIGINTs.
+LAST_MESSAGE_ID = 2**63 - 1
 
 
 def hub_of(runtime: Runtime) -> Hub:
@@ -104,7 +106,9 @@ async def send_message(
 @router.get("/chat/messages", response_model=History)
 async def read_messages(
     runtime: RuntimeDep,
-    after: Annotated[int, Query(ge=0, description="Only messages after this id.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=LAST_MESSAGE_ID, description="Only messages after this id.")
+    ] = 0,
     authorization: Annotated[str | None, Header()] = None,
 ) -> History:
     """The session's messages, the visitor's and the agents', after a message id."""
@@ -122,7 +126,11 @@ async def close_chat(
 
 
 @router.websocket("/chat/stream")
-async def stream(websocket: WebSocket, token: str, after: int = 0) -> None:
+async def stream(
+    websocket: WebSocket,
+    token: str,
+    after: Annotated[int, Query(ge=0, le=LAST_MESSAGE_ID)] = 0,
+) -> None:
     """Live messages of the session: what came after `after`, then each new one as it comes."""
     runtime: Runtime = websocket.app.state.runtime
     try:
