@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ingest, payloads, plots, profiling, wrk
+from bench import ingest, payloads, plots, profiling, routing_bench, wrk
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -30,9 +30,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--targets", default=",".join(payloads.TARGETS), help="ingest targets, comma-separated"
     )
-    parser.add_argument("--skip", default="", help="phases to skip: ingest,profile,e2e")
+    parser.add_argument("--skip", default="", help="phases to skip: ingest,e2e,routing,profile")
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
+
+
+def chat_max_rate(result: dict[str, Any]) -> float:
+    """The chat connector's accepted/s at one worker in this run (a guess when not measured)."""
+    for run in result.get("ingest", {}).get("runs", []):
+        if run["target"] == "chat/generic" and run["workers"] == 1:
+            return float(run["accepted_per_s"])
+    return 1000.0
 
 
 def main() -> None:
@@ -64,6 +72,16 @@ def main() -> None:
                 connections=args.connections,
                 duration_s=args.duration,
             )
+        if "e2e" not in skip:
+            print("end to end (webhook 2xx -> offer on the agent stream):", flush=True)
+            result["end_to_end"] = routing_bench.end_to_end(
+                stack, max_rate=chat_max_rate(result), stamp=stamp, duration_s=args.duration
+            )
+        if "routing" not in skip:
+            print("routing assignments (1,000 agents, 10 queues):", flush=True)
+            result["routing"] = [
+                routing_bench.assignments(stack, instances=n, stamp=stamp) for n in (1, 2)
+            ]
         if "profile" not in skip:
             print("profile of the hottest path (py-spy, chat/generic):", flush=True)
             result["profile"] = profiling.profile_chat(stack, stamp=stamp, duration_s=args.duration)
@@ -71,7 +89,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / result["date"]
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    written = plots.write_all(result, out) if "ingest" in result else []
+    written = plots.write_all(result, out)
     print(f"\nwrote {out.with_suffix('.json')}" + "".join(f"\nwrote {p}" for p in written))
     print(f"elapsed {result['elapsed_s']} s")
 

@@ -91,6 +91,30 @@ def end_to_end(result: dict[str, Any], out: Path) -> Path | None:
     return path
 
 
+def routing_scaling(result: dict[str, Any], out: Path) -> Path | None:
+    """Offers per second with 1,000 agents and 10 queues, at 1 and 2 routing instances."""
+    runs = [r for r in result.get("routing") or [] if r.get("offers_per_s")]
+    if not runs:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    bars = ax.bar(
+        [f"{r['instances']} instance(s)" for r in runs], [r["offers_per_s"] for r in runs]
+    )
+    ax.bar_label(bars, fmt="%.0f")
+    ax.set_ylabel("offers made per second")
+    ax.set_title("Routing: 1,000 agents, 10 queues, backlog on the topic")
+    fig.tight_layout()
+    path = out.with_name(out.name + "-routing.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_all(result: dict[str, Any], out: Path) -> list[Path]:
-    paths = [ingest_scaling(result, out), ingest_latency(result, out), end_to_end(result, out)]
+    paths = [
+        ingest_scaling(result, out) if "ingest" in result else None,
+        ingest_latency(result, out) if "ingest" in result else None,
+        end_to_end(result, out),
+        routing_scaling(result, out),
+    ]
     return [p for p in paths if p is not None]
