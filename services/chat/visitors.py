@@ -99,7 +99,10 @@ def _event(
     meta: dict[str, str] | None = None,
 ) -> InteractionEvent:
     email = chat["visitor_email"]
-    provider_meta = {"page_url": chat["page_url"]} if chat["page_url"] else {}
+    # What the site told about its visitor travels with each event, for routing and agents.
+    provider_meta = {f"attribute.{name}": value for name, value in chat["attributes"].items()}
+    if chat["page_url"]:
+        provider_meta["page_url"] = chat["page_url"]
     return InteractionEvent(
         event_id=event_id_for(PROVIDER, message_id, kind),
         type=kind,
