@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ingest, payloads, plots, profiling, routing_bench, wrk
+from bench import ingest, kpis_bench, metrics_lag, payloads, plots, profiling, routing_bench, wrk
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -30,7 +30,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--targets", default=",".join(payloads.TARGETS), help="ingest targets, comma-separated"
     )
-    parser.add_argument("--skip", default="", help="phases to skip: ingest,e2e,routing,profile")
+    parser.add_argument(
+        "--skip", default="", help="phases to skip: ingest,e2e,routing,lag,kpis,profile"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
 
@@ -82,6 +84,12 @@ def main() -> None:
             result["routing"] = [
                 routing_bench.assignments(stack, instances=n, stamp=stamp) for n in (1, 2)
             ]
+        if "lag" not in skip:
+            print("metrics lag (event acknowledged -> count visible in GET /kpis):", flush=True)
+            result["metrics_lag"] = metrics_lag.measure(stack, stamp=stamp)
+        if "kpis" not in skip:
+            print("GET /kpis over ten million events' worth of facts:", flush=True)
+            result["kpis"] = kpis_bench.measure(stack)
         if "profile" not in skip:
             print("profile of the hottest path (py-spy, chat/generic):", flush=True)
             result["profile"] = profiling.profile_chat(stack, stamp=stamp, duration_s=args.duration)

@@ -15,13 +15,17 @@ from bench.stack import ROOT, Stack
 
 #: Targets measured at every worker count; the others only at one worker.
 SCALED = ("chat/generic", "social/messenger", "email/postmark", "phone/calls")
-#: Requests per second no target reaches here: enough distinct payloads for a whole run.
+#: Requests per second no target reaches here, per worker: enough distinct payloads for a
+#: whole run (a run that sends more repeats payloads and says how many in the results).
 PAYLOADS_PER_S = 9000
+CONNECTOR_PAYLOADS_PER_S_PER_WORKER = 2500
 
 
-def _payload_file(directory: Path, target: str, run: str, duration_s: float) -> Path:
+def _payload_file(
+    directory: Path, target: str, run: str, duration_s: float, per_s: int = PAYLOADS_PER_S
+) -> Path:
     _, builder = payloads.TARGETS[target]
-    count = int(PAYLOADS_PER_S * duration_s)
+    count = int(per_s * duration_s)
     return payloads.write(directory / f"{run}.txt", builder, count, run)
 
 
@@ -36,6 +40,7 @@ def measure_one(
     connections: int,
     duration_s: float,
 ) -> dict[str, Any]:
+    began = time.monotonic()
     process = stack.start(name, app, workers=workers, factory=factory)
     try:
         time.sleep(1.0)  # let every worker finish starting
@@ -54,6 +59,7 @@ def measure_one(
         }
     finally:
         stack.stop(process)
+        print(f"    ({name}, {workers} worker(s): {time.monotonic() - began:.0f} s)", flush=True)
 
 
 def broker_ceiling(stack: Stack, count: int) -> dict[str, Any]:
@@ -108,7 +114,13 @@ def run(
                     app=f"services.{service}.app:create_app",
                     factory=True,
                     workers=workers,
-                    payload_file=_payload_file(directory, target, run_id, duration_s),
+                    payload_file=_payload_file(
+                        directory,
+                        target,
+                        run_id,
+                        duration_s,
+                        CONNECTOR_PAYLOADS_PER_S_PER_WORKER * workers,
+                    ),
                     connections=connections,
                     duration_s=duration_s,
                 )

@@ -73,15 +73,18 @@ def ingest_latency(result: dict[str, Any], out: Path) -> Path:
 
 def end_to_end(result: dict[str, Any], out: Path) -> Path | None:
     """Webhook 2xx -> offer on the agent stream, percentiles at each load level."""
-    levels = (result.get("end_to_end") or {}).get("levels")
+    levels = [
+        level for level in (result.get("end_to_end") or {}).get("levels", []) if level["latency_ms"]
+    ]
     if not levels:
         return None
     fig, ax = plt.subplots(figsize=(8, 4))
-    labels = [f"{int(level['fraction'] * 100)}% ({level['rate_per_s']:.0f}/s)" for level in levels]
+    labels = [f"{level['label']} ({level['rate_per_s']:.0f}/s)" for level in levels]
     for key in ("p50", "p95", "p99"):
         ax.plot(labels, [level["latency_ms"][key] for level in levels], marker="o", label=key)
     ax.set_ylabel("ms from webhook 2xx to offer on the agent stream")
-    ax.set_xlabel("load, share of the measured maximum ingest rate")
+    ax.set_xlabel("load: a trickle, then shares of the chat connector's maximum ingest rate")
+    ax.set_yscale("log")
     ax.set_title("End-to-end latency")
     ax.legend()
     fig.tight_layout()

@@ -45,4 +45,10 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
             {"frame": frame, "share": round(n / total, 3)} for frame, n in counter.most_common(top)
         ]
 
-    return {"samples": total, "self": shares(own), "inclusive": shares(inclusive)}
+    project = Counter({f: n for f, n in inclusive.items() if "(services/" in f or "(shared/" in f})
+    return {
+        "samples": total,
+        "self": shares(own),
+        "inclusive": shares(inclusive),
+        "project_inclusive": shares(project),
+    }

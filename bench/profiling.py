@@ -58,6 +58,8 @@ def profile_chat(stack: Stack, *, stamp: str, duration_s: float) -> dict[str, An
             summary = summarise(raw)
     finally:
         stack.stop(process)
-    for frame in summary["self"][:10]:
-        print(f"  {frame['share']:6.1%}  {frame['frame']}")
+    for frame in summary["self"][:8]:
+        print(f"  {frame['share']:6.1%} self       {frame['frame']}")
+    for frame in summary["project_inclusive"][:8]:
+        print(f"  {frame['share']:6.1%} inclusive  {frame['frame']}")
     return summary

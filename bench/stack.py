@@ -113,14 +113,26 @@ class Process:
         ]
         return children or [root.pid]
 
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+    def stop(self, grace_s: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL for the server and its workers after ``grace_s``.
+
+        A graceful stop (consumers leaving their group) is not what the bench measures.
+        """
+        if self.popen.poll() is not None:
+            return
+        try:
+            children = psutil.Process(self.popen.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        self.popen.terminate()
+        try:
+            self.popen.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
 
 
 @dataclass

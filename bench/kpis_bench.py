@@ -1,0 +1,237 @@
+"""``GET /kpis`` over a metrics database holding ten million events' worth of facts.
+
+Two million conversations (five events each: inbound message, queued, offered, reply,
+resolve) over the last 30 days are written with COPY into ``metrics.conversation_fact``; the
+minute buckets of ``metrics.kpi_bucket`` are then summed from those facts in SQL, and the hour
+and day buckets from the minute ones, as the service's own contributions would be. The
+database is kept between runs (it takes about a minute to build) and rebuilt when its marker
+does not match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.stack import Stack
+from shared import migrations
+from shared.localstack import create_database, with_database
+
+DATABASE = "switchboard_bench_kpis"
+CONVERSATIONS = 2_000_000
+EVENTS_PER_CONVERSATION = 5
+DAYS = 30
+QUEUES = [f"queue-{n}" for n in range(10)]
+CHANNELS = ("chat", "social", "email", "phone")
+PROVIDERS = {"chat": "generic", "social": "messenger", "email": "postmark", "phone": "twilio"}
+AGENTS = [f"agent-{n}" for n in range(200)]
+MARKER = f"{CONVERSATIONS} conversations, {DAYS} days, v1"
+
+FACT_COLUMNS = (
+    "conversation_key",
+    "channel",
+    "provider",
+    "queue",
+    "agent_id",
+    "opened_at",
+    "first_inbound_at",
+    "first_reply_at",
+    "first_reply_agent",
+    "queued_at",
+    "last_queued_at",
+    "answered_at",
+    "last_answered_at",
+    "queue_wait_ms",
+    "abandoned_at",
+    "abandon_wait_ms",
+    "first_resolved_at",
+    "last_resolved_at",
+)
+
+# Each measure summed per minute from the facts, with its time, dimensions and milliseconds.
+MINUTE_SUMS = {
+    "conversations": ("opened_at", "''", "0"),
+    "queued": ("queued_at", "''", "0"),
+    "answered": ("answered_at", "''", "queue_wait_ms"),
+    "abandoned": ("abandoned_at", "''", "abandon_wait_ms"),
+    "handled": ("last_resolved_at", "agent_id", "0"),
+    "handle": (
+        "last_resolved_at",
+        "agent_id",
+        "(extract(epoch FROM last_resolved_at - answered_at) * 1000)::bigint",
+    ),
+    "resolved": ("first_resolved_at", "agent_id", "0"),
+    "inbound": ("first_inbound_at", "''", "0"),
+    "outbound": ("first_reply_at", "agent_id", "0"),
+}
+
+
+def _fact(n: int, start: datetime, rng: random.Random) -> tuple[Any, ...]:
+    queue = QUEUES[n % len(QUEUES)]
+    channel = CHANNELS[n % len(CHANNELS)]
+    agent = AGENTS[rng.randrange(len(AGENTS))]
+    opened = start + timedelta(seconds=n * DAYS * 86400 / CONVERSATIONS + rng.random())
+    queued = opened + timedelta(seconds=1)
+    if n % 20 == 0:  # one in twenty abandons while queued
+        abandoned = queued + timedelta(seconds=rng.randrange(5, 300))
+        wait = int((abandoned - queued).total_seconds() * 1000)
+        return (
+            f"bench:{n}", channel, PROVIDERS[channel], queue, None, opened, opened, None, None,
+            queued, queued, None, None, None, abandoned, wait, None, None,
+        )  # fmt: skip
+    answered = queued + timedelta(seconds=rng.randrange(1, 180))
+    replied = answered + timedelta(seconds=rng.randrange(5, 120))
+    resolved = replied + timedelta(seconds=rng.randrange(30, 1800))
+    wait = int((answered - queued).total_seconds() * 1000)
+    return (
+        f"bench:{n}", channel, PROVIDERS[channel], queue, agent, opened, opened, replied, agent,
+        queued, queued, answered, answered, wait, None, None, resolved, resolved,
+    )  # fmt: skip
+
+
+async def _build(url: str) -> float:
+    started = time.monotonic()
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            "TRUNCATE metrics.conversation_fact, metrics.kpi_bucket, metrics.volume_minute"
+        )
+        rng = random.Random(20261122)  # noqa: S311 (data, not secrets)
+        start = datetime.now(UTC) - timedelta(days=DAYS)
+        chunk = 200_000
+        for first in range(0, CONVERSATIONS, chunk):
+            rows = [_fact(n, start, rng) for n in range(first, min(first + chunk, CONVERSATIONS))]
+            await connection.copy_records_to_table(
+                "conversation_fact", schema_name="metrics", columns=FACT_COLUMNS, records=rows
+            )
+        for measure, (at, agent, total_ms) in MINUTE_SUMS.items():
+            await connection.execute(
+                f"""
+                INSERT INTO metrics.kpi_bucket
+                SELECT 'minute', date_trunc('minute', {at}, 'UTC'), '{measure}', channel,
+                       coalesce(queue, ''), coalesce({agent}, ''), provider,
+                       count(*), coalesce(sum({total_ms}), 0)
+                FROM metrics.conversation_fact WHERE {at} IS NOT NULL
+                GROUP BY 2, 4, 5, 6, 7
+                """  # noqa: S608 (constants of this module only)
+            )
+        for granularity in ("hour", "day"):
+            await connection.execute(
+                f"""
+                INSERT INTO metrics.kpi_bucket
+                SELECT '{granularity}', date_trunc('{granularity}', bucket_start, 'UTC'), measure,
+                       channel, queue, agent_id, provider, sum(n), sum(total_ms)
+                FROM metrics.kpi_bucket WHERE granularity = 'minute'
+                GROUP BY 2, 3, 4, 5, 6, 7
+                """  # noqa: S608
+            )
+        await connection.execute("ANALYZE metrics.conversation_fact")
+        await connection.execute("ANALYZE metrics.kpi_bucket")
+        await connection.execute(f"COMMENT ON DATABASE {DATABASE} IS '{MARKER}'")
+    finally:
+        await connection.close()
+    return time.monotonic() - started
+
+
+async def _marker(url: str) -> str | None:
+    connection = await asyncpg.connect(url)
+    try:
+        value: str | None = await connection.fetchval(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            DATABASE,
+        )
+        return value
+    finally:
+        await connection.close()
+
+
+async def _sizes(url: str) -> dict[str, int]:
+    connection = await asyncpg.connect(url)
+    try:
+        facts = await connection.fetchval("SELECT count(*) FROM metrics.conversation_fact")
+        buckets = await connection.fetchval("SELECT count(*) FROM metrics.kpi_bucket")
+    finally:
+        await connection.close()
+    return {"conversation_facts": int(facts), "kpi_bucket_rows": int(buckets)}
+
+
+def prepare(admin_url: str) -> tuple[str, float | None]:
+    """The database's URL, and how long building it took (None when it was reused)."""
+    url = asyncio.run(create_database(admin_url, DATABASE))
+    migrations.upgrade(url, services=("metrics",))
+    if asyncio.run(_marker(url)) == MARKER:
+        return url, None
+    print("  building ten million events' worth of facts (once; kept for later runs)...")
+    return url, round(asyncio.run(_build(url)), 1)
+
+
+def queries(now: datetime, rng: random.Random, count: int) -> list[dict[str, str]]:
+    """A dashboard's mix: a day by hour, a month by day, an hour by minute; some filtered."""
+    mix: list[dict[str, str]] = []
+    for n in range(count):
+        params: dict[str, datetime | str]
+        kind = n % 4
+        if kind == 0:
+            end = now - timedelta(days=rng.randrange(0, 29))
+            params = {"granularity": "hour", "start": end - timedelta(days=1), "end": end}
+        elif kind == 1:
+            params = {"granularity": "day", "start": now - timedelta(days=30), "end": now}
+        elif kind == 2:
+            end = now - timedelta(hours=rng.randrange(1, 700))
+            params = {"granularity": "minute", "start": end - timedelta(hours=1), "end": end}
+        else:
+            end = now - timedelta(days=rng.randrange(0, 23))
+            params = {
+                "granularity": "hour",
+                "start": end - timedelta(days=7),
+                "end": end,
+                "queue": rng.choice(QUEUES),
+            }
+        mix.append({k: v if isinstance(v, str) else v.isoformat() for k, v in params.items()})
+    return mix
+
+
+def measure(stack: Stack, *, requests: int = 200) -> dict[str, Any]:
+    url, built_s = prepare(stack.admin_url)
+    metrics = stack.start("metrics", "services.metrics.app:create_app", env={"DATABASE_URL": url})
+    try:
+        latencies: list[float] = []
+        failures = 0
+        rng = random.Random(9)  # noqa: S311
+        with httpx.Client(base_url=metrics.base_url, timeout=30) as client:
+            for params in queries(datetime.now(UTC), rng, 20):  # warm-up
+                client.get("/kpis", params=params)
+            with metrics.sampling_rss():
+                for params in queries(datetime.now(UTC), rng, requests):
+                    began = time.perf_counter()
+                    response = client.get("/kpis", params=params)
+                    latencies.append((time.perf_counter() - began) * 1000)
+                    failures += not response.is_success
+    finally:
+        stack.stop(metrics)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    result = {
+        "events_worth": CONVERSATIONS * EVENTS_PER_CONVERSATION,
+        **asyncio.run(_sizes(url)),
+        "built_in_s": built_s,
+        "requests": len(latencies),
+        "failed": failures,
+        "latency_ms": {
+            "p50": round(cuts[49], 1),
+            "p95": round(cuts[94], 1),
+            "max": round(max(latencies), 1),
+        },
+        "peak_rss_mb": round(metrics.peak_rss / 2**20, 1),
+    }
+    print(f"  GET /kpis: {result}", flush=True)
+    return result
+
+
+__all__ = ["measure", "with_database"]
