@@ -145,7 +145,7 @@ def create_service_app(
             database=Database(platform),
         )
         app.state.runtime = runtime
-        await runtime.producer.start()
+        await runtime.producer.start(patience_s=10.0)
         if on_startup is not None:
             await on_startup(runtime)
         for worker in runtime.workers:

@@ -67,12 +67,18 @@ class EventProducer:
             request_timeout_ms=s.kafka_request_timeout_ms,
         )
 
-    async def start(self, *, wait: bool = False) -> None:
-        """Connect now (``wait=True``) or keep trying in the background."""
+    async def start(self, *, wait: bool = False, patience_s: float = 0.0) -> None:
+        """Connect now (``wait=True``), or keep trying in the background.
+
+        In the background, still wait up to ``patience_s`` seconds for the first
+        connection, so a service whose broker is up takes no request it must refuse.
+        """
         if wait:
             await self._connect_forever()
-        else:
-            self._connecting = asyncio.create_task(self._connect_forever())
+            return
+        self._connecting = asyncio.create_task(self._connect_forever())
+        if patience_s > 0:
+            await asyncio.wait({self._connecting}, timeout=patience_s)
 
     async def _connect_forever(self) -> None:
         delay = 0.2

@@ -16,7 +16,11 @@ from shared.localstack import free_port
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve ``app`` on 127.0.0.1 and yield its base URL; shut it down (draining) after."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    # A long keep-alive: with uvicorn's 5 s, a client that waited that long between two
+    # requests can race the server closing its connection (httpx.ReadError).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
