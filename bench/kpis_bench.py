@@ -32,7 +32,7 @@ QUEUES = [f"queue-{n}" for n in range(10)]
 CHANNELS = ("chat", "social", "email", "phone")
 PROVIDERS = {"chat": "generic", "social": "messenger", "email": "postmark", "phone": "twilio"}
 AGENTS = [f"agent-{n}" for n in range(200)]
-MARKER = f"{CONVERSATIONS} conversations, {DAYS} days, v1"
+MARKER = f"{CONVERSATIONS} conversations, {DAYS} days, v2"
 
 FACT_COLUMNS = (
     "conversation_key",
@@ -74,9 +74,12 @@ MINUTE_SUMS = {
 
 
 def _fact(n: int, start: datetime, rng: random.Random) -> tuple[Any, ...]:
-    queue = QUEUES[n % len(QUEUES)]
-    channel = CHANNELS[n % len(CHANNELS)]
-    agent = AGENTS[rng.randrange(len(AGENTS))]
+    # Each queue serves one channel and has twenty agents of its own.
+    q = n % len(QUEUES)
+    queue = QUEUES[q]
+    channel = CHANNELS[q % len(CHANNELS)]
+    per_queue = len(AGENTS) // len(QUEUES)
+    agent = AGENTS[q * per_queue + rng.randrange(per_queue)]
     opened = start + timedelta(seconds=n * DAYS * 86400 / CONVERSATIONS + rng.random())
     queued = opened + timedelta(seconds=1)
     if n % 20 == 0:  # one in twenty abandons while queued
@@ -102,6 +105,11 @@ async def _build(url: str) -> float:
     try:
         await connection.execute(
             "TRUNCATE metrics.conversation_fact, metrics.kpi_bucket, metrics.volume_minute"
+        )
+        # Bulk load first, index after: sorting once beats ten million index insertions.
+        await connection.execute("SET work_mem = '256MB'; SET maintenance_work_mem = '512MB'")
+        await connection.execute(
+            "ALTER TABLE metrics.kpi_bucket DROP CONSTRAINT IF EXISTS pk_kpi_bucket"
         )
         rng = random.Random(20261122)  # noqa: S311 (data, not secrets)
         start = datetime.now(UTC) - timedelta(days=DAYS)
@@ -132,6 +140,10 @@ async def _build(url: str) -> float:
                 GROUP BY 2, 3, 4, 5, 6, 7
                 """  # noqa: S608
             )
+        await connection.execute(
+            "ALTER TABLE metrics.kpi_bucket ADD CONSTRAINT pk_kpi_bucket PRIMARY KEY "
+            "(granularity, bucket_start, measure, channel, queue, agent_id, provider)"
+        )
         await connection.execute("ANALYZE metrics.conversation_fact")
         await connection.execute("ANALYZE metrics.kpi_bucket")
         await connection.execute(f"COMMENT ON DATABASE {DATABASE} IS '{MARKER}'")
@@ -198,21 +210,28 @@ def queries(now: datetime, rng: random.Random, count: int) -> list[dict[str, str
     return mix
 
 
-def measure(stack: Stack, *, requests: int = 200) -> dict[str, Any]:
+def measure(stack: Stack, *, requests: int = 40, budget_s: float = 120) -> dict[str, Any]:
     url, built_s = prepare(stack.admin_url)
     metrics = stack.start("metrics", "services.metrics.app:create_app", env={"DATABASE_URL": url})
     try:
         latencies: list[float] = []
+        by_kind: dict[str, list[float]] = {}
         failures = 0
         rng = random.Random(9)  # noqa: S311
         with httpx.Client(base_url=metrics.base_url, timeout=30) as client:
-            for params in queries(datetime.now(UTC), rng, 20):  # warm-up
+            for params in queries(datetime.now(UTC), rng, 4):  # warm-up
                 client.get("/kpis", params=params)
+            stop_at = time.monotonic() + budget_s
             with metrics.sampling_rss():
                 for params in queries(datetime.now(UTC), rng, requests):
+                    if time.monotonic() > stop_at:
+                        break
                     began = time.perf_counter()
                     response = client.get("/kpis", params=params)
                     latencies.append((time.perf_counter() - began) * 1000)
+                    by_kind.setdefault(
+                        params["granularity"] + ("/queue" if "queue" in params else ""), []
+                    ).append(latencies[-1])
                     failures += not response.is_success
     finally:
         stack.stop(metrics)
@@ -228,6 +247,7 @@ def measure(stack: Stack, *, requests: int = 200) -> dict[str, Any]:
             "p95": round(cuts[94], 1),
             "max": round(max(latencies), 1),
         },
+        "median_ms_by_query": {k: round(statistics.median(v), 1) for k, v in by_kind.items()},
         "peak_rss_mb": round(metrics.peak_rss / 2**20, 1),
     }
     print(f"  GET /kpis: {result}", flush=True)

@@ -111,25 +111,28 @@ async def _run(
 
 
 def measure(
-    stack: Stack, *, stamp: str, rate: float = 500, duration_s: float = 10
-) -> dict[str, Any]:
-    tag = f"lag{stamp[-6:]}"
+    stack: Stack, *, stamp: str, rates: tuple[float, ...] = (500, 2000), duration_s: float = 10
+) -> list[dict[str, Any]]:
+    """The lag at each background rate, one metrics process throughout."""
+    results = []
     with fresh_broker(stack):
         metrics = stack.start("metrics", METRICS_APP)
         try:
             time.sleep(6)  # the consumer joins its group (tansu holds a join about 5 s)
-            with metrics.sampling_rss():
-                result = asyncio.run(
-                    _run(
-                        stack.broker.bootstrap,
-                        metrics.base_url,
-                        tag=tag,
-                        rate=rate,
-                        duration_s=duration_s,
+            for rate in rates:
+                with metrics.sampling_rss():
+                    result = asyncio.run(
+                        _run(
+                            stack.broker.bootstrap,
+                            metrics.base_url,
+                            tag=f"lag{int(rate)}x{stamp[-6:]}",
+                            rate=rate,
+                            duration_s=duration_s,
+                        )
                     )
-                )
+                result["peak_rss_mb"] = round(metrics.peak_rss / 2**20, 1)
+                print(f"  metrics lag: {result}", flush=True)
+                results.append(result)
         finally:
             stack.stop(metrics)
-    result["peak_rss_mb"] = round(metrics.peak_rss / 2**20, 1)
-    print(f"  metrics lag: {result}", flush=True)
-    return result
+    return results
