@@ -67,7 +67,7 @@ class Runtime:
 StartupHook = Callable[[Runtime], Awaitable[None]]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
