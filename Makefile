@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format tail migrate schema clean browser
+.PHONY: run test drill bench lint format tail migrate schema clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(PY) -m pytest
 
+## drill: every failure drill (make test runs the key ones), against real processes
+drill: $(STAMP)
+	SWITCHBOARD_DRILLS=all $(PY) -m pytest tests/drills
+
+## bench: start the stack, load it from another process, write bench/results/<date>.json and PNGs
+bench: $(STAMP)
+	$(PY) -m bench
+
 # The page tests drive Debian's chromium (never a downloaded browser build).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -30,7 +38,7 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy shared services tests
+	$(VENV)/bin/mypy shared services tests bench
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

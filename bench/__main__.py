@@ -1,7 +1,7 @@
 """``python -m bench``: start the stack, load it from wrk, write JSON and PNG plots.
 
 Every figure is measured in the same run as the ceiling it is compared with, so the ratio holds
-on a noisy machine. Each measurement lasts ``--duration`` seconds (8 by default) to keep the
+on a noisy machine. Each measurement lasts ``--duration`` seconds (5 by default) to keep the
 whole run under ten minutes on two cores.
 """
 
@@ -16,7 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ingest, kpis_bench, metrics_lag, payloads, plots, profiling, routing_bench, wrk
+from bench import (
+    ingest,
+    kpis_bench,
+    metrics_lag,
+    payloads,
+    plots,
+    profiling,
+    routing_bench,
+    sustained,
+    wrk,
+)
 from bench.stack import running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -24,14 +34,14 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", default="1,2,4", help="uvicorn worker counts for ingest")
     parser.add_argument(
         "--targets", default=",".join(payloads.TARGETS), help="ingest targets, comma-separated"
     )
     parser.add_argument(
-        "--skip", default="", help="phases to skip: ingest,e2e,routing,lag,kpis,profile"
+        "--skip", default="", help="phases to skip: ingest,e2e,routing,sustained,lag,kpis,profile"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
@@ -84,6 +94,9 @@ def main() -> None:
             result["routing"] = [
                 routing_bench.assignments(stack, instances=n, stamp=stamp) for n in (1, 2)
             ]
+        if "sustained" not in skip:
+            print("sustained load through all six services (chat + social webhooks):", flush=True)
+            result["sustained"] = sustained.measure(stack, stamp=stamp)
         if "lag" not in skip:
             print("metrics lag (event acknowledged -> count visible in GET /kpis):", flush=True)
             result["metrics_lag"] = metrics_lag.measure(stack, stamp=stamp)

@@ -41,16 +41,16 @@ def _request(host: str, path: str, headers: dict[str, str], body: bytes) -> byte
 
 async def send_paced(
     url: str, lines: list[str], rate: float, connections: int
-) -> tuple[dict[str, float], int]:
-    """Send each payload at its slot; conversation key -> time of the 2xx, and failures."""
+) -> tuple[dict[int, float], int]:
+    """Send each payload at its slot; payload index -> time of the 2xx, and failures."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    accepted: dict[str, float] = {}
+    accepted: dict[int, float] = {}
     failed = 0
-    queue: asyncio.Queue[tuple[float, str] | None] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[float, int, str] | None] = asyncio.Queue()
     start = time.monotonic() + 0.2
     for n, line in enumerate(lines):
-        queue.put_nowait((start + n / rate, line))
+        queue.put_nowait((start + n / rate, n, line))
     for _ in range(connections):
         queue.put_nowait(None)
 
@@ -59,7 +59,7 @@ async def send_paced(
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while (item := await queue.get()) is not None:
-                due, line = item
+                due, n, line = item
                 if (wait := due - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
                 path, head, body = line.split("\t", 2)
@@ -67,8 +67,7 @@ async def send_paced(
                 writer.write(_request(f"{host}:{port}", path, headers, body.encode()))
                 status = await _read_response(reader)
                 if 200 <= status < 300:
-                    key = json.loads(body)["conversation_id"]
-                    accepted[key] = time.time()
+                    accepted[n] = time.time()
                 else:
                     failed += 1
         finally:
@@ -118,8 +117,12 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 30)
     lines: list[str] = spec["lines"]
     started = time.monotonic()
-    accepted, failed = await send_paced(spec["chat_url"], lines, spec["rate"], spec["connections"])
+    acks, failed = await send_paced(spec["chat_url"], lines, spec["rate"], spec["connections"])
     sent_s = time.monotonic() - started
+    # Each chat payload is a conversation of its own: index -> its conversation id.
+    accepted = {
+        json.loads(lines[n].split("\t", 2)[2])["conversation_id"]: t for n, t in acks.items()
+    }
     deadline = time.monotonic() + spec["drain_s"]
     while len(offers) < len(accepted) and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)

@@ -70,12 +70,34 @@ def _text(n: int) -> str:
 
 
 def chat_generic(n: int, run: str) -> Payload:
+    return _chat(n, run, conversation=n, source="generic")
+
+
+def chat_thread(n: int, run: str) -> Payload:
+    """The ``n``-th message of a run whose conversations have ``THREAD`` messages each.
+
+    Its provider (``source``) is the run's own, so what a service counted of it can be told
+    apart from every other run's.
+    """
+    return _chat(n, run, conversation=n // THREAD, source=run_provider(run))
+
+
+def run_provider(run: str) -> str:
+    return f"bench{_tag(run)}"
+
+
+#: Messages per conversation in the sustained load (``chat_thread``, ``messenger_thread``).
+THREAD = 5
+
+
+def _chat(n: int, run: str, *, conversation: int, source: str) -> Payload:
     body = _json(
         {
             "message_id": f"{run}-m{n}",
-            "conversation_id": f"{run}-c{n}",
-            "sender": {"id": f"{run}-v{n}", "name": f"Visitor {n}"},
+            "conversation_id": f"{run}-c{conversation}",
+            "sender": {"id": f"{run}-v{conversation}", "name": f"Visitor {conversation}"},
             "text": _text(n),
+            "source": source,
         }
     )
     return Payload(
@@ -90,6 +112,15 @@ def chat_generic(n: int, run: str) -> Payload:
 
 
 def social_messenger(n: int, run: str) -> Payload:
+    return _messenger(n, run, sender=n)
+
+
+def messenger_thread(n: int, run: str) -> Payload:
+    """Like :func:`chat_thread`: ``THREAD`` messages from each sender."""
+    return _messenger(n, run, sender=n // THREAD)
+
+
+def _messenger(n: int, run: str, *, sender: int) -> Payload:
     millis = int(time.time() * 1000)
     page = "106540352242922"
     body = _json(
@@ -101,7 +132,7 @@ def social_messenger(n: int, run: str) -> Payload:
                     "time": millis,
                     "messaging": [
                         {
-                            "sender": {"id": f"{_tag(run)}{n:010d}"},
+                            "sender": {"id": f"{_tag(run)}{sender:010d}"},
                             "recipient": {"id": page},
                             "timestamp": millis,
                             "message": {"mid": f"m_{run}_{n}", "text": _text(n)},

@@ -113,11 +113,73 @@ def routing_scaling(result: dict[str, Any], out: Path) -> Path | None:
     return path
 
 
+def memory(result: dict[str, Any], out: Path) -> Path | None:
+    """Peak RSS of each service under the sustained load."""
+    peaks: dict[str, float] = (result.get("sustained") or {}).get("peak_rss_mb", {})
+    if not peaks:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bars = ax.bar(list(peaks), list(peaks.values()))
+    ax.bar_label(bars, fmt="%.0f MB")
+    rate = result["sustained"]["achieved_rate_per_s"]
+    ax.set_ylabel("peak resident memory, MB (1 worker each)")
+    ax.set_title(f"Memory of each service under {rate:.0f} webhooks/s through all six")
+    fig.tight_layout()
+    path = out.with_name(out.name + "-memory.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def metrics(result: dict[str, Any], out: Path) -> Path | None:
+    """Metrics lag at each background rate, and GET /kpis latency over ten million events."""
+    lags = [r for r in result.get("metrics_lag") or [] if r.get("lag_ms")]
+    kpis = result.get("kpis")
+    if not lags and not kpis:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    keys = ("p50", "p95", "p99")
+    width = 0.8 / max(len(lags), 1)
+    for i, run in enumerate(lags):
+        xs = [k + i * width for k in range(len(keys))]
+        bars = left.bar(
+            xs,
+            [run["lag_ms"][k] for k in keys],
+            width,
+            label=f"{run['background_rate_per_s']:.0f} events/s",
+        )
+        left.bar_label(bars, fmt="%.0f", fontsize=7)
+    left.axhline(1000, color="red", linestyle="--", label="target: p99 under 1 s")
+    left.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))])
+    left.set_xticklabels(keys)
+    left.set_ylabel("ms from event acknowledged to count in GET /kpis")
+    left.set_title("Metrics lag under background load")
+    left.legend(fontsize=7)
+    if kpis:
+        by_kind: dict[str, float] = kpis["median_ms_by_query"]
+        bars = right.bar(list(by_kind), list(by_kind.values()))
+        right.bar_label(bars, fmt="%.0f", fontsize=7)
+        right.axhline(50, color="red", linestyle="--", label="target: p95 under 50 ms")
+        right.set_ylabel("median ms per GET /kpis")
+        right.set_title(
+            f"GET /kpis over {kpis['events_worth'] / 1e6:.0f}M events' facts "
+            f"(p95 {kpis['latency_ms']['p95']:.0f} ms)"
+        )
+        right.legend(fontsize=7)
+    fig.tight_layout()
+    path = out.with_name(out.name + "-metrics.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_all(result: dict[str, Any], out: Path) -> list[Path]:
     paths = [
         ingest_scaling(result, out) if "ingest" in result else None,
         ingest_latency(result, out) if "ingest" in result else None,
         end_to_end(result, out),
         routing_scaling(result, out),
+        memory(result, out),
+        metrics(result, out),
     ]
     return [p for p in paths if p is not None]

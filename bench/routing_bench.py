@@ -28,6 +28,8 @@ from shared.localstack import with_database
 ROUTING_APP = "services.routing.app:create_app"
 CHAT_APP = "services.chat.app:create_app"
 FRACTIONS = (0.25, 0.5, 0.9)
+#: Conversations sent one at a time after the burst, to time a single routing decision.
+DECISIONS = 30
 TRICKLE_PER_S = 20.0
 
 
@@ -48,15 +50,22 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def create_queue_and_agents(
-    routing_url: str, *, queue: str, providers: list[str], skill: str, agents: int, capacity: int
+    routing_url: str,
+    *,
+    queue: str,
+    providers: list[str],
+    skill: str,
+    agents: int,
+    capacity: int,
+    channel: str = "chat",
 ) -> list[str]:
-    """A chat queue and ``agents`` available agents with its skill; the agents' tokens."""
+    """A queue of ``channel`` and ``agents`` available agents with its skill; their tokens."""
     with httpx.Client(base_url=routing_url, headers=_admin(), timeout=30) as client:
         client.post(
             "/admin/queues",
             json={
                 "name": queue,
-                "channel": "chat",
+                "channel": channel,
                 "providers": providers,
                 "required_skills": [skill],
                 "offer_timeout_seconds": 3600,
@@ -69,7 +78,7 @@ def create_queue_and_agents(
                 json={
                     "name": f"{queue} agent {n}",
                     "skills": [skill],
-                    "capacity": {"chat": capacity},
+                    "capacity": {channel: capacity},
                     "status": "available",
                 },
             )
@@ -95,12 +104,13 @@ def _name(url: str) -> str:
     return url.partition("?")[0].rpartition("/")[2]
 
 
-def _load(spec: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="switchboard-e2e-") as tmp:
+def run_load(spec: dict[str, Any], module: str = "bench.e2e_load") -> dict[str, Any]:
+    """Run a load process (``python -m module SPEC OUT``) to its end; what it wrote."""
+    with tempfile.TemporaryDirectory(prefix="switchboard-load-") as tmp:
         spec_file, out_file = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec_file.write_text(json.dumps(spec))
         subprocess.run(
-            [sys.executable, "-m", "bench.e2e_load", str(spec_file), str(out_file)],
+            [sys.executable, "-m", module, str(spec_file), str(out_file)],
             cwd=ROOT,
             check=True,
         )
@@ -131,7 +141,7 @@ def end_to_end(stack: Stack, *, max_rate: float, stamp: str, duration_s: float) 
         }
         # Warm-up: the routing consumer joins its group (tansu holds a join about 5 s).
         warm = payloads.write(Path(tmp) / "warm.txt", payloads.chat_generic, 20, f"{stamp}-warm")
-        _load({**spec, "payload_file": str(warm), "rate": 10})
+        run_load({**spec, "payload_file": str(warm), "rate": 10})
         # A trickle first (the latency floor), then shares of the maximum; each level waits
         # up to drain_s for its offers, so a backlog spills into the next level's figures.
         plan = [
@@ -143,7 +153,7 @@ def end_to_end(stack: Stack, *, max_rate: float, stamp: str, duration_s: float) 
             run = f"{stamp}-e2e{label.rstrip('%')}"
             file = payloads.write(Path(tmp) / f"{run}.txt", payloads.chat_generic, count, run)
             with routing.sampling_rss(), chat.sampling_rss():
-                raw = _load({**spec, "payload_file": str(file), "rate": rate})
+                raw = run_load({**spec, "payload_file": str(file), "rate": rate})
             keys = asyncio.run(conversation_keys(stack.database_url, list(raw["offers"])))
             offered = {keys[cid].removeprefix("generic:"): t for cid, t in raw["offers"].items()}
             latencies = [
@@ -175,13 +185,19 @@ def end_to_end(stack: Stack, *, max_rate: float, stamp: str, duration_s: float) 
     }
 
 
-async def _publish_conversations(bootstrap: str, providers: list[str], count: int) -> None:
+async def _publish_conversations(
+    bootstrap: str, providers: list[str], count: int, *, first: int = 0, gap_s: float = 0.0
+) -> None:
+    """``count`` new conversations, one message each; ``gap_s`` apart, or all at once."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
         received_at = datetime.now(UTC)
         pending = []
-        for n in range(count):
+        for n in range(first, first + count):
+            if gap_s:
+                await asyncio.sleep(gap_s)
+                received_at = datetime.now(UTC)
             message = GenericChatMessage.model_validate(
                 {
                     "message_id": f"m{n}",
@@ -201,6 +217,23 @@ async def _publish_conversations(bootstrap: str, providers: list[str], count: in
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
+
+
+async def _decision_ms(database_url: str, prefix: str, first: int) -> list[float]:
+    """Per conversation numbered ``first`` on: its message's time -> its first offer, in ms."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT extract(epoch FROM min(o.offered_at) - c.opened_at) * 1000 AS ms "
+            "FROM routing.offer o JOIN routing.conversation c ON c.id = o.conversation_id "
+            "WHERE c.provider LIKE $1 AND split_part(c.conversation_key, ':c', 2)::int >= $2 "
+            "GROUP BY c.id, c.opened_at",
+            prefix + "%",
+            first,
+        )
+    finally:
+        await connection.close()
+    return [float(row["ms"]) for row in rows]
 
 
 async def _offer_times(database_url: str, prefix: str) -> list[datetime]:
@@ -247,6 +280,18 @@ def assignments(
                     break
                 time.sleep(0.5)
         elapsed = time.monotonic() - started
+        # Then one conversation at a time, the backlog gone: how long one decision takes.
+        asyncio.run(
+            _publish_conversations(
+                stack.broker.bootstrap, providers, DECISIONS, first=conversations, gap_s=0.1
+            )
+        )
+        decisions: list[float] = []
+        for _ in range(40):
+            decisions = asyncio.run(_decision_ms(stack.database_url, tag, conversations))
+            if len(decisions) >= DECISIONS:
+                break
+            time.sleep(0.25)
         peak = max(r.peak_rss for r in routers)
         for router in routers:
             stack.stop(router)
@@ -259,6 +304,7 @@ def assignments(
         "offered": len(times),
         "offers_per_s": round((len(times) - 1) / span, 1) if span else None,
         "publish_to_all_offered_s": round(elapsed, 2),
+        "one_at_a_time_ms": {"count": len(decisions), **percentiles(decisions)},
         "peak_rss_mb": round(peak / 2**20, 1),
     }
     print(f"  routing x{instances}: {result}", flush=True)
