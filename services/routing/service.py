@@ -1,10 +1,13 @@
 """Routing's consumer logic: inbound interactions open, attach to, reopen and end conversations."""
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import holding
@@ -12,7 +15,6 @@ from services.routing.lifecycle import Steps
 from services.routing.models import processed_event
 from services.routing.repository import contacts, conversations, queues
 from services.routing.settings import RoutingSettings
-from shared.db import claim_event
 from shared.events import (
     CallDisposition,
     Channel,
@@ -63,9 +65,22 @@ async def record_interactions(
     settings: RoutingSettings,
     events: Sequence[InteractionEvent],
 ) -> None:
-    """Apply a batch of interactions, each at most once (by event id)."""
-    for event in events:
-        if not await claim_event(session, processed_event, event.event_id):
+    """Apply a batch of interactions, each at most once (by event id).
+
+    The common case, the only event of a key that has never had a conversation, opens it
+    in a few statements for the whole batch; every other event goes through in order.
+    """
+    claimed = await _claim(session, events)
+    per_key = Counter(event.conversation_key for event in claimed)
+    openers = [e for e in claimed if opens_conversation(e) and per_key[e.conversation_key] == 1]
+    known = await conversations.keys_with_conversations(
+        session, [e.conversation_key for e in openers]
+    )
+    fresh = [e for e in openers if e.conversation_key not in known]
+    await _open_many(session, steps, events=fresh)
+    opened = {e.event_id for e in fresh}
+    for event in claimed:
+        if event.event_id in opened:
             continue
         if event.type is EventType.CUSTOMER_LEFT:
             await _customer_left(session, steps, event=event)
@@ -73,6 +88,115 @@ async def record_interactions(
             await _call_ended(session, steps, event=event)
         elif opens_conversation(event):
             await _inbound(session, steps, settings=settings, event=event)
+
+
+async def _claim(
+    session: AsyncSession, events: Sequence[InteractionEvent]
+) -> list[InteractionEvent]:
+    """The events not processed before, in order, each once; they are now recorded as processed."""
+    first: dict[uuid.UUID, InteractionEvent] = {}
+    for event in events:
+        first.setdefault(event.event_id, event)
+    if not first:
+        return []
+    new = await claim_events(session, processed_event, list(first))
+    return [event for event_id, event in first.items() if event_id in new]
+
+
+async def _open_many(
+    session: AsyncSession, steps: Steps, *, events: Sequence[InteractionEvent]
+) -> None:
+    """:func:`_open` for events of distinct keys that have no conversation yet."""
+    if not events:
+        return
+    current = datetime.now(UTC)
+    at_of = {e.event_id: min(e.occurred_at, current) for e in events}
+    identities = [identity_of(e) for e in events]
+    contact_ids = await contacts.contacts_of_identities(
+        session,
+        [
+            {
+                "namespace": namespace,
+                "value": value,
+                "verified": verified,
+                "channel": e.channel.value,
+                "display_name": e.customer.display_name,
+                "at": at_of[e.event_id],
+            }
+            for e, (namespace, value, verified) in zip(events, identities, strict=True)
+        ],
+    )
+    chosen: dict[tuple[str, str, str | None], Row | None] = {}
+    waiting: dict[Any, int] = {}
+    rows: list[Row] = []
+    placed: list[Row | None] = []
+    for e, (namespace, value, _) in zip(events, identities, strict=True):
+        at = at_of[e.event_id]
+        language = e.content.language if e.content else None
+        conversation: Row = {
+            "id": uuid.uuid4(),
+            "conversation_key": e.conversation_key,
+            "channel": e.channel.value,
+            "provider": e.provider,
+            "customer_id": e.customer.id,
+            "customer_kind": e.customer.kind,
+            "contact_id": contact_ids[(namespace, value)],
+            "language": language,
+            "status": "queued",
+            "priority": 0,
+            "optional_skills_dropped": False,
+            "opened_at": at,
+            "cycle_started_at": at,
+            "last_inbound_at": at,
+            "inbound_count": 1,
+            "reopen_count": 0,
+            "queue_id": None,
+        }
+        target = (e.channel.value, e.provider, language)
+        if target not in chosen:
+            chosen[target] = await queues.best_queue_for(
+                session, channel=e.channel.value, provider=e.provider, language=language
+            )
+        queue = await _room_in(session, chosen[target], waiting)
+        if queue is not None:
+            conversation.update(holding.queue_values(queue, at))
+        rows.append(conversation)
+        placed.append(queue)
+    inserted = await conversations.insert_conversations(session, rows)
+    for e, conversation, queue in zip(events, rows, placed, strict=True):
+        if conversation["id"] not in inserted:
+            continue
+        conversation["queue_name"] = None
+        steps.add(
+            LifecycleStep.OPENED,
+            at=e.occurred_at,
+            conversation=conversation,
+            cause_event_id=e.event_id,
+            event_id=step_id(e, LifecycleStep.OPENED),
+        )
+        if queue is not None:
+            conversation["queue_name"] = queue["name"]
+            steps.add(LifecycleStep.QUEUED, at=at_of[e.event_id], conversation=conversation)
+
+
+async def _room_in(session: AsyncSession, queue: Row | None, waiting: dict[Any, int]) -> Row | None:
+    """The queue a newcomer waits in: ``queue``, or its overflow queue when it is full (None:
+    unplaced); ``waiting`` counts the conversations each queue holds, placed ones included."""
+    if queue is None or queue["max_waiting"] is None:
+        return _counted(queue, waiting)
+    if queue["id"] not in waiting:
+        waiting[queue["id"]] = await queues.waiting_count(session, queue["id"])
+    if waiting[queue["id"]] < queue["max_waiting"]:
+        return _counted(queue, waiting)
+    overflow_id = queue["overflow_queue_id"]
+    overflow = await queues.queue_by_id(session, overflow_id) if overflow_id else None
+    return _counted(overflow, waiting)
+
+
+def _counted(queue: Row | None, waiting: dict[Any, int]) -> Row | None:
+    if queue is not None and queue["id"] in waiting:
+        waiting[queue["id"]] += 1
+    return queue
 
 
 async def _inbound(
@@ -230,3 +354,15 @@ async def _abandon(
         cause_event_id=event.event_id,
         event_id=step_id(event, LifecycleStep.ABANDONED),
     )
+
+
+async def claim_events(
+    session: AsyncSession, table: Table, event_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Record these event ids as processed in one statement; those that were not already."""
+    at = datetime.now(UTC)
+    rows = await session.execute(
+        insert(table).on_conflict_do_nothing().returning(table.c.event_id),
+        [{"event_id": event_id, "processed_at": at} for event_id in event_ids],
+    )
+    return set(rows.scalars())

@@ -60,16 +60,16 @@ class RoutingWorker:
         if self._task is not None:
             await self._task
 
-    async def run_once(self) -> int:
-        """One round of every pass; how many things changed."""
+    async def run_once(self, *, timers: bool = True) -> int:
+        """One round of the passes (the timers too when ``timers``); how many things changed.
+
+        New work is matched first; the timers (offer and reply timeouts, overflow) only look
+        at the clock, so they run once per interval rather than on every wake.
+        """
         m = self._matcher
-        passes: list[Pass] = [
-            m.expire_offers,
-            m.reply_timeouts,
-            m.overflow,
-            m.place_unplaced,
-            m.assign_waiting,
-        ]
+        passes: list[Pass] = [m.assign_waiting, m.place_unplaced]
+        if timers:
+            passes += [m.expire_offers, m.reply_timeouts, m.overflow]
         changed = 0
         for routing_pass in passes:
             count = await in_transaction(self._database, routing_pass, wake=self._published)
@@ -79,17 +79,24 @@ class RoutingWorker:
 
     async def _run(self) -> None:
         delay = self._interval_s
+        timers_due = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
+            timers = loop.time() >= timers_due
             try:
-                changed = await self.run_once()
+                changed = await self.run_once(timers=timers)
                 delay = self._interval_s
+                if timers:
+                    timers_due = loop.time() + self._interval_s
             except Exception as exc:
                 if not is_transient(exc):
                     log.exception("routing pass failed")
                 changed = 0
                 delay = min(delay * 2, 5.0)
+                timers_due = loop.time() + delay
             if changed:
                 continue
+            timeout = min(delay, max(timers_due - loop.time(), 0.0))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                await asyncio.wait_for(self._wake.wait(), timeout)

@@ -1,14 +1,14 @@
 """Queries on agents, their load and the choice of an agent for a conversation."""
 
 import uuid
-from datetime import datetime
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, any_, exists, func, select, update
+from sqlalchemy import Integer, any_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.models import agent, conversation, offer
+from services.routing.models import agent, conversation
 
 Row = dict[str, Any]
 
@@ -84,49 +84,47 @@ async def total_load(session: AsyncSession, agent_id: uuid.UUID) -> int:
     return int(count or 0)
 
 
-async def candidates(
-    session: AsyncSession,
-    *,
-    conversation_id: uuid.UUID,
-    cycle_started_at: datetime,
-    channel: str,
-    skills: list[str],
-    language: str | None,
-    sticky_agent_id: uuid.UUID | None,
-    limit: int = 5,
+async def pool(
+    session: AsyncSession, *, channel: str, skills: list[str], language: str | None
 ) -> list[Row]:
-    """Eligible agents, best first.
-
-    Eligible: available, every skill, the language, room on the channel. Order: agents
-    not yet tried for this conversation, the sticky agent, least loaded, longest idle.
-    """
+    """Available agents with ``skills`` and the language, their skills, capacity and load on
+    the channel (read without locks: the matcher locks and counts again before it offers)."""
     load = _load(channel)
     capacity = _capacity(channel)
-    tried = exists().where(
-        offer.c.conversation_id == conversation_id,
-        offer.c.agent_id == agent.c.id,
-        offer.c.offered_at >= cycle_started_at,
-    )
-    sticky = and_(agent.c.id == sticky_agent_id) if sticky_agent_id else None
-    conditions = [
-        agent.c.status == "available",
-        agent.c.skills.contains(skills),
-        capacity > load,
-    ]
+    conditions = [agent.c.status == "available", agent.c.skills.contains(skills)]
     if language is not None:
         conditions.append(any_(agent.c.languages) == language)
-    order: list[Any] = [tried.asc()]
-    if sticky is not None:
-        order.append(sticky.desc())
-    order += [
-        (load.cast(Float) / capacity).asc(),
-        agent.c.last_idle_at.asc(),
-        agent.c.id,
-    ]
     rows = await session.execute(
-        select(agent.c.id, capacity.label("capacity"))
+        select(
+            agent.c.id,
+            agent.c.skills,
+            agent.c.last_idle_at,
+            capacity.label("capacity"),
+            load.label("load"),
+        )
         .where(*conditions)
-        .order_by(*order)
-        .limit(limit)
+        .where(capacity > load)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def lock_available(session: AsyncSession, agent_ids: list[uuid.UUID]) -> list[Row]:
+    """Lock those of the agents no other transaction holds, in id order; skipped ones are left
+    out (another instance is routing to them)."""
+    statement = (
+        select(agent)
+        .where(agent.c.id.in_(agent_ids))
+        .order_by(agent.c.id)
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(r._mapping) for r in await session.execute(statement)]
+
+
+async def loads_on(session: AsyncSession, agent_ids: list[uuid.UUID], channel: str) -> Counter[Any]:
+    """How many conversations of ``channel`` each agent holds (absent: none)."""
+    rows = await session.execute(
+        select(conversation.c.agent_id, func.count())
+        .where(conversation.c.agent_id.in_(agent_ids), conversation.c.channel == channel)
+        .group_by(conversation.c.agent_id)
+    )
+    return Counter({agent_id: int(count) for agent_id, count in rows.all()})

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import delete, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,3 +137,63 @@ async def remember_agent(
         .where(contact.c.id == contact_id)
         .values(last_agent_id=agent_id, last_agent_at=at)
     )
+
+
+async def last_agents(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    """Contact id -> its last agent and when (contacts that have one)."""
+    rows = await session.execute(
+        select(contact.c.id, contact.c.last_agent_id, contact.c.last_agent_at).where(
+            contact.c.id.in_(ids), contact.c.last_agent_id.is_not(None)
+        )
+    )
+    return {r.id: dict(r._mapping) for r in rows}
+
+
+async def contacts_of_identities(
+    session: AsyncSession, identities: list[Row]
+) -> dict[tuple[str, str], uuid.UUID]:
+    """:func:`contact_of_identity` for several (namespace, value, verified, channel,
+    display_name, at); (namespace, value) -> contact id."""
+    first: dict[tuple[str, str], Row] = {}
+    for item in identities:
+        first.setdefault((item["namespace"], item["value"]), item)
+    if not first:
+        return {}
+    fresh = {key: uuid.uuid4() for key in first}
+    await session.execute(
+        insert(contact),
+        [
+            {"id": fresh[key], "display_name": item["display_name"], "created_at": item["at"]}
+            for key, item in first.items()
+        ],
+    )
+    rows = await session.execute(
+        insert(identity)
+        .on_conflict_do_nothing(index_elements=[identity.c.namespace, identity.c.value])
+        .returning(identity.c.namespace, identity.c.value),
+        [
+            {
+                "id": uuid.uuid4(),
+                "contact_id": fresh[key],
+                "namespace": item["namespace"],
+                "value": item["value"],
+                "verified": item["verified"],
+                "channel": item["channel"],
+                "created_at": item["at"],
+            }
+            for key, item in first.items()
+        ],
+    )
+    inserted = {(r.namespace, r.value) for r in rows}
+    known = [key for key in first if key not in inserted]
+    if not known:
+        return fresh
+    await session.execute(delete(contact).where(contact.c.id.in_([fresh[k] for k in known])))
+    existing = await session.execute(
+        select(identity.c.namespace, identity.c.value, identity.c.contact_id).where(
+            tuple_(identity.c.namespace, identity.c.value).in_(known)
+        )
+    )
+    result = {key: fresh[key] for key in inserted}
+    result.update({(r.namespace, r.value): r.contact_id for r in existing})
+    return result

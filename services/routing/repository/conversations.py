@@ -4,8 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text, true, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, Uuid, cast, func, select, text, true, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.models import conversation, hold_change, queue, reply
@@ -192,3 +192,60 @@ async def insert_reply(session: AsyncSession, values: dict[str, Any]) -> bool:
         )
     ).scalar()
     return inserted is not None
+
+
+async def record_holds(session: AsyncSession, values: list[dict[str, Any]]) -> None:
+    """Audit several changes of holder at once; the caller holds every row lock."""
+    if values:
+        await session.execute(insert(hold_change), values)
+
+
+async def set_offered(session: AsyncSession, holders: dict[uuid.UUID, uuid.UUID]) -> None:
+    """Mark conversations offered to their agents (conversation id -> agent id), in one go."""
+    if not holders:
+        return
+    pairs = (
+        select(
+            func.unnest(cast(list(holders), ARRAY(Uuid))).label("id"),
+            func.unnest(cast(list(holders.values()), ARRAY(Uuid))).label("agent_id"),
+        )
+    ).subquery()
+    await session.execute(
+        update(conversation)
+        .where(conversation.c.id == pairs.c.id)
+        .values(status="offered", agent_id=pairs.c.agent_id)
+    )
+
+
+async def keys_with_conversations(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Those of ``keys`` that have had a conversation, open or closed."""
+    if not keys:
+        return set()
+    rows = await session.execute(
+        select(conversation.c.conversation_key)
+        .where(conversation.c.conversation_key.in_(keys))
+        .distinct()
+    )
+    return set(rows.scalars())
+
+
+#: Columns a new conversation may leave unset, so every row of a bulk insert has them all.
+_UNSET = {"queue_id": None, "queued_at": None, "sla_deadline": None, "overflow_at": None}
+
+
+async def insert_conversations(session: AsyncSession, rows: list[Row]) -> set[uuid.UUID]:
+    """:func:`insert_conversation` for several; the ids of those inserted."""
+    if not rows:
+        return set()
+    columns = set(conversation.c.keys())
+    values = [{**_UNSET, **{k: v for k, v in row.items() if k in columns}} for row in rows]
+    inserted = await session.execute(
+        insert(conversation)
+        .on_conflict_do_nothing(
+            index_elements=[conversation.c.conversation_key],
+            index_where=text("status IN ('queued', 'offered', 'assigned')"),
+        )
+        .returning(conversation.c.id),
+        values,
+    )
+    return set(inserted.scalars())

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, any_, case, func, or_, select, text, update
+from sqlalchemy import and_, any_, case, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,6 +123,14 @@ async def unplaced_count(session: AsyncSession) -> int:
     return int(count or 0)
 
 
+async def any_unplaced(session: AsyncSession) -> bool:
+    """Whether a conversation waits for a queue to take it."""
+    statement = select(
+        exists().where(conversation.c.status == "queued", conversation.c.queue_id.is_(None))
+    )
+    return bool(await session.scalar(statement))
+
+
 async def servable_queue_ids(session: AsyncSession) -> list[uuid.UUID]:
     """Queues with at least one available agent who has their skills and room on the channel."""
     rows = await session.execute(
@@ -143,3 +151,8 @@ async def servable_queue_ids(session: AsyncSession) -> list[uuid.UUID]:
         )
     )
     return [row[0] for row in rows]
+
+
+async def queues_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[Row]:
+    rows = await session.execute(select(queue).where(queue.c.id.in_(ids)))
+    return [dict(r._mapping) for r in rows]
