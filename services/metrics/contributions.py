@@ -17,10 +17,14 @@ from typing import TypedDict
 from services.metrics.facts import ConversationFact
 
 GRANULARITIES = ("minute", "hour", "day")
-_STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+#: Granularities with first-response distributions (a minute report reads its few facts).
+FRT_GRANULARITIES = ("hour", "day")
+STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 #: (granularity, bucket_start, measure, channel, queue, agent_id, provider)
 BucketKey = tuple[str, datetime, str, str, str, str, str]
+#: (granularity, bucket_start, channel, queue, frt_ms)
+FrtKey = tuple[str, datetime, str, str, int]
 
 
 class Dims(TypedDict):
@@ -60,6 +64,7 @@ class Deltas:
 
     def __init__(self) -> None:
         self.sums: dict[BucketKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.frt: dict[FrtKey, int] = defaultdict(int)
 
     def add_point(
         self,
@@ -96,12 +101,17 @@ class Deltas:
             cursor = start
             while cursor < end:
                 bucket = bucket_start(cursor, granularity)
-                piece_end = min(end, bucket + _STEP[granularity])
+                piece_end = min(end, bucket + STEP[granularity])
                 entry = self.sums[(granularity, bucket, measure, "", "", agent, "")]
                 # n counts the intervals that start in the bucket.
                 entry[0] += sign * (1 if cursor == start else 0)
                 entry[1] += sign * _ms(piece_end, cursor)
                 cursor = piece_end
+
+    def add_frt(self, at: datetime, frt_ms: int, *, channel: str, queue: str, sign: int) -> None:
+        """Count one first response of ``frt_ms`` in the distributions of its buckets."""
+        for granularity in FRT_GRANULARITIES:
+            self.frt[(granularity, bucket_start(at, granularity), channel, queue, frt_ms)] += sign
 
     def rows(self) -> Iterator[dict[str, object]]:
         """Non-zero sums as rows of ``kpi_bucket``, in key order (no lock-order surprises)."""
@@ -121,6 +131,62 @@ class Deltas:
                 "n": n,
                 "total_ms": total_ms,
             }
+
+    def rollup_rows(self) -> Iterator[dict[str, object]]:
+        """The sums over agents, as rows of ``kpi_rollup`` in key order."""
+        rollup: dict[tuple[str, datetime, str, str, str, str], list[int]] = defaultdict(
+            lambda: [0, 0]
+        )
+        for (granularity, start, measure, channel, queue, _, provider), sums in self.sums.items():
+            entry = rollup[(granularity, start, measure, channel, queue, provider)]
+            entry[0] += sums[0]
+            entry[1] += sums[1]
+        for key in sorted(rollup):
+            n, total_ms = rollup[key]
+            if n == 0 and total_ms == 0:
+                continue
+            granularity, start, measure, channel, queue, provider = key
+            yield {
+                "granularity": granularity,
+                "bucket_start": start,
+                "measure": measure,
+                "channel": channel,
+                "queue": queue,
+                "provider": provider,
+                "n": n,
+                "total_ms": total_ms,
+            }
+
+    def frt_rows(self) -> Iterator[dict[str, object]]:
+        """Non-zero first-response counts as rows of ``frt_count``, in key order."""
+        for key in sorted(self.frt):
+            n = self.frt[key]
+            if n == 0:
+                continue
+            granularity, start, channel, queue, frt_ms = key
+            yield {
+                "granularity": granularity,
+                "bucket_start": start,
+                "channel": channel,
+                "queue": queue,
+                "frt_ms": frt_ms,
+                "n": n,
+            }
+
+    def frt_all_rows(self) -> Iterator[dict[str, object]]:
+        """The first-response counts over channels and queues, as rows of ``frt_count_all``."""
+        counts: dict[tuple[str, datetime, int], int] = defaultdict(int)
+        for (granularity, start, _, _, frt_ms), n in self.frt.items():
+            counts[(granularity, start, frt_ms)] += n
+        for key in sorted(counts):
+            if counts[key] != 0:
+                granularity, start, frt_ms = key
+                yield {
+                    "granularity": granularity,
+                    "bucket_start": start,
+                    "frt_ms": frt_ms,
+                    "n": counts[key],
+                }
 
 
 def queue_entry(fact: ConversationFact) -> datetime | None:
@@ -189,6 +255,7 @@ def add_conversation(deltas: Deltas, fact: ConversationFact, t: Thresholds, sign
             total_ms=frt,
             sign=sign,
         )
+        deltas.add_frt(fact.first_reply_at, frt, **dims, sign=sign)
     _add_queue_outcome(deltas, fact, t, sign, dims)
     handled = handle_ms(fact)
     if handled is not None:

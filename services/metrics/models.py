@@ -17,6 +17,9 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    and_,
+    func,
+    or_,
 )
 
 from shared.db import naming_metadata, processed_event_table
@@ -70,7 +73,22 @@ conversation_fact = Table(
     _at("nps_at"),
     Index("ix_conversation_fact_first_reply_at", "first_reply_at"),
     Index("ix_conversation_fact_opened_at", "opened_at"),
+    Index("ix_conversation_fact_first_reply_agent", "first_reply_agent", "first_reply_at"),
 )
+
+_cf = conversation_fact.c
+#: When a conversation closed last (resolved or abandoned), if it did.
+CLOSED_AT = func.greatest(_cf.last_resolved_at, _cf.abandoned_at)
+#: Opened and not closed since (a reopen after the last close opens it again).
+IS_OPEN = and_(
+    func.coalesce(_cf.opened_at, _cf.first_inbound_at).is_not(None),
+    or_(
+        CLOSED_AT.is_(None),
+        and_(_cf.last_reopened_at.is_not(None), _cf.last_reopened_at > CLOSED_AT),
+    ),
+)
+# Open conversations are few: the backlog reads them alone, never every fact.
+Index("ix_conversation_fact_open", _cf.channel, _cf.queue, postgresql_where=IS_OPEN)
 
 #: Interaction events counted per minute: the facts behind the volume KPI.
 volume_minute = Table(
@@ -111,4 +129,47 @@ kpi_bucket = Table(
     PrimaryKeyConstraint(
         "granularity", "bucket_start", "measure", "channel", "queue", "agent_id", "provider"
     ),
+)
+
+#: ``kpi_bucket`` summed over agents: what a report without an agent filter reads.
+#: Written in the same transaction as ``kpi_bucket``, so the two always agree.
+kpi_rollup = Table(
+    "kpi_rollup",
+    metadata,
+    Column("granularity", String(8), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("measure", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("queue", String(128), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Column("total_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("granularity", "bucket_start", "measure", "channel", "queue", "provider"),
+    Index("ix_kpi_rollup_queue", "granularity", "queue", "bucket_start"),
+)
+
+#: How many first responses took exactly ``frt_ms`` milliseconds, per hour and day bucket of
+#: the reply, channel and queue: exact percentiles without reading the facts.
+frt_count = Table(
+    "frt_count",
+    metadata,
+    Column("granularity", String(8), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("queue", String(128), nullable=False),
+    Column("frt_ms", BigInteger, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("granularity", "bucket_start", "channel", "queue", "frt_ms"),
+    Index("ix_frt_count_queue", "granularity", "queue", "bucket_start"),
+)
+
+#: ``frt_count`` summed over channels and queues, for reports without those filters.
+frt_count_all = Table(
+    "frt_count_all",
+    metadata,
+    Column("granularity", String(8), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("frt_ms", BigInteger, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("granularity", "bucket_start", "frt_ms"),
 )

@@ -8,15 +8,36 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    Select,
+    Table,
+    and_,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.metrics.contributions import FRT_GRANULARITIES, STEP, Deltas, bucket_start
 from services.metrics.facts import ConversationFact
 from services.metrics.models import (
+    IS_OPEN,
     agent_status_change,
     conversation_fact,
+    frt_count,
+    frt_count_all,
     kpi_bucket,
+    kpi_rollup,
     processed_event,
     volume_minute,
 )
@@ -24,6 +45,8 @@ from services.metrics.models import (
 cf = conversation_fact
 kb = kpi_bucket
 asc = agent_status_change
+#: Rows one bulk upsert sends at most.
+CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -85,21 +108,26 @@ async def add_volume(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
     )
 
 
-async def add_to_buckets(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
-    """Add sums (negative ones retract) to ``kpi_bucket`` in one bulk upsert."""
-    if not rows:
-        return
-    statement = insert(kb)
-    await session.execute(
-        statement.on_conflict_do_update(
-            constraint=kb.primary_key,
-            set_={
-                "n": kb.c.n + statement.excluded.n,
-                "total_ms": kb.c.total_ms + statement.excluded.total_ms,
-            },
-        ),
-        list(rows),
-    )
+async def _add(session: AsyncSession, table: Table, rows: Sequence[dict[str, object]]) -> None:
+    """Add the rows' sums (negative ones retract) to ``table``, in bulk upserts."""
+    sums = [c.name for c in table.c if c.name in ("n", "total_ms")]
+    for first in range(0, len(rows), CHUNK):
+        statement = insert(table)
+        await session.execute(
+            statement.on_conflict_do_update(
+                constraint=table.primary_key,
+                set_={name: table.c[name] + statement.excluded[name] for name in sums},
+            ),
+            list(rows[first : first + CHUNK]),
+        )
+
+
+async def add_to_buckets(session: AsyncSession, deltas: Deltas) -> None:
+    """Add ``deltas`` to ``kpi_bucket`` and to the rollups read from it, tables in one order."""
+    await _add(session, kb, list(deltas.rows()))
+    await _add(session, kpi_rollup, list(deltas.rollup_rows()))
+    await _add(session, frt_count, list(deltas.frt_rows()))
+    await _add(session, frt_count_all, list(deltas.frt_all_rows()))
 
 
 async def insert_status_change(
@@ -136,7 +164,8 @@ async def status_neighbours(
 async def lock_buckets_for_rebuild(session: AsyncSession) -> None:
     # Consumers wait while the buckets are rebuilt; their deltas then land on the new sums.
     await session.execute(text("LOCK TABLE metrics.kpi_bucket IN EXCLUSIVE MODE"))
-    await session.execute(delete(kb))
+    for table in (kb, kpi_rollup, frt_count, frt_count_all):
+        await session.execute(delete(table))
 
 
 async def all_facts(session: AsyncSession) -> AsyncIterator[ConversationFact]:
@@ -159,28 +188,34 @@ async def all_status_changes(session: AsyncSession) -> AsyncIterator[Any]:
         yield row
 
 
-def _bucket_conditions(f: Filters) -> list[ColumnElement[bool]]:
+def _bucket_conditions(f: Filters, table: FromClause = kb) -> list[ColumnElement[bool]]:
     conditions = [
-        kb.c.granularity == f.granularity,
-        kb.c.bucket_start >= f.start,
-        kb.c.bucket_start < f.end,
+        table.c.granularity == f.granularity,
+        table.c.bucket_start >= f.start,
+        table.c.bucket_start < f.end,
     ]
     if f.channel is not None:
-        conditions.append(kb.c.channel == f.channel)
+        conditions.append(table.c.channel == f.channel)
     if f.queue is not None:
-        conditions.append(kb.c.queue == f.queue)
+        conditions.append(table.c.queue == f.queue)
     if f.agent is not None:
-        conditions.append(kb.c.agent_id == f.agent)
+        conditions.append(table.c.agent_id == f.agent)
     return conditions
+
+
+def _buckets_for(f: Filters) -> FromClause:
+    """The agent-level buckets for an agent's report, their rollup over agents otherwise."""
+    return kb if f.agent is not None else kpi_rollup
 
 
 async def bucket_sums(session: AsyncSession, f: Filters) -> list[tuple[datetime, str, int, int]]:
     """``(bucket_start, measure, n, total_ms)`` summed over the filtered dimensions."""
+    t = _buckets_for(f)
     rows = await session.execute(
-        select(kb.c.bucket_start, kb.c.measure, func.sum(kb.c.n), func.sum(kb.c.total_ms))
-        .where(*_bucket_conditions(f))
-        .group_by(kb.c.bucket_start, kb.c.measure)
-        .order_by(kb.c.bucket_start)
+        select(t.c.bucket_start, t.c.measure, func.sum(t.c.n), func.sum(t.c.total_ms))
+        .where(*_bucket_conditions(f, t))
+        .group_by(t.c.bucket_start, t.c.measure)
+        .order_by(t.c.bucket_start)
     )
     return [(start, measure, int(n), int(total)) for start, measure, n, total in rows]
 
@@ -200,17 +235,24 @@ async def sums_by(
 
 async def volume_breakdown(session: AsyncSession, f: Filters) -> list[tuple[str, str, str, int]]:
     """``(channel, provider, measure, events)`` of the interaction volume."""
+    t = _buckets_for(f)
     rows = await session.execute(
-        select(kb.c.channel, kb.c.provider, kb.c.measure, func.sum(kb.c.n))
-        .where(*_bucket_conditions(f), kb.c.measure.in_(("inbound", "outbound", "automated")))
-        .group_by(kb.c.channel, kb.c.provider, kb.c.measure)
-        .order_by(kb.c.channel, kb.c.provider, kb.c.measure)
+        select(t.c.channel, t.c.provider, t.c.measure, func.sum(t.c.n))
+        .where(*_bucket_conditions(f, t), t.c.measure.in_(("inbound", "outbound", "automated")))
+        .group_by(t.c.channel, t.c.provider, t.c.measure)
+        .order_by(t.c.channel, t.c.provider, t.c.measure)
     )
     return [(c, p, m, int(n)) for c, p, m, n in rows]
 
 
 def _frt_ms() -> ColumnElement[Any]:
-    return func.round(func.extract("epoch", cf.c.first_reply_at - cf.c.first_inbound_at) * 1000)
+    """The first response in milliseconds, rounded as ``contributions.first_response_ms`` does.
+
+    Python rounds the double ``seconds * 1000`` half to even; so does ``round`` on a
+    double precision in Postgres (``rint``), while on a numeric it would round half up.
+    """
+    seconds = cast(func.extract("epoch", cf.c.first_reply_at - cf.c.first_inbound_at), Float)
+    return func.round(seconds * literal(1000.0, Float))
 
 
 @dataclass(frozen=True)
@@ -222,21 +264,21 @@ class Percentiles:
     p90_ms: float
 
 
-async def first_response_percentiles(
-    session: AsyncSession, f: Filters
-) -> tuple[Percentiles | None, dict[datetime, Percentiles]]:
-    """Median and p90 of the first response time over the range, and per bucket.
+def _bucket_ceiling(at: datetime, granularity: str) -> datetime:
+    """The first bucket start at or after ``at``."""
+    at = at.astimezone(UTC)
+    start = bucket_start(at, granularity)
+    return at if start == at else start + STEP[granularity]
 
-    Nearest rank (``percentile_disc``): the smallest value with at least p of the
-    values at or below it. Same facts and bucketing as the ``frt`` measure.
-    """
-    bucket = func.date_trunc(f.granularity, cf.c.first_reply_at, "UTC")
-    frt = _frt_ms()
+
+def _frt_from_facts(f: Filters) -> Select[Any]:
+    """``(bucket_start, frt_ms, n)`` read from the facts: a range of first replies."""
     conditions = [
         cf.c.first_inbound_at.is_not(None),
         cf.c.first_reply_at >= cf.c.first_inbound_at,
-        bucket >= f.start,
-        bucket < f.end,
+        # A bucket starts in [start, end) exactly when the reply lies in this range.
+        cf.c.first_reply_at >= _bucket_ceiling(f.start, f.granularity),
+        cf.c.first_reply_at < _bucket_ceiling(f.end, f.granularity),
     ]
     if f.channel is not None:
         conditions.append(func.coalesce(cf.c.channel, "") == f.channel)
@@ -244,42 +286,91 @@ async def first_response_percentiles(
         conditions.append(func.coalesce(cf.c.queue, "") == f.queue)
     if f.agent is not None:
         conditions.append(cf.c.first_reply_agent == f.agent)
-    stats = (
-        func.count(),
-        func.percentile_disc(0.5).within_group(frt),
-        func.percentile_disc(0.9).within_group(frt),
+    return select(
+        func.date_trunc(f.granularity, cf.c.first_reply_at, "UTC").label("bucket_start"),
+        _frt_ms().label("frt_ms"),
+        literal(1).label("n"),
+    ).where(*conditions)
+
+
+def _frt_distribution(f: Filters) -> FromClause:
+    """``(bucket_start, frt_ms, n)`` of the first responses in the report's buckets."""
+    if f.agent is not None or f.granularity not in FRT_GRANULARITIES:
+        return _frt_from_facts(f).subquery("d")
+    if f.channel is None and f.queue is None:
+        t = frt_count_all
+        return (
+            select(t.c.bucket_start, t.c.frt_ms, t.c.n)
+            .where(*_bucket_conditions(f, t))
+            .subquery("d")
+        )
+    t = frt_count
+    return (
+        select(t.c.bucket_start, t.c.frt_ms, t.c.n).where(*_bucket_conditions(f, t)).subquery("d")
     )
-    overall = (await session.execute(select(*stats).where(*conditions))).one()
-    rows = await session.execute(
-        select(bucket, *stats).where(*conditions).group_by(bucket).order_by(bucket)
+
+
+async def first_response_percentiles(
+    session: AsyncSession, f: Filters
+) -> tuple[Percentiles | None, dict[datetime, Percentiles]]:
+    """Median and p90 of the first response time over the range, and per bucket.
+
+    Nearest rank (as ``percentile_disc``): the smallest value with at least p of the
+    values at or below it, found by walking the counts of each distinct value. Hour and
+    day reports without an agent read the counts kept per bucket; the others count the
+    facts of their range. Same facts, bucketing and milliseconds as the ``frt`` measure.
+    """
+    d = _frt_distribution(f)
+    b = (
+        select(d.c.bucket_start, d.c.frt_ms, func.sum(d.c.n).label("n"))
+        .group_by(d.c.bucket_start, d.c.frt_ms)
+        .cte("b")
     )
-    per_bucket = {
-        start: Percentiles(int(count), float(median), float(p90))
-        for start, count, median, p90 in rows
-    }
-    total = overall[0] and Percentiles(int(overall[0]), float(overall[1]), float(overall[2]))
-    return total or None, per_bucket
+    per_bucket = select(
+        b.c.bucket_start,
+        b.c.frt_ms,
+        func.sum(b.c.n).over(partition_by=b.c.bucket_start, order_by=b.c.frt_ms).label("cum"),
+        func.sum(b.c.n).over(partition_by=b.c.bucket_start).label("total"),
+    ).subquery("per_bucket")
+    values = select(b.c.frt_ms, func.sum(b.c.n).label("n")).group_by(b.c.frt_ms).subquery()
+    overall = select(
+        literal_column("NULL::timestamptz").label("bucket_start"),
+        values.c.frt_ms,
+        func.sum(values.c.n).over(order_by=values.c.frt_ms).label("cum"),
+        func.sum(values.c.n).over().label("total"),
+    ).subquery("overall")
+
+    def stats(q: FromClause) -> Any:
+        def rank(p: float) -> ColumnElement[Any]:
+            wanted = func.ceil(literal(p, Float) * cast(q.c.total, Float))
+            return func.min(q.c.frt_ms).filter(q.c.cum >= wanted)
+
+        return (
+            select(q.c.bucket_start, func.max(q.c.total), rank(0.5), rank(0.9))
+            .where(q.c.total > 0)
+            .group_by(q.c.bucket_start)
+        )
+
+    rows = (await session.execute(union_all(stats(per_bucket), stats(overall)))).all()
+    total = None
+    buckets = {}
+    for start, count, median, p90 in rows:
+        percentiles = Percentiles(int(count), float(median), float(p90))
+        if start is None:
+            total = percentiles
+        else:
+            buckets[start] = percentiles
+    return total, dict(sorted(buckets.items()))
 
 
 async def backlog(
     session: AsyncSession, *, channel: str | None, queue: str | None, agent: str | None
 ) -> tuple[int, int, datetime | None]:
     """Open conversations, those waiting for an agent, and since when the oldest waits."""
-    opened = func.coalesce(cf.c.opened_at, cf.c.first_inbound_at)
-    closed = func.greatest(cf.c.last_resolved_at, cf.c.abandoned_at)
-    is_open = and_(
-        opened.is_not(None),
-        or_(
-            closed.is_(None),
-            and_(cf.c.last_reopened_at.is_not(None), cf.c.last_reopened_at > closed),
-        ),
-    )
     waiting_since = func.coalesce(cf.c.last_queued_at, cf.c.opened_at, cf.c.first_inbound_at)
-    is_waiting = and_(
-        is_open,
-        or_(cf.c.last_answered_at.is_(None), cf.c.last_queued_at > cf.c.last_answered_at),
-    )
-    conditions: list[ColumnElement[bool]] = []
+    is_waiting = or_(cf.c.last_answered_at.is_(None), cf.c.last_queued_at > cf.c.last_answered_at)
+    # IS_OPEN in the WHERE clause lets Postgres read the partial index of open conversations.
+    conditions: list[ColumnElement[bool]] = [IS_OPEN]
     if channel is not None:
         conditions.append(cf.c.channel == channel)
     if queue is not None:
@@ -289,7 +380,7 @@ async def backlog(
     row = (
         await session.execute(
             select(
-                func.count().filter(is_open),
+                func.count(),
                 func.count().filter(is_waiting),
                 func.min(waiting_since).filter(is_waiting),
             ).where(*conditions)

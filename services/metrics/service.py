@@ -48,7 +48,7 @@ async def record_events(
         for event in todo:
             if isinstance(event, RoutingEvent) and event.type is LifecycleStep.AGENT_STATUS_CHANGED:
                 await _record_status_change(session, event, deltas)
-        await repository.add_to_buckets(session, list(deltas.rows()))
+        await repository.add_to_buckets(session, deltas)
 
 
 async def _fold_conversations(
@@ -180,8 +180,7 @@ async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResul
                 )
             previous = row
         rows = list(deltas.rows())
-        for start in range(0, len(rows), 5000):
-            await repository.add_to_buckets(session, rows[start : start + 5000])
+        await repository.add_to_buckets(session, deltas)
     return RebuildResult(
         conversations=conversations,
         volume_minutes=volume_minutes,
