@@ -41,6 +41,7 @@ def create_app() -> FastAPI:
                 decoders={INTERACTIONS_TOPIC: InteractionEvent.from_json},
                 handle=deliver_replies,
                 producer=runtime.producer,
+                wants=visitors.may_be_widget_reply,
             )
         )
         runtime.add_worker(

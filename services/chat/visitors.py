@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chat import repository
@@ -241,6 +242,19 @@ async def deliver_reply(database: Database, hub: Hub, event: InteractionEvent) -
             await repository.mark_agent_replied(session, chat["id"])
         await repository.touch(session, chat["id"], now())
     hub.notify(chat["id"])
+
+
+#: Records of website chats are keyed by their conversation, ``webchat:<session>``.
+_WIDGET_KEY_PREFIX = f"{PROVIDER}:".encode()
+
+
+def may_be_widget_reply(record: ConsumerRecord) -> bool:
+    """Whether a record of ``interactions.v1`` may be a widget reply, from its key alone.
+
+    Every webhook's event passes through the connector's consumer too: looking at the key
+    first spares decoding them (that was a fifth of the cost of a generic webhook).
+    """
+    return record.key is not None and record.key.startswith(_WIDGET_KEY_PREFIX)
 
 
 def is_widget_reply(event: InteractionEvent) -> bool:

@@ -84,12 +84,16 @@ class ConsumerLoop:
         decoders: Mapping[str, Decoder],
         handle: Handler,
         producer: EventProducer,
+        wants: Callable[[ConsumerRecord], bool] | None = None,
         max_batch: int = 500,
         check_interval_s: float = 5.0,
     ) -> None:
         self._settings = settings
         self.group_id = group_id
         self._decoders = dict(decoders)
+        #: A cheap look at a record (its key, its headers) before decoding: records it
+        #: refuses are committed without being decoded or handled.
+        self._wants = wants
         self._handle = handle
         self._producer = producer
         self._max_batch = max_batch
@@ -222,6 +226,8 @@ class ConsumerLoop:
                     await self._dead_letter(record, f"undecodable: {exc}")
         await self._handle_with_retry(decoded)
         await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                if self._wants is not None and not self._wants(record):
+                    continue
         for record, _ in decoded:
             EVENTS_CONSUMED.labels(record.topic, self.group_id, "ok").inc()
 

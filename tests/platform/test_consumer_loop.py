@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
+from aiokafka import ConsumerRecord
 
 from shared.db import Database
 from shared.events import InteractionEvent
@@ -56,16 +57,19 @@ class Recorder:
 @pytest.fixture
 async def running_loop(
     platform: PlatformSettings, producer: EventProducer
-) -> AsyncIterator[Callable[[str, Recorder], ConsumerLoop]]:
+) -> AsyncIterator[Callable[..., ConsumerLoop]]:
     started: list[ConsumerLoop] = []
 
-    def start(topic: str, handler: Recorder) -> ConsumerLoop:
+    def start(
+        topic: str, handler: Recorder, wants: Callable[[ConsumerRecord], bool] | None = None
+    ) -> ConsumerLoop:
         loop = ConsumerLoop(
             settings=platform,
             group_id=f"test-{uuid.uuid4().hex[:8]}",
             decoders={topic: InteractionEvent.from_json},
             handle=handler,
             producer=producer,
+            wants=wants,
             check_interval_s=1.0,
         )
         loop.start()
@@ -82,7 +86,7 @@ async def test_poison_records_go_to_the_dlq_and_the_loop_keeps_going(
     broker: str,
     producer: EventProducer,
     database: Database,
-    running_loop: Callable[[str, Recorder], ConsumerLoop],
+    running_loop: Callable[..., ConsumerLoop],
 ) -> None:
     topic = ledger.new_topic()
     handler = Recorder(database, explode_on="explode")
@@ -118,6 +122,38 @@ async def test_poison_records_go_to_the_dlq_and_the_loop_keeps_going(
         assert headers["dlq.error"]
     assert b"undecodable" in dict(dead[0].headers)["dlq.error"]
     assert b"cannot be processed" in dict(dead[2].headers)["dlq.error"]
+
+
+@pytest.mark.usefixtures("ledger_tables")
+async def test_records_the_loop_does_not_want_are_neither_decoded_nor_handled(
+    broker: str,
+    producer: EventProducer,
+    database: Database,
+    running_loop: Callable[..., ConsumerLoop],
+) -> None:
+    topic = ledger.new_topic()
+    handler = Recorder(database)
+    running_loop(topic, handler, lambda record: record.key.startswith(b"wanted:"))
+    wanted = [interaction(conversation_key=f"wanted:{uuid.uuid4().hex}") for _ in range(3)]
+    other = interaction(conversation_key=f"other:{uuid.uuid4().hex}")
+    await producer.publish_many(
+        [
+            record_of(topic, wanted[0]),
+            record_of(topic, other),
+            OutgoingRecord(topic, b"other:garbage", b"{not json"),
+            record_of(topic, wanted[1]),
+            record_of(topic, wanted[2]),
+        ]
+    )
+
+    await wait_until(lambda: wanted[2] in handler.seen)
+
+    assert handler.seen == wanted
+    # The undecodable record was never looked at, so it is not dead-lettered either.
+    dead = await read_topic(
+        broker, dead_letter_topic(topic), until=lambda records: True, settle=1.0
+    )
+    assert dead == []
 
 
 @pytest.mark.usefixtures("ledger_tables")
