@@ -220,14 +220,14 @@ class ConsumerLoop:
         for tp, records in batches.items():
             decode = self._decoders[tp.topic]
             for record in records:
+                if self._wants is not None and not self._wants(record):
+                    continue
                 try:
                     decoded.append((record, decode(record.value)))
                 except Exception as exc:
                     await self._dead_letter(record, f"undecodable: {exc}")
         await self._handle_with_retry(decoded)
         await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-                if self._wants is not None and not self._wants(record):
-                    continue
         for record, _ in decoded:
             EVENTS_CONSUMED.labels(record.topic, self.group_id, "ok").inc()
 
