@@ -293,21 +293,45 @@ def _frt_from_facts(f: Filters) -> Select[Any]:
     ).where(*conditions)
 
 
-def _frt_distribution(f: Filters) -> FromClause:
+def _frt_distribution(f: Filters) -> Select[Any]:
     """``(bucket_start, frt_ms, n)`` of the first responses in the report's buckets."""
     if f.agent is not None or f.granularity not in FRT_GRANULARITIES:
-        return _frt_from_facts(f).subquery("d")
-    if f.channel is None and f.queue is None:
-        t = frt_count_all
-        return (
-            select(t.c.bucket_start, t.c.frt_ms, t.c.n)
-            .where(*_bucket_conditions(f, t))
-            .subquery("d")
+        return _frt_from_facts(f)
+    t = frt_count_all if f.channel is None and f.queue is None else frt_count
+    return select(t.c.bucket_start, t.c.frt_ms, t.c.n).where(*_bucket_conditions(f, t))
+
+
+def _nearest_ranks(source: Select[Any], *, per_bucket: bool) -> Select[Any]:
+    """``(bucket_start, count, median, p90)`` of the counts in ``source``, per bucket or overall.
+
+    Each distinct value's running count in value order; the p-th percentile is the
+    first value whose running count reaches ``ceil(p * count)``, the rank
+    ``percentile_disc`` takes. Counts are summed as doubles: exact below 2**53, and
+    much cheaper for window sums than numerics.
+    """
+    d = source.subquery("d")
+    n = func.sum(cast(d.c.n, Float))
+    partition = d.c.bucket_start if per_bucket else None
+    walked = (
+        select(
+            *((d.c.bucket_start,) if per_bucket else ()),
+            d.c.frt_ms,
+            func.sum(n)
+            .over(partition_by=partition, order_by=d.c.frt_ms, rows=(None, 0))
+            .label("cum"),
+            func.sum(n).over(partition_by=partition).label("total"),
         )
-    t = frt_count
-    return (
-        select(t.c.bucket_start, t.c.frt_ms, t.c.n).where(*_bucket_conditions(f, t)).subquery("d")
+        .group_by(*((d.c.bucket_start, d.c.frt_ms) if per_bucket else (d.c.frt_ms,)))
+        .subquery("walked")
     )
+
+    def rank(p: float) -> ColumnElement[Any]:
+        wanted = func.ceil(literal(p, Float) * walked.c.total)
+        return func.min(walked.c.frt_ms).filter(walked.c.cum >= wanted)
+
+    start = walked.c.bucket_start if per_bucket else literal_column("NULL::timestamptz")
+    ranks = select(start, func.max(walked.c.total), rank(0.5), rank(0.9)).where(walked.c.total > 0)
+    return ranks.group_by(start) if per_bucket else ranks
 
 
 async def first_response_percentiles(
@@ -320,41 +344,15 @@ async def first_response_percentiles(
     day reports without an agent read the counts kept per bucket; the others count the
     facts of their range. Same facts, bucketing and milliseconds as the ``frt`` measure.
     """
-    d = _frt_distribution(f)
-    b = (
-        select(d.c.bucket_start, d.c.frt_ms, func.sum(d.c.n).label("n"))
-        .group_by(d.c.bucket_start, d.c.frt_ms)
-        .cte("b")
+    source = _frt_distribution(f)
+    statement = union_all(
+        _nearest_ranks(source, per_bucket=True), _nearest_ranks(source, per_bucket=False)
     )
-    per_bucket = select(
-        b.c.bucket_start,
-        b.c.frt_ms,
-        func.sum(b.c.n).over(partition_by=b.c.bucket_start, order_by=b.c.frt_ms).label("cum"),
-        func.sum(b.c.n).over(partition_by=b.c.bucket_start).label("total"),
-    ).subquery("per_bucket")
-    values = select(b.c.frt_ms, func.sum(b.c.n).label("n")).group_by(b.c.frt_ms).subquery()
-    overall = select(
-        literal_column("NULL::timestamptz").label("bucket_start"),
-        values.c.frt_ms,
-        func.sum(values.c.n).over(order_by=values.c.frt_ms).label("cum"),
-        func.sum(values.c.n).over().label("total"),
-    ).subquery("overall")
-
-    def stats(q: FromClause) -> Any:
-        def rank(p: float) -> ColumnElement[Any]:
-            wanted = func.ceil(literal(p, Float) * cast(q.c.total, Float))
-            return func.min(q.c.frt_ms).filter(q.c.cum >= wanted)
-
-        return (
-            select(q.c.bucket_start, func.max(q.c.total), rank(0.5), rank(0.9))
-            .where(q.c.total > 0)
-            .group_by(q.c.bucket_start)
-        )
-
-    rows = (await session.execute(union_all(stats(per_bucket), stats(overall)))).all()
     total = None
     buckets = {}
-    for start, count, median, p90 in rows:
+    for start, count, median, p90 in await session.execute(statement):
+        if count is None:
+            continue
         percentiles = Percentiles(int(count), float(median), float(p90))
         if start is None:
             total = percentiles
