@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,11 @@ from shared.outbox import enqueue
 
 #: The Postgres channel agent notices travel on, to every routing instance.
 NOTICE_CHANNEL = "routing_agent"
+
+#: Every notice of a transaction in one statement; Postgres sends them in order at the commit.
+NOTIFY_ALL = text(
+    "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
+)
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -86,8 +91,12 @@ class Steps:
 
     async def flush(self, session: AsyncSession) -> None:
         await enqueue(session, outbox, self.records)
-        for notice in self.notices:
-            await session.execute(select(func.pg_notify(NOTICE_CHANNEL, json.dumps(notice))))
+        if self.notices:
+            # One statement for all: each row is one NOTIFY, sent in order at the commit.
+            await session.execute(
+                NOTIFY_ALL,
+                {"channel": NOTICE_CHANNEL, "payloads": [json.dumps(n) for n in self.notices]},
+            )
 
 
 #: SQLSTATEs of a deadlock and a serialization failure: the transaction may simply run again.

@@ -5,7 +5,7 @@ LOCKED so routing instances share the work, and an agent's load is counted again
 after the agent's row is locked, so capacity holds however many instances run.
 """
 
-from collections import Counter
+import bisect
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,17 +72,17 @@ class Matcher:
             tried=await _tried(session, waiting),
             sticky=await self.sticky_agents(session, waiting, at),
         )
-        for queue_id in {c["queue_id"] for c in waiting}:
-            queue = queue_rows[queue_id]
-            plan.pools[queue_id] = [
-                plan.agent(row, queue["channel"])
-                for row in await agents.pool(
-                    session,
-                    channel=queue["channel"],
-                    skills=list(queue["required_skills"]),
-                    language=queue["language"],
-                )
-            ]
+        waiting_queues = [queue_rows[q] for q in dict.fromkeys(c["queue_id"] for c in waiting)]
+        for channel in {q["channel"] for q in waiting_queues}:
+            of_channel = [q for q in waiting_queues if q["channel"] == channel]
+            required = [list(q["required_skills"]) for q in of_channel]
+            # Agents with every skill of at least one of these queues (all, when one needs none).
+            rows = await agents.pool(
+                session, channel=channel, any_skills=None if [] in required else required
+            )
+            pool = [plan.agent(row, channel) for row in rows]
+            for queue in of_channel:
+                plan.add_pool(queue, pool)
         chosen: list[tuple[Row, Any]] = []
         pending = waiting
         # Plan on what was read, lock the chosen agents (skipping those another instance
@@ -209,10 +209,19 @@ class _Agent:
     id: Any
     channel: str
     skills: frozenset[str]
-    languages: frozenset[str] | None
+    languages: frozenset[str]
     last_idle_at: datetime
     capacity: int
+    #: Conversations of the channel held (exact once the agent is locked).
     load: int
+    #: Offers the current proposal gives the agent on top of ``load``.
+    planned: int = 0
+
+    def rank(self) -> tuple[Any, ...]:
+        """Least loaded (load over capacity), then longest idle, then id."""
+        held = self.load + self.planned
+        ratio = held / self.capacity if self.capacity > 0 else float("inf")
+        return (ratio, self.last_idle_at, self.id)
 
 
 @dataclass
@@ -222,7 +231,8 @@ class _Plan:
     queues: dict[Any, Row]
     tried: dict[Any, set[Any]]
     sticky: dict[Any, Any]
-    pools: dict[Any, list[_Agent]] = field(default_factory=dict)
+    #: Queue id -> its eligible agents by id (available, required skills, language).
+    pools: dict[Any, dict[Any, _Agent]] = field(default_factory=dict)
     agents: dict[tuple[Any, str], _Agent] = field(default_factory=dict)
     locked: set[Any] = field(default_factory=set)
     excluded: set[Any] = field(default_factory=set)
@@ -235,12 +245,21 @@ class _Plan:
                 id=row["id"],
                 channel=channel,
                 skills=frozenset(row["skills"]),
-                languages=None,
+                languages=frozenset(row["languages"]),
                 last_idle_at=row["last_idle_at"],
                 capacity=int(row["capacity"]),
                 load=int(row["load"]),
             )
         return self.agents[key]
+
+    def add_pool(self, queue: Row, pool: list[_Agent]) -> None:
+        required = frozenset(queue["required_skills"])
+        language = queue["language"]
+        self.pools[queue["id"]] = {
+            a.id: a
+            for a in pool
+            if required <= a.skills and (language is None or language in a.languages)
+        }
 
     def skills_of(self, conversation: Row) -> frozenset[str]:
         queue = self.queues[conversation["queue_id"]]
@@ -249,43 +268,62 @@ class _Plan:
             skills.update(queue["optional_skills"])
         return frozenset(skills)
 
-    def fits(self, conversation: Row, agent: _Agent, extra: int = 0) -> bool:
+    def fits(self, conversation: Row, agent: _Agent, skills: frozenset[str]) -> bool:
         language = self.queues[conversation["queue_id"]]["language"]
         return (
             agent.id not in self.excluded
-            and agent.load + extra < agent.capacity
-            and self.skills_of(conversation) <= agent.skills
-            and (language is None or agent.languages is None or language in agent.languages)
+            and agent.load + agent.planned < agent.capacity
+            and skills <= agent.skills
+            and (language is None or language in agent.languages)
         )
 
     def propose(self, pending: list[Row]) -> list[tuple[Row, Any]]:
         """Each conversation, in queue order, with its best agent given the ones before it:
         agents not yet offered it first, then the sticky agent, the least loaded (load over
         capacity), the longest idle."""
-        extra: Counter[tuple[Any, str]] = Counter()
+        for known in self.agents.values():
+            known.planned = 0
+        # Each queue's agents, best first; an agent moves down as the proposal loads it.
+        order = {q: sorted(a.rank() for a in pool.values()) for q, pool in self.pools.items()}
+        queues_of: dict[Any, list[Any]] = {}
+        for queue_id, pool in self.pools.items():
+            for agent_id in pool:
+                queues_of.setdefault(agent_id, []).append(queue_id)
         proposal = []
         for conversation in pending:
-            tried = self.tried.get(conversation["id"], set())
-            sticky = self.sticky.get(conversation["id"])
-            best: tuple[Any, ...] | None = None
-            for agent in self.pools.get(conversation["queue_id"], []):
-                more = extra[(agent.id, agent.channel)]
-                if not self.fits(conversation, agent, more):
-                    continue
-                rank = (
-                    agent.id in tried,
-                    agent.id != sticky,
-                    (agent.load + more) / agent.capacity,
-                    agent.last_idle_at,
-                    agent.id,
-                )
-                if best is None or rank < best:
-                    best = rank
-            if best is not None:
-                agent_id = best[-1]
-                extra[(agent_id, conversation["channel"])] += 1
-                proposal.append((conversation, agent_id))
+            agent = self._best(conversation, order[conversation["queue_id"]])
+            if agent is None:
+                continue
+            before = agent.rank()
+            agent.planned += 1
+            after = agent.rank()
+            for queue_id in queues_of[agent.id]:
+                if self.pools[queue_id][agent.id] is agent:
+                    ranks = order[queue_id]
+                    del ranks[bisect.bisect_left(ranks, before)]
+                    bisect.insort(ranks, after)
+            proposal.append((conversation, agent.id))
         return proposal
+
+    def _best(self, conversation: Row, ranks: list[tuple[Any, ...]]) -> _Agent | None:
+        pool = self.pools[conversation["queue_id"]]
+        skills = self.skills_of(conversation)
+        tried = self.tried.get(conversation["id"], set())
+        sticky = pool.get(self.sticky.get(conversation["id"]))
+        if sticky is not None and not self.fits(conversation, sticky, skills):
+            sticky = None
+        if sticky is not None and sticky.id not in tried:
+            return sticky
+        fallback = None
+        for rank in ranks:
+            agent = pool[rank[-1]]
+            if not self.fits(conversation, agent, skills):
+                continue
+            if agent.id not in tried:
+                return agent
+            if fallback is None:
+                fallback = agent
+        return sticky if sticky is not None else fallback
 
     async def lock(self, session: AsyncSession, agent_ids: list[Any]) -> None:
         """Lock these agents where nobody else holds them; count their loads again."""
@@ -308,7 +346,10 @@ class _Plan:
     def take(self, conversation: Row, agent_id: Any) -> bool:
         """Count the offer against the agent if it is locked and still fits."""
         agent = self.agents[(agent_id, conversation["channel"])]
-        if agent_id not in self.locked or not self.fits(conversation, agent):
+        agent.planned = 0
+        if agent_id not in self.locked or not self.fits(
+            conversation, agent, self.skills_of(conversation)
+        ):
             return False
         agent.load += 1
         return True

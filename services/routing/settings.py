@@ -34,7 +34,7 @@ class RoutingSettings(ServiceSettings):
         default=1.0, gt=0, description="How often the background worker looks for work."
     )
     match_batch: int = Field(
-        default=50, ge=1, description="Queued conversations one matching transaction considers."
+        default=200, ge=1, description="Queued conversations one matching transaction considers."
     )
     stream_heartbeat_s: float = Field(
         default=15.0, gt=0, description="Comment line the agent stream sends when idle."

@@ -4,7 +4,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Integer, any_, func, select, update
+from sqlalchemy import Integer, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,25 +85,25 @@ async def total_load(session: AsyncSession, agent_id: uuid.UUID) -> int:
 
 
 async def pool(
-    session: AsyncSession, *, channel: str, skills: list[str], language: str | None
+    session: AsyncSession, *, channel: str, any_skills: list[list[str]] | None
 ) -> list[Row]:
-    """Available agents with ``skills`` and the language, their skills, capacity and load on
-    the channel (read without locks: the matcher locks and counts again before it offers)."""
+    """Available agents with room on the channel and every skill of one of ``any_skills``
+    (None: any agent): their skills, languages, capacity and load on the channel. Read
+    without locks: the matcher locks and counts again before it offers."""
     load = _load(channel)
     capacity = _capacity(channel)
-    conditions = [agent.c.status == "available", agent.c.skills.contains(skills)]
-    if language is not None:
-        conditions.append(any_(agent.c.languages) == language)
+    conditions = [agent.c.status == "available", capacity > load]
+    if any_skills is not None:
+        conditions.append(or_(*(agent.c.skills.contains(skills) for skills in any_skills)))
     rows = await session.execute(
         select(
             agent.c.id,
             agent.c.skills,
+            agent.c.languages,
             agent.c.last_idle_at,
             capacity.label("capacity"),
             load.label("load"),
-        )
-        .where(*conditions)
-        .where(capacity > load)
+        ).where(*conditions)
     )
     return [dict(r._mapping) for r in rows]
 
