@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import NoReturn
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.contributions import FRT_GRANULARITIES, bucket_start, first_response_ms
 from services.metrics.models import frt_count, frt_count_all, kpi_bucket, kpi_rollup
 from services.metrics.repository import all_facts
+from services.metrics.rollups import FILL_SQL
 from shared.db import Database
 from tests.metrics.by_hand import expected
 from tests.metrics.scenario import Day
@@ -80,3 +84,33 @@ async def test_hour_buckets_of_a_queue_match_the_script(metrics_url: str, golden
         start = datetime.fromisoformat(bucket["start"])
         want = expected(day, start, start + timedelta(hours=1), queue=queue)
         assert comparable(bucket["kpis"]) == want, bucket["start"]
+
+
+class _RolledBack(Exception):
+    """Raised to roll the refill back once compared."""
+
+
+async def test_the_bulk_fill_gives_what_the_consumer_wrote(database: Database) -> None:
+    """``rollups.FILL_SQL`` (for bulk loads) rounds and sums exactly as the consumer does."""
+    tables = (kpi_rollup, frt_count, frt_count_all)
+
+    async def contents(session: AsyncSession) -> list[set[tuple[object, ...]]]:
+        snapshot = []
+        for table in tables:
+            rows = await session.execute(select(table).where(table.c.n != 0))
+            snapshot.append({tuple(row) for row in rows})
+        return snapshot
+
+    async def refill() -> NoReturn:
+        async with database.transaction() as session:
+            await session.execute(text("LOCK TABLE metrics.kpi_bucket IN EXCLUSIVE MODE"))
+            written = await contents(session)
+            for statement in FILL_SQL:
+                await session.execute(text(statement))
+            raise _RolledBack(written, await contents(session))
+
+    with pytest.raises(_RolledBack) as rolled_back:
+        await refill()
+    written, filled = rolled_back.value.args
+    assert all(written), [len(rows) for rows in written]
+    assert filled == written

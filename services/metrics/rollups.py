@@ -1,0 +1,44 @@
+"""Filling the report rollups from ``kpi_bucket`` and the facts, for bulk loads.
+
+The consumer keeps ``kpi_rollup``, ``frt_count`` and ``frt_count_all`` in step
+with ``kpi_bucket`` row by row. A bulk load that writes ``kpi_bucket`` and
+``conversation_fact`` straight in SQL runs these statements afterwards, in
+order, to give the rollups what the consumer would have written.
+"""
+
+from __future__ import annotations
+
+from services.metrics.contributions import FRT_GRANULARITIES
+
+#: The first response in milliseconds exactly as ``contributions.first_response_ms``
+#: gives it: Python rounds the double ``seconds * 1000`` half to even, as ``round`` on
+#: a double precision does in Postgres (on a numeric it would round half up).
+FRT_MS_SQL = (
+    "round(extract(epoch FROM first_reply_at - first_inbound_at)::float8 * 1000::float8)::bigint"
+)
+
+FILL_SQL: tuple[str, ...] = (
+    "TRUNCATE metrics.kpi_rollup, metrics.frt_count, metrics.frt_count_all",
+    """
+    INSERT INTO metrics.kpi_rollup
+    SELECT granularity, bucket_start, measure, channel, queue, provider, sum(n), sum(total_ms)
+    FROM metrics.kpi_bucket
+    GROUP BY granularity, bucket_start, measure, channel, queue, provider
+    """,
+    *(
+        f"""
+        INSERT INTO metrics.frt_count
+        SELECT '{granularity}', date_trunc('{granularity}', first_reply_at, 'UTC'),
+               coalesce(channel, ''), coalesce(queue, ''), {FRT_MS_SQL}, count(*)
+        FROM metrics.conversation_fact
+        WHERE first_inbound_at IS NOT NULL AND first_reply_at >= first_inbound_at
+        GROUP BY 2, 3, 4, 5
+        """  # noqa: S608 (constants of this module only)
+        for granularity in FRT_GRANULARITIES
+    ),
+    """
+    INSERT INTO metrics.frt_count_all
+    SELECT granularity, bucket_start, frt_ms, sum(n)
+    FROM metrics.frt_count GROUP BY granularity, bucket_start, frt_ms
+    """,
+)
