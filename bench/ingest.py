@@ -14,7 +14,7 @@ from bench import payloads, wrk
 from bench.stack import ROOT, Stack
 
 #: Targets measured at every worker count; the others only at one worker.
-SCALED = ("chat/generic", "social/messenger", "email/postmark", "phone/calls")
+SCALED = ("chat/generic", "social/messenger")
 #: Requests per second no target reaches here, per worker: enough distinct payloads for a
 #: whole run (a run that sends more repeats payloads and says how many in the results).
 PAYLOADS_PER_S = 9000

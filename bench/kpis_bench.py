@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 
 from bench.stack import Stack
+from services.metrics.rollups import FILL_SQL
 from shared import migrations
 from shared.localstack import create_database, with_database
 
@@ -32,7 +33,17 @@ QUEUES = [f"queue-{n}" for n in range(10)]
 CHANNELS = ("chat", "social", "email", "phone")
 PROVIDERS = {"chat": "generic", "social": "messenger", "email": "postmark", "phone": "twilio"}
 AGENTS = [f"agent-{n}" for n in range(200)]
-MARKER = f"{CONVERSATIONS} conversations, {DAYS} days, v2"
+MARKER = f"{CONVERSATIONS} conversations, {DAYS} days, v3"
+#: The bench database's own tables need not survive a crash: UNLOGGED, they load without
+#: writing the WAL (about twice as fast here); reading them, what is measured, is the same.
+TABLES = (
+    "conversation_fact",
+    "kpi_bucket",
+    "volume_minute",
+    "kpi_rollup",
+    "frt_count",
+    "frt_count_all",
+)
 
 FACT_COLUMNS = (
     "conversation_key",
@@ -70,6 +81,11 @@ MINUTE_SUMS = {
     "resolved": ("first_resolved_at", "agent_id", "0"),
     "inbound": ("first_inbound_at", "''", "0"),
     "outbound": ("first_reply_at", "agent_id", "0"),
+    "frt": (
+        "first_reply_at",
+        "first_reply_agent",
+        "(extract(epoch FROM first_reply_at - first_inbound_at) * 1000)::bigint",
+    ),
 }
 
 
@@ -103,9 +119,9 @@ async def _build(url: str) -> float:
     started = time.monotonic()
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(
-            "TRUNCATE metrics.conversation_fact, metrics.kpi_bucket, metrics.volume_minute"
-        )
+        await connection.execute("TRUNCATE " + ", ".join(f"metrics.{t}" for t in TABLES))
+        for table in TABLES:
+            await connection.execute(f"ALTER TABLE metrics.{table} SET UNLOGGED")
         # Bulk load first, index after: sorting once beats ten million index insertions.
         await connection.execute("SET work_mem = '256MB'; SET maintenance_work_mem = '512MB'")
         await connection.execute(
@@ -144,8 +160,12 @@ async def _build(url: str) -> float:
             "ALTER TABLE metrics.kpi_bucket ADD CONSTRAINT pk_kpi_bucket PRIMARY KEY "
             "(granularity, bucket_start, measure, channel, queue, agent_id, provider)"
         )
-        await connection.execute("ANALYZE metrics.conversation_fact")
-        await connection.execute("ANALYZE metrics.kpi_bucket")
+        # The report rollups, filled from the buckets and facts as the service fills them.
+        for statement in FILL_SQL:
+            await connection.execute(statement)
+        # VACUUM too, not only ANALYZE: index-only reads need the visibility map.
+        for table in TABLES:
+            await connection.execute(f"VACUUM (ANALYZE) metrics.{table}")
         await connection.execute(f"COMMENT ON DATABASE {DATABASE} IS '{MARKER}'")
     finally:
         await connection.close()

@@ -137,7 +137,7 @@ def end_to_end(stack: Stack, *, max_rate: float, stamp: str, duration_s: float) 
             "chat_url": chat.base_url,
             "agent_tokens": tokens,
             "connections": 64,
-            "drain_s": 15,
+            "drain_s": 10,
         }
         # Warm-up: the routing consumer joins its group (tansu holds a join about 5 s).
         warm = payloads.write(Path(tmp) / "warm.txt", payloads.chat_generic, 20, f"{stamp}-warm")
