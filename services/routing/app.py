@@ -3,10 +3,11 @@
 from collections.abc import Sequence
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import admin_endpoints, endpoints, service
 from services.routing.feed import AgentFeed
-from services.routing.lifecycle import in_transaction
+from services.routing.lifecycle import Steps, in_transaction
 from services.routing.matching import Matcher
 from services.routing.models import outbox
 from services.routing.settings import RoutingSettings
@@ -35,12 +36,18 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             relay.wake()
             worker.wake()
 
+        async def record_and_match(
+            session: AsyncSession, steps: Steps, events: Sequence[InteractionEvent]
+        ) -> None:
+            if await service.record_interactions(session, steps, settings=settings, events=events):
+                # Offer what just arrived in the same transaction: no second commit, no wait
+                # for the worker. The worker still runs, for what this leaves.
+                await matcher.assign_now(session, steps)
+
         async def handle(events: Sequence[InteractionEvent]) -> None:
             await in_transaction(
                 runtime.database,
-                lambda session, steps: service.record_interactions(
-                    session, steps, settings=settings, events=events
-                ),
+                lambda session, steps: record_and_match(session, steps, events),
                 wake=published,
             )
 

@@ -178,44 +178,27 @@ async def offer_many(
     at: datetime,
     timeout_s: float,
 ) -> None:
-    """:func:`offer_to` for several (conversation, agent) pairs in a few statements; the caller
+    """:func:`offer_to` for several (conversation, agent) pairs in one statement; the caller
     holds every conversation's and agent's lock."""
-    if not choices:
-        return
-    expires_at = at + timedelta(seconds=timeout_s)
-    holds, rows, holders = [], [], {}
-    for conversation, agent_id in choices:
-        holds.append(
-            {
-                "agent_id": agent_id,
-                "conversation_id": conversation["id"],
-                "channel": conversation["channel"],
-                "delta": 1,
-                "at": at,
-            }
-        )
-        holders[conversation["id"]] = agent_id
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "conversation_id": conversation["id"],
-                "agent_id": agent_id,
-                "queue_id": conversation["queue_id"],
-                "state": "pending",
-                "offered_at": at,
-                "expires_at": expires_at,
-                "note": None,
-            }
-        )
-    await conversations.record_holds(session, holds)
-    await conversations.set_offered(session, holders)
-    await offers.insert_offers(session, rows)
+    rows = [
+        {
+            "offer_id": uuid.uuid4(),
+            "conversation_id": conversation["id"],
+            "agent_id": agent_id,
+            "queue_id": conversation["queue_id"],
+            "channel": conversation["channel"],
+        }
+        for conversation, agent_id in choices
+    ]
+    await conversations.offer_many(
+        session, rows, at=at, expires_at=at + timedelta(seconds=timeout_s)
+    )
     for (conversation, agent_id), row in zip(choices, rows, strict=True):
         conversation.update(status="offered", agent_id=agent_id)
         steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
         steps.notify(
             agent_id,
             "offer.created",
-            offer_id=str(row["id"]),
+            offer_id=str(row["offer_id"]),
             conversation_id=str(conversation["id"]),
         )

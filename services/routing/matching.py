@@ -6,19 +6,23 @@ after the agent's row is locked, so capacity holds however many instances run.
 """
 
 import bisect
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import holding, presence
 from services.routing.lifecycle import Steps
-from services.routing.repository import agents, contacts, conversations, offers, queues
+from services.routing.repository import agents, conversations, offers, queues
 from services.routing.settings import RoutingSettings
 from shared.events import LifecycleStep
 
 Row = dict[str, Any]
+
+log = logging.getLogger(__name__)
 
 #: Plan-lock-offer rounds one matching transaction makes at most.
 MAX_ROUNDS = 8
@@ -39,38 +43,43 @@ class Matcher:
             return float(queue["offer_timeout_seconds"])
         return self.settings.offer_timeout_s
 
-    async def sticky_agents(
-        self, session: AsyncSession, waiting: list[Row], at: datetime
-    ) -> dict[Any, Any]:
+    def sticky_agents(self, waiting: list[Row], at: datetime) -> dict[Any, Any]:
         """Conversation id -> the customer's last agent, where still within the window."""
-        contact_ids = list({c["contact_id"] for c in waiting if c["contact_id"] is not None})
-        if not contact_ids:
-            return {}
-        last = await contacts.last_agents(session, contact_ids)
         since = at - timedelta(seconds=self.settings.sticky_window_s)
-        sticky = {}
-        for conversation in waiting:
-            contact = last.get(conversation["contact_id"])
-            last_at = contact["last_agent_at"] if contact is not None else None
-            if contact is not None and last_at is not None and last_at >= since:
-                sticky[conversation["id"]] = contact["last_agent_id"]
-        return sticky
+        return {
+            c["id"]: c["contact_last_agent_id"]
+            for c in waiting
+            if c["contact_last_agent_at"] is not None and c["contact_last_agent_at"] >= since
+        }
+
+    async def assign_now(self, session: AsyncSession, steps: Steps) -> int:
+        """:meth:`assign_waiting` inside a caller's transaction, under a savepoint: if matching
+        fails, what it did is undone and the caller's own work stands (the worker retries)."""
+        records, notices = len(steps.records), len(steps.notices)
+        try:
+            async with session.begin_nested():
+                return await self.assign_waiting(session, steps)
+        except DBAPIError as exc:
+            del steps.records[records:]
+            del steps.notices[notices:]
+            log.warning("matching left to the worker", extra={"error": repr(exc)})
+            return 0
 
     async def assign_waiting(self, session: AsyncSession, steps: Steps) -> int:
         """Offer queued conversations, in queue order, to their best eligible agents."""
-        servable = await queues.servable_queue_ids(session)
-        if not servable:
+        queue_rows = {q["id"]: q for q in await queues.servable_queues(session)}
+        if not queue_rows:
             return 0
-        waiting = await conversations.lock_waiting(session, servable, self.settings.match_batch)
+        waiting = await conversations.lock_waiting(
+            session, list(queue_rows), self.settings.match_batch
+        )
         if not waiting:
             return 0
         at = now()
-        queue_rows = {q["id"]: q for q in await queues.queues_by_ids(session, servable)}
-        waiting = [c for c in waiting if c["queue_id"] in queue_rows]
         plan = _Plan(
             queues=queue_rows,
-            tried=await _tried(session, waiting),
-            sticky=await self.sticky_agents(session, waiting, at),
+            tried={c["id"]: set(c["tried"]) for c in waiting},
+            sticky=self.sticky_agents(waiting, at),
         )
         waiting_queues = [queue_rows[q] for q in dict.fromkeys(c["queue_id"] for c in waiting)]
         for channel in {q["channel"] for q in waiting_queues}:
@@ -190,16 +199,6 @@ class Matcher:
             for conversation in waiting:
                 placed += await holding.place(session, steps, conversation=conversation, at=at)
         return placed
-
-
-async def _tried(session: AsyncSession, waiting: list[Row]) -> dict[Any, set[Any]]:
-    """Conversation id -> agents already offered it in its current cycle."""
-    cycle = {c["id"]: c["cycle_started_at"] for c in waiting}
-    tried: dict[Any, set[Any]] = {}
-    for made in await offers.offered_agents(session, list(cycle)):
-        if made["offered_at"] >= cycle[made["conversation_id"]]:
-            tried.setdefault(made["conversation_id"], set()).add(made["agent_id"])
-    return tried
 
 
 @dataclass

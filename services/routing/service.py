@@ -64,8 +64,9 @@ async def record_interactions(
     *,
     settings: RoutingSettings,
     events: Sequence[InteractionEvent],
-) -> None:
-    """Apply a batch of interactions, each at most once (by event id).
+) -> bool:
+    """Apply a batch of interactions, each at most once (by event id); whether any of them
+    may have put a conversation in a queue.
 
     The common case, the only event of a key that has never had a conversation, opens it
     in a few statements for the whole batch; every other event goes through in order.
@@ -88,6 +89,7 @@ async def record_interactions(
             await _call_ended(session, steps, event=event)
         elif opens_conversation(event):
             await _inbound(session, steps, settings=settings, event=event)
+    return any(opens_conversation(event) for event in claimed)
 
 
 async def _claim(

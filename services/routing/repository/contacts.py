@@ -139,16 +139,6 @@ async def remember_agent(
     )
 
 
-async def last_agents(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
-    """Contact id -> its last agent and when (contacts that have one)."""
-    rows = await session.execute(
-        select(contact.c.id, contact.c.last_agent_id, contact.c.last_agent_at).where(
-            contact.c.id.in_(ids), contact.c.last_agent_id.is_not(None)
-        )
-    )
-    return {r.id: dict(r._mapping) for r in rows}
-
-
 async def contacts_of_identities(
     session: AsyncSession, identities: list[Row]
 ) -> dict[tuple[str, str], uuid.UUID]:

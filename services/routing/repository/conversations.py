@@ -8,7 +8,7 @@ from sqlalchemy import Select, Uuid, cast, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.models import conversation, hold_change, queue, reply
+from services.routing.models import contact, conversation, hold_change, offer, queue, reply
 
 Row = dict[str, Any]
 
@@ -123,9 +123,26 @@ async def record_hold(
 
 async def lock_waiting(session: AsyncSession, queue_ids: list[uuid.UUID], limit: int) -> list[Row]:
     """Queued conversations of ``queue_ids`` in queue order, skipping those another
-    instance is routing."""
+    instance is routing; each with its contact's last agent (``last_agent_id``,
+    ``last_agent_at``) and the agents already offered it this cycle (``tried``)."""
+    tried = (
+        select(func.coalesce(func.array_agg(offer.c.agent_id), cast([], ARRAY(Uuid))))
+        .where(
+            offer.c.conversation_id == conversation.c.id,
+            offer.c.offered_at >= conversation.c.cycle_started_at,
+        )
+        .scalar_subquery()
+    )
     statement = (
-        _with_queue()
+        select(
+            conversation,
+            queue.c.name.label("queue_name"),
+            contact.c.last_agent_id.label("contact_last_agent_id"),
+            contact.c.last_agent_at.label("contact_last_agent_at"),
+            tried.label("tried"),
+        )
+        .outerjoin(queue, queue.c.id == conversation.c.queue_id)
+        .outerjoin(contact, contact.c.id == conversation.c.contact_id)
         .where(
             conversation.c.status == "queued",
             conversation.c.queue_id.in_(queue_ids),
@@ -194,26 +211,47 @@ async def insert_reply(session: AsyncSession, values: dict[str, Any]) -> bool:
     return inserted is not None
 
 
-async def record_holds(session: AsyncSession, values: list[dict[str, Any]]) -> None:
-    """Audit several changes of holder at once; the caller holds every row lock."""
-    if values:
-        await session.execute(insert(hold_change), values)
+#: Offer conversations to agents in one statement: the offers, the hold audit (the caller
+#: holds every row lock) and the conversations' new holder.
+_OFFER_MANY = text(
+    """
+    WITH chosen AS (
+        SELECT * FROM unnest(
+            CAST(:offer_ids AS uuid[]), CAST(:conversation_ids AS uuid[]),
+            CAST(:agent_ids AS uuid[]), CAST(:queue_ids AS uuid[]), CAST(:channels AS text[])
+        ) AS c(offer_id, conversation_id, agent_id, queue_id, channel)
+    ), holds AS (
+        INSERT INTO routing.hold_change (agent_id, conversation_id, channel, delta, at)
+        SELECT agent_id, conversation_id, channel, 1, :at FROM chosen
+    ), offers AS (
+        INSERT INTO routing.offer
+            (id, conversation_id, agent_id, queue_id, state, offered_at, expires_at)
+        SELECT offer_id, conversation_id, agent_id, queue_id, 'pending', :at, :expires_at
+        FROM chosen
+    )
+    UPDATE routing.conversation AS c SET status = 'offered', agent_id = chosen.agent_id
+    FROM chosen WHERE c.id = chosen.conversation_id
+    """
+)
 
 
-async def set_offered(session: AsyncSession, holders: dict[uuid.UUID, uuid.UUID]) -> None:
-    """Mark conversations offered to their agents (conversation id -> agent id), in one go."""
-    if not holders:
+async def offer_many(
+    session: AsyncSession, rows: list[Row], *, at: datetime, expires_at: datetime
+) -> None:
+    """Pending offers (offer_id, conversation_id, agent_id, queue_id, channel each)."""
+    if not rows:
         return
-    pairs = (
-        select(
-            func.unnest(cast(list(holders), ARRAY(Uuid))).label("id"),
-            func.unnest(cast(list(holders.values()), ARRAY(Uuid))).label("agent_id"),
-        )
-    ).subquery()
     await session.execute(
-        update(conversation)
-        .where(conversation.c.id == pairs.c.id)
-        .values(status="offered", agent_id=pairs.c.agent_id)
+        _OFFER_MANY,
+        {
+            "offer_ids": [r["offer_id"] for r in rows],
+            "conversation_ids": [r["conversation_id"] for r in rows],
+            "agent_ids": [r["agent_id"] for r in rows],
+            "queue_ids": [r["queue_id"] for r in rows],
+            "channels": [r["channel"] for r in rows],
+            "at": at,
+            "expires_at": expires_at,
+        },
     )
 
 

@@ -59,18 +59,3 @@ async def close_offer(
     await session.execute(
         update(offer).where(offer.c.id == offer_id).values(state=state, responded_at=at)
     )
-
-
-async def offered_agents(session: AsyncSession, conversation_ids: list[uuid.UUID]) -> list[Row]:
-    """(conversation_id, agent_id, offered_at) of every offer made for these conversations."""
-    rows = await session.execute(
-        select(offer.c.conversation_id, offer.c.agent_id, offer.c.offered_at).where(
-            offer.c.conversation_id.in_(conversation_ids)
-        )
-    )
-    return [dict(r._mapping) for r in rows]
-
-
-async def insert_offers(session: AsyncSession, values: list[dict[str, Any]]) -> None:
-    if values:
-        await session.execute(insert(offer), values)

@@ -131,12 +131,12 @@ async def any_unplaced(session: AsyncSession) -> bool:
     return bool(await session.scalar(statement))
 
 
-async def servable_queue_ids(session: AsyncSession) -> list[uuid.UUID]:
+async def servable_queues(session: AsyncSession) -> list[Row]:
     """Queues with at least one available agent who has their skills and room on the channel."""
     rows = await session.execute(
         text(
             """
-            SELECT q.id FROM routing.queue q
+            SELECT q.* FROM routing.queue q
             WHERE EXISTS (
                 SELECT 1 FROM routing.agent a
                 WHERE a.status = 'available'
@@ -150,9 +150,4 @@ async def servable_queue_ids(session: AsyncSession) -> list[uuid.UUID]:
             """
         )
     )
-    return [row[0] for row in rows]
-
-
-async def queues_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[Row]:
-    rows = await session.execute(select(queue).where(queue.c.id.in_(ids)))
-    return [dict(r._mapping) for r in rows]
+    return [dict(row._mapping) for row in rows]
