@@ -38,18 +38,24 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
 
         async def record_and_match(
             session: AsyncSession, steps: Steps, events: Sequence[InteractionEvent]
-        ) -> None:
-            if await service.record_interactions(session, steps, settings=settings, events=events):
-                # Offer what just arrived in the same transaction: no second commit, no wait
-                # for the worker. The worker still runs, for what this leaves.
-                await matcher.assign_now(session, steps)
+        ) -> bool:
+            """Record the events and offer what they queued; whether the worker has work."""
+            if not await service.record_interactions(
+                session, steps, settings=settings, events=events
+            ):
+                # Nothing queued; a conversation that ended may have freed an agent.
+                return bool(steps.records)
+            # Offer what just arrived in the same transaction: no second commit, no wait
+            # for the worker, which only runs for what this leaves.
+            return not await matcher.assign_now(session, steps)
 
         async def handle(events: Sequence[InteractionEvent]) -> None:
-            await in_transaction(
+            if await in_transaction(
                 runtime.database,
                 lambda session, steps: record_and_match(session, steps, events),
-                wake=published,
-            )
+                wake=relay.wake,
+            ):
+                worker.wake()
 
         runtime.state.update(settings=settings, matcher=matcher, feed=feed, published=published)
         runtime.add_worker(feed)

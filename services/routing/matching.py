@@ -52,29 +52,36 @@ class Matcher:
             if c["contact_last_agent_at"] is not None and c["contact_last_agent_at"] >= since
         }
 
-    async def assign_now(self, session: AsyncSession, steps: Steps) -> int:
+    async def assign_now(self, session: AsyncSession, steps: Steps) -> bool:
         """:meth:`assign_waiting` inside a caller's transaction, under a savepoint: if matching
-        fails, what it did is undone and the caller's own work stands (the worker retries)."""
+        fails, what it did is undone and the caller's own work stands. Whether it settled
+        everything it looked at (False: some conversations still wait, or it failed)."""
         records, notices = len(steps.records), len(steps.notices)
         try:
             async with session.begin_nested():
-                return await self.assign_waiting(session, steps)
+                offered, considered = await self._assign(session, steps)
         except DBAPIError as exc:
             del steps.records[records:]
             del steps.notices[notices:]
             log.warning("matching left to the worker", extra={"error": repr(exc)})
-            return 0
+            return False
+        return offered == considered < self.settings.match_batch
 
     async def assign_waiting(self, session: AsyncSession, steps: Steps) -> int:
         """Offer queued conversations, in queue order, to their best eligible agents."""
+        offered, _ = await self._assign(session, steps)
+        return offered
+
+    async def _assign(self, session: AsyncSession, steps: Steps) -> tuple[int, int]:
+        """(offered, looked at)."""
         queue_rows = {q["id"]: q for q in await queues.servable_queues(session)}
         if not queue_rows:
-            return 0
+            return 0, 0
         waiting = await conversations.lock_waiting(
             session, list(queue_rows), self.settings.match_batch
         )
         if not waiting:
-            return 0
+            return 0, 0
         at = now()
         plan = _Plan(
             queues=queue_rows,
@@ -123,7 +130,7 @@ class Matcher:
                 at=at,
                 timeout_s=self.offer_timeout_s(queue_rows[queue_id]),
             )
-        return len(chosen)
+        return len(chosen), len(waiting)
 
     async def expire_offers(self, session: AsyncSession, steps: Steps) -> int:
         """Time out overdue offers; an agent who lets N time out in a row is set away."""
