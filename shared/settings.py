@@ -35,7 +35,7 @@ class PlatformSettings(BaseSettings):
     kafka_enable_idempotence: bool = Field(
         default=False, validation_alias="KAFKA_ENABLE_IDEMPOTENCE"
     )
-    kafka_linger_ms: int = Field(default=2, ge=0, validation_alias="KAFKA_LINGER_MS")
+    kafka_linger_ms: int = Field(default=0, ge=0, validation_alias="KAFKA_LINGER_MS")
     kafka_max_batch_bytes: int = Field(
         default=262_144, ge=1024, validation_alias="KAFKA_MAX_BATCH_BYTES"
     )
