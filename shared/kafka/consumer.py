@@ -102,6 +102,8 @@ class ConsumerLoop:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._progress = _Progress()
+        #: Set when a commit could not complete: the broker no longer knows the group's topics.
+        self._commits_lost = False
         self.rebuilds = 0
 
     # -- lifecycle ---------------------------------------------------------
@@ -132,6 +134,9 @@ class ConsumerLoop:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_batch)
                 if batches:
                     await self._process(batches)
+                if self._commits_lost:
+                    await self._rebuild()
+                    continue
                 if time.monotonic() - last_check >= self._check_interval_s:
                     last_check = time.monotonic()
                     if await self._stalled():
@@ -181,6 +186,7 @@ class ConsumerLoop:
             else:
                 self._consumer = consumer
                 self._progress = _Progress()
+                self._commits_lost = False
                 log.info("consumer started", extra={"group": self.group_id})
                 return
 
@@ -296,7 +302,14 @@ class ConsumerLoop:
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         try:
-            await self._consumer.commit(offsets)
+            # aiokafka retries a retriable error for ever, and a restarted embedded broker
+            # answers every commit with one (its topics are unknown until created again).
+            async with asyncio.timeout(self._settings.kafka_stall_timeout_s):
+                await self._consumer.commit(offsets)
+        except TimeoutError:
+            log.warning("offset commit did not complete", extra={"group": self.group_id})
+            self._commits_lost = True
+            return
         except KafkaError as exc:
             # The records will come again (to us or another member); handlers are idempotent.
             log.warning("offset commit failed", extra={"error": repr(exc)})
