@@ -8,6 +8,7 @@ there, nothing at import time.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -150,6 +151,11 @@ def create_service_app(
             await on_startup(runtime)
         for worker in runtime.workers:
             worker.start()
+        # What start-up built (settings, pydantic and SQLAlchemy models, connections) lives
+        # as long as the process: move it out of the collector's sight, so that the full
+        # collections a webhook's garbage sets off no longer walk it (CPU per webhook
+        # measured 425 -> 315 us for chat, 492 -> 325 us for Messenger).
+        gc.freeze()
         try:
             yield
         finally:
