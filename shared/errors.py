@@ -26,6 +26,7 @@ __all__ = [
     "install_error_handlers",
     "invalid_body",
     "problems_of",
+    "value_refused",
 ]
 
 
@@ -122,6 +123,36 @@ def install_error_handlers(app: FastAPI) -> None:
         body = {"error": "http_error", "message": str(exc.detail)}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
+    async def on_database_error(_: Request, exc: Exception) -> JSONResponse:
+        if not value_refused(exc):
+            raise exc
+        body = {"error": "invalid_value", "message": "a value of the request cannot be stored"}
+        return JSONResponse(body, status_code=422)
+
+    from sqlalchemy.exc import DBAPIError
+
     app.add_exception_handler(SwitchboardError, on_switchboard_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(DBAPIError, on_database_error)
+
+
+#: Postgres data exceptions that a value sent by a client causes: string too long, number out
+#: of range, datetime out of range, NUL character, character without an equivalent.
+REFUSED_VALUES = frozenset({"22001", "22003", "22008", "22021", "22P05"})
+
+
+def value_refused(exc: BaseException) -> bool:
+    """True when Postgres refused a value a request carried rather than the query being wrong:
+    a character it cannot store (NUL) or a number out of its column's range."""
+    import asyncpg
+
+    cause = getattr(exc, "orig", None)
+    cause = cause.__cause__ if cause is not None else None
+    if not isinstance(cause, asyncpg.DataError):
+        return False
+    if cause.__cause__ is not None:
+        # Raised by asyncpg for an argument it could not encode: a number out of range is the
+        # request's fault, a wrong type is ours.
+        return isinstance(cause.__cause__, OverflowError)
+    return cause.sqlstate in REFUSED_VALUES

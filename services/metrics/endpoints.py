@@ -17,7 +17,7 @@ from services.metrics.schemas import (
     SurveyIn,
 )
 from services.metrics.settings import MetricsSettings
-from shared.errors import Unauthorized
+from shared.errors import BadRequest, Unauthorized
 from shared.service import RuntimeDep
 from shared.signatures import signatures_match
 
@@ -26,7 +26,8 @@ router = APIRouter(tags=["metrics"])
 Start = Annotated[datetime | None, Query(description="Default: 24 hours before end.")]
 End = Annotated[datetime | None, Query(description="Default: now.")]
 Granularity = Annotated[str, Query(description="minute, hour or day.")]
-Dimension = Annotated[str | None, Query(max_length=128)]
+# Postgres cannot hold a NUL character; refused here, before the CSV export starts streaming.
+Dimension = Annotated[str | None, Query(max_length=128, pattern="^[^\x00]*$")]
 
 
 def _filters(
@@ -38,7 +39,11 @@ def _filters(
     agent: str | None = None,
 ) -> Filters:
     end = end or datetime.now(UTC)
-    start = start or end - timedelta(hours=24)
+    if start is None:
+        try:
+            start = end - timedelta(hours=24)
+        except OverflowError:
+            raise BadRequest("end is too early for the default start, 24 hours before it") from None
     return Filters(granularity, start, end, channel, queue, agent)
 
 

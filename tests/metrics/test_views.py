@@ -180,3 +180,14 @@ async def test_live_gauges_on_metrics(metrics_url: str, golden_day: Day) -> None
     assert longest >= (datetime.now(UTC) - oldest).total_seconds() - 60
     assert _gauge(text, 'switchboard_agents{status="offline"}') >= len(day.agents)
     assert "switchboard_service_level_last_hour_percent" in text
+
+
+async def test_a_range_the_database_or_python_cannot_hold_answers_4xx(metrics_url: str) -> None:
+    """Found by the OpenAPI fuzz drill: an end in year 1 (no default start 24 h before it)
+    and a NUL character in a dimension were 500s."""
+    async with httpx.AsyncClient(base_url=metrics_url) as client:
+        for path in ("/kpis", "/kpis/agents", "/kpis/queues", "/exports/conversations.csv"):
+            early = await client.get(path, params={"end": "0001-01-01T00:07:06Z"})
+            nul = await client.get(path, params={"channel": "a\u0000b"})
+            for response in (early, nul):
+                assert 400 <= response.status_code < 500, (path, response.text)

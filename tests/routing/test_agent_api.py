@@ -332,3 +332,15 @@ async def test_the_overview_counts_waiting_conversations_and_agents(routing: Rou
     assert body["agents_by_status"]["away"] >= 1
     skills = (await routing.admin.get("/admin/skills")).json()
     assert t in skills
+
+
+async def test_values_postgres_cannot_store_answer_422_not_500(routing: Routing) -> None:
+    """Found by the OpenAPI fuzz drill: a NUL character, a number beyond the column's range."""
+    nul = await routing.admin.post("/admin/agents", json={"name": "a\u0000b"})
+    huge = await routing.admin.post(
+        "/admin/queues",
+        json={"name": f"q-{uuid.uuid4().hex[:10]}", "channel": "chat", "sla_seconds": 2**62},
+    )
+    for response in (nul, huge):
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "invalid_value"
