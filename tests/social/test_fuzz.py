@@ -1,0 +1,63 @@
+"""Property tests of the social parsers: real payloads broken at random, and random bytes, give
+events that survive their own JSON or a 4xx; never another exception (a 500)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.social import messenger, telegram, whatsapp, x
+from services.social.events import to_event
+from services.social.schemas import MessagingWebhook, TelegramUpdate, XActivity, parse, parse_meta
+from services.social.service import now
+from shared.events import InteractionEvent
+from tests.support.fixtures import FIXTURES
+from tests.support.mutations import assert_events_or_4xx, json_values, mutated
+
+KINDS = ["messenger_text", "whatsapp_text", "x_direct_message", "telegram_message"]
+PAYLOADS: dict[str, dict[str, Any]] = {
+    kind: json.loads((FIXTURES / "social" / f"{kind}.json").read_text())
+    for kind in KINDS
+    if (FIXTURES / "social" / f"{kind}.json").is_file()
+}
+
+
+def events_of(kind: str, body: bytes) -> list[InteractionEvent]:
+    """What the connector's endpoint for ``kind`` publishes for ``body``."""
+    received_at = now()
+    if kind.startswith("x_"):
+        messages = x.messages_of(parse(XActivity, body), received_at=received_at)
+    elif kind.startswith("telegram"):
+        messages = telegram.messages_of(parse(TelegramUpdate, body), received_at=received_at)
+    else:
+        webhook = parse_meta(body)
+        if isinstance(webhook, MessagingWebhook):
+            messages = messenger.messages_of(webhook, received_at=received_at)
+        else:
+            messages = whatsapp.messages_of(webhook, received_at=received_at)
+    return [to_event(message, received_at=received_at) for message in messages]
+
+
+def test_the_fixtures_are_there() -> None:
+    assert sorted(PAYLOADS) == sorted(KINDS), f"provider fixtures missing under {FIXTURES}"
+    for kind, payload in PAYLOADS.items():
+        assert assert_events_or_4xx(events_of, kind, json.dumps(payload).encode()), kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_broken_payload_gives_events_or_a_4xx(kind: str, data: st.DataObject) -> None:
+    payload = data.draw(mutated(PAYLOADS[kind]))
+    assert_events_or_4xx(events_of, kind, json.dumps(payload).encode())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=50, deadline=None)
+@given(body=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode())))
+def test_any_body_gives_events_or_a_4xx(kind: str, body: bytes) -> None:
+    assert_events_or_4xx(events_of, kind, body)
