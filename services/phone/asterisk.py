@@ -41,6 +41,7 @@ class RowError(ValueError):
 class Row:
     number: int  # 1-based line of the upload
     values: list[str]
+    problem: str | None = None  # why the line is no CSV row at all
 
 
 async def rows_of(chunks: AsyncIterator[bytes]) -> AsyncIterator[Row]:
@@ -52,18 +53,22 @@ async def rows_of(chunks: AsyncIterator[bytes]) -> AsyncIterator[Row]:
         pending += decoder.decode(chunk)
         lines = pending.split("\n")
         pending = lines.pop()
-        for values in _parse(lines):
+        for values, problem in _parse(lines):
             number += 1
-            yield Row(number, values)
+            yield Row(number, values, problem)
     pending += decoder.decode(b"", final=True)
-    for values in _parse([pending] if pending.strip() else []):
+    for values, problem in _parse([pending] if pending.strip() else []):
         number += 1
-        yield Row(number, values)
+        yield Row(number, values, problem)
 
 
-def _parse(lines: list[str]) -> Iterator[list[str]]:
+def _parse(lines: list[str]) -> Iterator[tuple[list[str], str | None]]:
     # One CDR is one line: Asterisk never writes a newline inside a field.
-    return csv.reader(line.rstrip("\r") for line in lines)
+    for line in lines:
+        try:
+            yield next(csv.reader([line.rstrip("\r")]), []), None
+        except csv.Error as exc:  # a carriage return or NUL inside the line
+            yield [], f"is not CSV: {exc}"
 
 
 def is_header(row: Row) -> bool:
@@ -94,6 +99,8 @@ def _seconds(value: str, field: str) -> int:
 
 def report_of(row: Row, *, region: str, received_at: datetime) -> CallReport:
     """The whole call one CDR row describes; :class:`RowError` when a field is wrong."""
+    if row.problem is not None:
+        raise RowError("row", row.problem)
     if len(row.values) not in (len(COLUMNS), len(COLUMNS) - 1):
         raise RowError("row", f"has {len(row.values)} columns, expected {len(COLUMNS)}")
     cdr = dict(zip(COLUMNS, row.values, strict=False))
@@ -120,6 +127,8 @@ def report_of(row: Row, *, region: str, received_at: datetime) -> CallReport:
         raise RowError("src", "neither src nor dst is set")
     # An extension calling out is outbound; a real number calling in is inbound.
     outbound = to_e164(src, region=region) is None and to_e164(dst, region=region) is not None
+    if not outbound and not src:
+        raise RowError("src", "missing: an inbound call needs its caller")
     answered = disposition is CallDisposition.ANSWERED
     return CallReport(
         provider="asterisk",

@@ -92,7 +92,8 @@ async def ingest_cdr_upload(
         pending.clear()
 
     async for row in asterisk.rows_of(chunks):
-        if asterisk.is_header(row) or not any(v.strip() for v in row.values):
+        blank = row.problem is None and not any(v.strip() for v in row.values)
+        if blank or asterisk.is_header(row):
             continue
         try:
             report = asterisk.report_of(row, region=region, received_at=received_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -111,9 +112,9 @@ def _number(form: Form, name: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise BadRequest(
-            "webhook is invalid", detail=[{"field": name, "problem": "not a number"}]
-        ) from None
+        value = math.nan
+    if not math.isfinite(value):  # "1e400" and "nan" parse as floats
+        raise BadRequest("webhook is invalid", detail=[{"field": name, "problem": "not a number"}])
     if value < 0:
         raise BadRequest("webhook is invalid", detail=[{"field": name, "problem": "negative"}])
     return value
@@ -143,12 +144,12 @@ def voice_report(form: Form, *, received_at: datetime) -> CallReport:
         provider_meta={"call_status": status, "direction": direction_raw},
     )
     if status in ("queued", "initiated", "ringing"):
-        return replace(report, started_at=at)
-    if status == "in-progress":
-        return replace(report, answered_at=at)
-    if status == "completed":
+        report = replace(report, started_at=at)
+    elif status == "in-progress":
+        report = replace(report, answered_at=at)
+    elif status == "completed":
         answered = bool(duration)
-        return replace(
+        report = replace(
             report,
             ended_at=at,
             answered_at=at - timedelta(seconds=duration or 0) if answered else None,
@@ -156,11 +157,18 @@ def voice_report(form: Form, *, received_at: datetime) -> CallReport:
             disposition=CallDisposition.ANSWERED if answered else CallDisposition.MISSED,
             recording_ref=recording,
         )
-    if status in DISPOSITIONS:
-        return replace(report, ended_at=at, disposition=DISPOSITIONS[status])
-    raise BadRequest(
-        "webhook is invalid", detail=[{"field": "CallStatus", "problem": f"unknown: {status!r}"}]
-    )
+    elif status in DISPOSITIONS:
+        report = replace(report, ended_at=at, disposition=DISPOSITIONS[status])
+    else:
+        raise BadRequest(
+            "webhook is invalid",
+            detail=[{"field": "CallStatus", "problem": f"unknown: {status!r}"}],
+        )
+    inbound = direction is Direction.INBOUND
+    if not (report.caller if inbound else report.callee).strip():
+        field = "From" if inbound else "To"
+        raise BadRequest("webhook is invalid", detail=[{"field": field, "problem": "missing"}])
+    return report
 
 
 def sms_event(form: Form, *, received_at: datetime, region: str) -> InteractionEvent:
