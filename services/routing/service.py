@@ -1,7 +1,6 @@
 """Routing's consumer logic: inbound interactions open, attach to, reopen and end conversations."""
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,20 +67,28 @@ async def record_interactions(
     """Apply a batch of interactions, each at most once (by event id); whether any of them
     may have put a conversation in a queue.
 
-    The common case, the only event of a key that has never had a conversation, opens it
-    in a few statements for the whole batch; every other event goes through in order.
+    The common cases take a few statements for the whole batch: a key whose events are all
+    customer messages either opens its conversation (never had one: the first message opens
+    it, the others count) or adds them to its open conversation. Every other event goes
+    through in order, one by one.
     """
     claimed = await _claim(session, events)
-    per_key = Counter(event.conversation_key for event in claimed)
-    openers = [e for e in claimed if opens_conversation(e) and per_key[e.conversation_key] == 1]
-    known = await conversations.keys_with_conversations(
-        session, [e.conversation_key for e in openers]
-    )
-    fresh = [e for e in openers if e.conversation_key not in known]
-    await _open_many(session, steps, events=fresh)
-    opened = {e.event_id for e in fresh}
+    by_key: dict[str, list[InteractionEvent]] = {}
     for event in claimed:
-        if event.event_id in opened:
+        by_key.setdefault(event.conversation_key, []).append(event)
+    messages_only = {
+        key: group for key, group in by_key.items() if all(map(opens_conversation, group))
+    }
+    known = await conversations.keys_with_conversations(session, list(messages_only))
+    await _open_many(
+        session, steps, groups=[g for key, g in messages_only.items() if key not in known]
+    )
+    attached = await _attach_many(
+        session, groups={key: g for key, g in messages_only.items() if key in known}
+    )
+    done = (messages_only.keys() - known) | attached
+    for event in claimed:
+        if event.conversation_key in done:
             continue
         if event.type is EventType.CUSTOMER_LEFT:
             await _customer_left(session, steps, event=event)
@@ -90,6 +97,11 @@ async def record_interactions(
         elif opens_conversation(event):
             await _inbound(session, steps, settings=settings, event=event)
     return any(opens_conversation(event) for event in claimed)
+
+
+def _received_at(event: InteractionEvent, current: datetime) -> datetime:
+    """When routing takes an interaction to have happened: never in the future."""
+    return min(event.occurred_at, current)
 
 
 async def _claim(
@@ -106,13 +118,15 @@ async def _claim(
 
 
 async def _open_many(
-    session: AsyncSession, steps: Steps, *, events: Sequence[InteractionEvent]
+    session: AsyncSession, steps: Steps, *, groups: Sequence[Sequence[InteractionEvent]]
 ) -> None:
-    """:func:`_open` for events of distinct keys that have no conversation yet."""
-    if not events:
+    """:func:`_open` for keys that never had a conversation, each with its customer
+    messages of the batch: the first opens the conversation, all of them count."""
+    if not groups:
         return
     current = datetime.now(UTC)
-    at_of = {e.event_id: min(e.occurred_at, current) for e in events}
+    events = [group[0] for group in groups]
+    at_of = {e.event_id: _received_at(e, current) for e in events}
     identities = [identity_of(e) for e in events]
     contact_ids = await contacts.contacts_of_identities(
         session,
@@ -132,7 +146,7 @@ async def _open_many(
     waiting: dict[Any, int] = {}
     rows: list[Row] = []
     placed: list[Row | None] = []
-    for e, (namespace, value, _) in zip(events, identities, strict=True):
+    for group, e, (namespace, value, _) in zip(groups, events, identities, strict=True):
         at = at_of[e.event_id]
         language = e.content.language if e.content else None
         conversation: Row = {
@@ -149,8 +163,8 @@ async def _open_many(
             "optional_skills_dropped": False,
             "opened_at": at,
             "cycle_started_at": at,
-            "last_inbound_at": at,
-            "inbound_count": 1,
+            "last_inbound_at": max(_received_at(m, current) for m in group),
+            "inbound_count": len(group),
             "reopen_count": 0,
             "queue_id": None,
         }
@@ -207,7 +221,7 @@ async def _inbound(
     at = min(event.occurred_at, datetime.now(UTC))
     current = await conversations.lock_open_by_key(session, event.conversation_key)
     if current is not None:
-        await _attach(session, current, event=event, at=at)
+        await _attach(session, current, at=at)
         return
     closed = await conversations.lock_latest_closed_by_key(session, event.conversation_key)
     window = timedelta(seconds=settings.reopen_window_s)
@@ -218,20 +232,46 @@ async def _inbound(
     await _open(session, steps, event=event, at=at)
 
 
-async def _attach(
-    session: AsyncSession, current: Row, *, event: InteractionEvent, at: datetime
-) -> None:
-    values: dict[str, Any] = {
-        "inbound_count": current["inbound_count"] + 1,
-        "last_inbound_at": max(current["last_inbound_at"], at),
-    }
-    if current["status"] == "assigned" and current["reply_due_at"] is None:
+async def _attach(session: AsyncSession, current: Row, *, at: datetime) -> None:
+    values = await _attach_values(session, current, count=1, at=at)
+    await conversations.update_conversations(session, [{"id": current["id"], **values}])
+
+
+async def _attach_many(
+    session: AsyncSession, *, groups: dict[str, list[InteractionEvent]]
+) -> set[str]:
+    """Count customer messages in their open conversations, a batch's in two statements;
+    the keys that had an open conversation (the others go through :func:`_inbound`)."""
+    if not groups:
+        return set()
+    current = datetime.now(UTC)
+    updates = []
+    attached = set()
+    for row in await conversations.lock_open_by_keys(session, list(groups)):
+        group = groups[row["conversation_key"]]
+        at = max(_received_at(event, current) for event in group)
+        values = await _attach_values(session, row, count=len(group), at=at)
+        updates.append({"id": row["id"], **values})
+        attached.add(row["conversation_key"])
+    await conversations.update_conversations(session, updates)
+    return attached
+
+
+async def _attach_values(
+    session: AsyncSession, current: Row, *, count: int, at: datetime
+) -> dict[str, Any]:
+    """What ``count`` more customer messages, the last at ``at``, change in a conversation:
+    its counts, and the reply now due from the agent who holds it."""
+    reply_due_at = current["reply_due_at"]
+    if current["status"] == "assigned" and reply_due_at is None:
         queue = await queues.queue_by_id(session, current["queue_id"])
         if queue is not None and queue["reply_timeout_seconds"] is not None:
-            values["reply_due_at"] = datetime.now(UTC) + timedelta(
-                seconds=queue["reply_timeout_seconds"]
-            )
-    await conversations.update_conversation(session, current["id"], values)
+            reply_due_at = datetime.now(UTC) + timedelta(seconds=queue["reply_timeout_seconds"])
+    return {
+        "inbound_count": current["inbound_count"] + count,
+        "last_inbound_at": max(current["last_inbound_at"], at),
+        "reply_due_at": reply_due_at,
+    }
 
 
 async def _open(

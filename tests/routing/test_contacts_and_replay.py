@@ -11,7 +11,15 @@ import httpx
 from services.chat.app import create_app as create_chat
 from services.routing import service
 from services.routing.lifecycle import Steps
-from shared.events import INTERACTIONS_TOPIC, Channel, Customer, Direction, EventType
+from shared.events import (
+    INTERACTIONS_TOPIC,
+    Channel,
+    Customer,
+    Direction,
+    EventType,
+    InteractionEvent,
+    LifecycleStep,
+)
 from shared.signatures import hmac_sha256_hex
 from tests.factories import interaction
 from tests.routing.support import Routing, eventually, routing_settings, tag, types
@@ -100,6 +108,53 @@ async def test_automated_messages_and_statuses_never_open_a_conversation(
         "SELECT count(*) AS n FROM routing.conversation WHERE provider = :p", p=t
     )
     assert rows == [{"n": 0}]
+
+
+async def test_a_batch_opens_new_conversations_and_counts_messages_in_open_ones(
+    routing: Routing,
+) -> None:
+    t = tag()
+    now = datetime.now(UTC)
+    earlier = interaction(provider=t, occurred_at=now - timedelta(seconds=30))
+    async with routing.database.transaction() as session:
+        await service.record_interactions(
+            session, Steps(), settings=routing_settings(), events=[earlier]
+        )
+    new_key = interaction(provider=t).conversation_key
+
+    def message(key: str, seconds_ago: int) -> InteractionEvent:
+        return interaction(
+            provider=t, conversation_key=key, occurred_at=now - timedelta(seconds=seconds_ago)
+        )
+
+    batch = [
+        message(new_key, 9),
+        message(earlier.conversation_key, 8),
+        message(new_key, 3),  # the latest of the new conversation
+        message(earlier.conversation_key, 1),  # the latest of the open one
+        message(new_key, 5),
+    ]
+    collected = Steps()
+    async with routing.database.transaction() as session:
+        await service.record_interactions(
+            session, collected, settings=routing_settings(), events=batch
+        )
+
+    rows = await routing.sql(
+        "SELECT conversation_key AS key, inbound_count, last_inbound_at, opened_at "
+        "FROM routing.conversation WHERE provider = :p ORDER BY opened_at",
+        p=t,
+    )
+    assert [(r["key"], r["inbound_count"]) for r in rows] == [
+        (earlier.conversation_key, 3),
+        (new_key, 3),
+    ]
+    assert rows[0]["last_inbound_at"] == batch[3].occurred_at
+    assert rows[1]["opened_at"] == batch[0].occurred_at
+    assert rows[1]["last_inbound_at"] == batch[2].occurred_at
+    published = [json.loads(r.value) for r in collected.records]
+    opened = [e["conversation_key"] for e in published if e["type"] == LifecycleStep.OPENED]
+    assert opened == [new_key]
 
 
 async def test_replaying_the_same_events_changes_nothing(routing: Routing) -> None:

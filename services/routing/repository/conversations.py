@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Uuid, cast, func, select, text, true, update
+from sqlalchemy import Select, Uuid, bindparam, cast, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,16 @@ async def lock_open_by_key(session: AsyncSession, key: str) -> Row | None:
         conversation.c.conversation_key == key, conversation.c.status.in_(OPEN)
     )
     return await _one(session, _locked(statement))
+
+
+async def lock_open_by_keys(session: AsyncSession, keys: list[str]) -> list[Row]:
+    """The open conversations of ``keys``, locked in id order (as every batch locks them)."""
+    statement = (
+        _with_queue()
+        .where(conversation.c.conversation_key.in_(keys), conversation.c.status.in_(OPEN))
+        .order_by(conversation.c.id)
+    )
+    return await _all(session, _locked(statement))
 
 
 async def lock_latest_closed_by_key(session: AsyncSession, key: str) -> Row | None:
@@ -101,6 +111,22 @@ async def update_conversation(
 ) -> None:
     await session.execute(
         update(conversation).where(conversation.c.id == conversation_id).values(**values)
+    )
+
+
+async def update_conversations(session: AsyncSession, rows: list[Row]) -> None:
+    """Set the same columns of several conversations, each row ``{"id": ..., column: value}``,
+    in one statement."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    statement = (
+        update(conversation)
+        .where(conversation.c.id == bindparam("_id"))
+        .values({name: bindparam(f"_{name}") for name in columns})
+    )
+    await session.execute(
+        statement, [{f"_{name}": value for name, value in row.items()} for row in rows]
     )
 
 
