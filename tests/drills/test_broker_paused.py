@@ -14,6 +14,7 @@ from tests.drills.support import (
     metrics_counts,
     own_broker,
     post_message,
+    retry_refused,
     services_on,
 )
 
@@ -36,13 +37,8 @@ async def test_paused_broker_gets_503s_and_every_message_counts_once(database_ur
                 broker.resume()
             after = [await post_message(client, tag, n) for n in AFTER]
             # The provider retries every 503 until it is accepted.
-            retried = {n: 503 for n in DURING}
-            for _ in range(30):
-                for n in [n for n, status in retried.items() if status != 202]:
-                    retried[n] = await post_message(client, tag, n)
-                if all(status == 202 for status in retried.values()):
-                    break
-                await asyncio.sleep(1)
+            retried = dict(zip(DURING, during, strict=True))
+            await retry_refused(client, tag, retried)
 
             assert set(before) == {202}
             assert set(during) == {503}, "a connector answered 2xx while the broker was paused"

@@ -22,6 +22,7 @@ from tests.drills.support import (
     own_broker,
     post_message,
     services_on,
+    start,
 )
 
 MESSAGES = 60
@@ -96,7 +97,7 @@ async def test_metrics_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
             killed_at, _ = await metrics_counts(database_url, tag)
             assert 0 < killed_at < backlog, "the kill did not land mid-stream"
             stack.stop(procs["metrics"])
-            await asyncio.to_thread(stack.start, "metrics", METRICS_APP)
+            await asyncio.to_thread(start, stack, "metrics", METRICS_APP)
 
             counts = await eventually(
                 lambda: metrics_counts(database_url, tag), (backlog, backlog), timeout=180

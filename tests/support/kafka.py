@@ -19,11 +19,13 @@ async def read_topic(
     until: Callable[[list[ConsumerRecord]], bool] = lambda records: bool(records),
     timeout: float = 20.0,
     settle: float = 0.0,
+    partitions: int | None = None,
 ) -> list[ConsumerRecord]:
     """Every record of ``topic`` from the beginning, once ``until(records)`` holds.
 
     With ``settle``, keep reading that many seconds more, to catch records that
-    should not be there (duplicates).
+    should not be there (duplicates). With ``partitions``, read partitions 0 to
+    ``partitions - 1`` whatever the broker's metadata says.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=15_000
@@ -32,15 +34,15 @@ async def read_topic(
     records: list[ConsumerRecord] = []
     try:
         deadline = time.monotonic() + timeout
-        partitions: set[int] | None = None
-        while not partitions:
+        listed: set[int] | None = set(range(partitions)) if partitions else None
+        while not listed:
             await consumer.topics()  # refreshes the metadata
-            partitions = consumer.partitions_for_topic(topic)
+            listed = consumer.partitions_for_topic(topic)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"topic {topic} never appeared")
-            if not partitions:
+            if not listed:
                 await asyncio.sleep(0.1)
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        assigned = [TopicPartition(topic, p) for p in sorted(listed)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         settle_until: float | None = None

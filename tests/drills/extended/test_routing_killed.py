@@ -3,11 +3,10 @@
 import asyncio
 import signal
 
-import asyncpg
 import httpx
 
 from bench.routing_bench import ROUTING_APP, create_queue_and_agents
-from tests.drills.support import drill_tag, own_broker, services_on
+from tests.drills.support import drill_tag, own_broker, scalar, services_on, start
 from tests.drills.test_duplicates_and_restarts import publish_backlog
 
 AGENTS, CAPACITY, CONVERSATIONS = 100, 5, 400
@@ -28,14 +27,6 @@ SELECT coalesce(max(n), 0) FROM (
   SELECT count(*) AS n FROM routing.offer o JOIN routing.conversation c ON c.id = o.conversation_id
   WHERE c.provider = $1 AND o.state = 'pending' GROUP BY o.agent_id) per_agent
 """
-
-
-async def scalar(database_url: str, sql: str, tag: str) -> int:
-    connection = await asyncpg.connect(database_url)
-    try:
-        return int(await connection.fetchval(sql, tag))
-    finally:
-        await connection.close()
 
 
 async def test_routing_killed_mid_stream_offers_each_conversation_once(database_url: str) -> None:
@@ -61,7 +52,7 @@ async def test_routing_killed_mid_stream_offers_each_conversation_once(database_
             offered_at_kill = await scalar(database_url, OFFERED, tag)
             assert 0 < offered_at_kill < CONVERSATIONS, "the kill did not land mid-stream"
 
-            restarted = await asyncio.to_thread(stack.start, "routing", ROUTING_APP)
+            restarted = await asyncio.to_thread(start, stack, "routing", ROUTING_APP)
             for _ in range(360):
                 if await scalar(database_url, OFFERED, tag) == CONVERSATIONS:
                     break
