@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.db import Database
 from shared.events import InteractionEvent
 from shared.kafka import ConsumerLoop, EventProducer, OutgoingRecord, dead_letter_topic
+from shared.kafka.topics import ensure_topics
 from shared.settings import PlatformSettings
 from tests.factories import interaction
 from tests.support import ledger
@@ -127,20 +129,32 @@ async def test_poison_records_go_to_the_dlq_and_the_loop_keeps_going(
 @pytest.mark.usefixtures("ledger_tables")
 async def test_records_the_loop_does_not_want_are_neither_decoded_nor_handled(
     broker: str,
+    platform: PlatformSettings,
     producer: EventProducer,
     database: Database,
     running_loop: Callable[..., ConsumerLoop],
 ) -> None:
     topic = ledger.new_topic()
+    await ensure_topics(platform, [topic])  # with the partitions counted on below
     handler = Recorder(database)
     running_loop(topic, handler, lambda record: record.key.startswith(b"wanted:"))
-    wanted = [interaction(conversation_key=f"wanted:{uuid.uuid4().hex}") for _ in range(3)]
-    other = interaction(conversation_key=f"other:{uuid.uuid4().hex}")
+    # Every record in one partition, so they arrive in the order they were sent.
+    wanted_key = f"wanted:{uuid.uuid4().hex}"
+    partitions = list(range(platform.kafka_topic_partitions))
+    partition_of = DefaultPartitioner()
+    target = partition_of(wanted_key.encode(), partitions, partitions)
+    other_key = next(
+        key
+        for key in (f"other:{n}" for n in range(10_000))
+        if partition_of(key.encode(), partitions, partitions) == target
+    )
+    wanted = [interaction(conversation_key=wanted_key) for _ in range(3)]
+    other = interaction(conversation_key=other_key)
     await producer.publish_many(
         [
             record_of(topic, wanted[0]),
             record_of(topic, other),
-            OutgoingRecord(topic, b"other:garbage", b"{not json"),
+            OutgoingRecord(topic, other_key.encode(), b"{not json"),
             record_of(topic, wanted[1]),
             record_of(topic, wanted[2]),
         ]
