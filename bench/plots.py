@@ -19,16 +19,18 @@ def ingest_scaling(result: dict[str, Any], out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 5))
     width = 0.8 / len(targets)
     for i, target in enumerate(targets):
+        # A target measured at one worker count only has no bar at the others.
         rates = [
             next(
                 (r["accepted_per_s"] for r in runs if r["target"] == target and r["workers"] == w),
-                0,
+                float("nan"),
             )
             for w in workers
         ]
         xs = [w_index + i * width for w_index in range(len(workers))]
         bars = ax.bar(xs, rates, width, label=target)
-        ax.bar_label(bars, fmt="%.0f", fontsize=7, rotation=90, padding=2)
+        labels = ["" if rate != rate else f"{rate:.0f}" for rate in rates]  # nan: no label
+        ax.bar_label(bars, labels=labels, fontsize=7, rotation=90, padding=2)
     ceiling = result["ingest"].get("broker_ceiling")
     if ceiling:
         ax.axhline(
