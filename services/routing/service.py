@@ -149,25 +149,9 @@ async def _open_many(
     for group, e, (namespace, value, _) in zip(groups, events, identities, strict=True):
         at = at_of[e.event_id]
         language = e.content.language if e.content else None
-        conversation: Row = {
-            "id": uuid.uuid4(),
-            "conversation_key": e.conversation_key,
-            "channel": e.channel.value,
-            "provider": e.provider,
-            "customer_id": e.customer.id,
-            "customer_kind": e.customer.kind,
-            "contact_id": contact_ids[(namespace, value)],
-            "language": language,
-            "status": "queued",
-            "priority": 0,
-            "optional_skills_dropped": False,
-            "opened_at": at,
-            "cycle_started_at": at,
-            "last_inbound_at": max(_received_at(m, current) for m in group),
-            "inbound_count": len(group),
-            "reopen_count": 0,
-            "queue_id": None,
-        }
+        conversation = _new_conversation(e, contact_id=contact_ids[(namespace, value)], at=at)
+        conversation["last_inbound_at"] = max(_received_at(m, current) for m in group)
+        conversation["inbound_count"] = len(group)
         target = (e.channel.value, e.provider, language)
         if target not in chosen:
             chosen[target] = await queues.best_queue_for(
@@ -182,14 +166,7 @@ async def _open_many(
     for e, conversation, queue in zip(events, rows, placed, strict=True):
         if conversation["id"] not in inserted:
             continue
-        conversation["queue_name"] = None
-        steps.add(
-            LifecycleStep.OPENED,
-            at=e.occurred_at,
-            conversation=conversation,
-            cause_event_id=e.event_id,
-            event_id=step_id(e, LifecycleStep.OPENED),
-        )
+        _announce_opened(steps, conversation, e)
         if queue is not None:
             conversation["queue_name"] = queue["name"]
             steps.add(LifecycleStep.QUEUED, at=at_of[e.event_id], conversation=conversation)
@@ -287,7 +264,16 @@ async def _open(
         display_name=event.customer.display_name,
         at=at,
     )
-    conversation: Row = {
+    conversation = _new_conversation(event, contact_id=contact_id, at=at)
+    if not await conversations.insert_conversation(session, conversation):
+        return
+    _announce_opened(steps, conversation, event)
+    await holding.place(session, steps, conversation=conversation, at=at)
+
+
+def _new_conversation(event: InteractionEvent, *, contact_id: Any, at: datetime) -> Row:
+    """The row of a conversation ``event`` opens at ``at``: queued, not yet in a queue."""
+    return {
         "id": uuid.uuid4(),
         "conversation_key": event.conversation_key,
         "channel": event.channel.value,
@@ -305,8 +291,9 @@ async def _open(
         "inbound_count": 1,
         "reopen_count": 0,
     }
-    if not await conversations.insert_conversation(session, conversation):
-        return
+
+
+def _announce_opened(steps: Steps, conversation: Row, event: InteractionEvent) -> None:
     conversation["queue_name"] = None
     steps.add(
         LifecycleStep.OPENED,
@@ -315,7 +302,6 @@ async def _open(
         cause_event_id=event.event_id,
         event_id=step_id(event, LifecycleStep.OPENED),
     )
-    await holding.place(session, steps, conversation=conversation, at=at)
 
 
 async def _reopen(

@@ -18,7 +18,7 @@ import httpx
 import psutil
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.routing_bench import ROUTING_APP
+from bench.routing_bench import ROUTING_APP, create_queue_and_agents
 from bench.stack import Process, Stack
 from services.chat.settings import ChatSettings
 from shared import migrations
@@ -261,4 +261,17 @@ async def offers_on_topic(
         lambda e: e.type is LifecycleStep.OFFERED and e.queue == queue,
         at_least=at_least,
         partitions=partitions,
+    )
+
+
+async def queue_with_agents(routing_url: str, tag: str, *, agents: int, capacity: int) -> None:
+    """A chat queue for provider ``tag`` with ``agents`` available agents of that skill."""
+    await asyncio.to_thread(
+        create_queue_and_agents,
+        routing_url,
+        queue=tag,
+        providers=[tag],
+        skill=tag,
+        agents=agents,
+        capacity=capacity,
     )

@@ -21,7 +21,6 @@ import asyncio
 import httpx
 import pytest
 
-from bench.routing_bench import create_queue_and_agents
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
 from shared.settings import PlatformSettings
 from tests.drills.support import (
@@ -34,6 +33,7 @@ from tests.drills.support import (
     offers_on_topic,
     own_broker,
     post_message,
+    queue_with_agents,
     ready_checks,
     retry_refused,
     services_on,
@@ -77,14 +77,8 @@ async def test_broker_restarted_empty_every_service_recovers_by_itself(database_
         ):
             pids = {name: process.popen.pid for name, process in procs.items()}
             for tag in (before, window, busy, idle):
-                await asyncio.to_thread(
-                    create_queue_and_agents,
-                    procs["routing"].base_url,
-                    queue=tag,
-                    providers=[tag],
-                    skill=tag,
-                    agents=AGENTS,
-                    capacity=CAPACITY,
+                await queue_with_agents(
+                    procs["routing"].base_url, tag, agents=AGENTS, capacity=CAPACITY
                 )
             await accepted_wave(client, before, range(BEFORE))
             # Both consumers have committed offsets the new broker will not know.

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from bench.routing_bench import create_queue_and_agents
 from tests.drills.support import (
     WHOLE_STACK,
     drill_tag,
@@ -21,6 +20,7 @@ from tests.drills.support import (
     own_broker,
     own_postgres,
     post_message,
+    queue_with_agents,
     ready_checks,
     retry_refused,
     services_on,
@@ -68,14 +68,8 @@ async def test_postgres_restarted_under_load_counts_and_offers_each_message_once
                 httpx.AsyncClient(base_url=procs["chat"].base_url, timeout=30) as client,
             ):
                 pids = {name: process.popen.pid for name, process in procs.items()}
-                await asyncio.to_thread(
-                    create_queue_and_agents,
-                    procs["routing"].base_url,
-                    queue=tag,
-                    providers=[tag],
-                    skill=tag,
-                    agents=AGENTS,
-                    capacity=CAPACITY,
+                await queue_with_agents(
+                    procs["routing"].base_url, tag, agents=AGENTS, capacity=CAPACITY
                 )
                 stream = Stream(client, tag)
                 # Stop Postgres once both consumers are committing the stream.

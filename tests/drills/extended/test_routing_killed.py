@@ -5,8 +5,15 @@ import signal
 
 import httpx
 
-from bench.routing_bench import ROUTING_APP, create_queue_and_agents
-from tests.drills.support import drill_tag, own_broker, scalar, services_on, start
+from bench.routing_bench import ROUTING_APP
+from tests.drills.support import (
+    drill_tag,
+    own_broker,
+    queue_with_agents,
+    scalar,
+    services_on,
+    start,
+)
 from tests.drills.test_duplicates_and_restarts import publish_backlog
 
 AGENTS, CAPACITY, CONVERSATIONS = 100, 5, 400
@@ -33,14 +40,8 @@ async def test_routing_killed_mid_stream_offers_each_conversation_once(database_
     tag = drill_tag()
     with own_broker() as broker:
         async with services_on(broker, database_url, routing=ROUTING_APP) as (stack, procs):
-            await asyncio.to_thread(
-                create_queue_and_agents,
-                procs["routing"].base_url,
-                queue=tag,
-                providers=[tag],
-                skill=tag,
-                agents=AGENTS,
-                capacity=CAPACITY,
+            await queue_with_agents(
+                procs["routing"].base_url, tag, agents=AGENTS, capacity=CAPACITY
             )
             await publish_backlog(broker.bootstrap, tag, CONVERSATIONS)
             for _ in range(1200):
