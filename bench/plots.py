@@ -11,6 +11,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 
+def _save(fig: Any, out: Path, suffix: str) -> Path:
+    """Write ``fig`` beside the results as ``<date><suffix>.png``."""
+    fig.tight_layout()
+    path = out.with_name(out.name + suffix + ".png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def ingest_scaling(result: dict[str, Any], out: Path) -> Path:
     """Accepted webhooks/s per target at each worker count, with the bare ceiling."""
     runs = result["ingest"]["runs"]
@@ -44,11 +53,7 @@ def ingest_scaling(result: dict[str, Any], out: Path) -> Path:
     ax.set_ylabel("accepted webhooks per second (wrk, 64 connections)")
     ax.set_title(f"Connector ingest vs the bare FastAPI endpoint ({result['date']})")
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path = out.with_name(out.name + "-ingest.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out, "-ingest")
 
 
 def ingest_latency(result: dict[str, Any], out: Path) -> Path:
@@ -66,11 +71,7 @@ def ingest_latency(result: dict[str, Any], out: Path) -> Path:
     ax.set_ylabel("ms per request at saturation (64 connections)")
     ax.set_title("Webhook latency at the maximum rate, 1 worker")
     ax.legend()
-    fig.tight_layout()
-    path = out.with_name(out.name + "-latency.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out, "-latency")
 
 
 def end_to_end(result: dict[str, Any], out: Path) -> Path | None:
@@ -89,11 +90,7 @@ def end_to_end(result: dict[str, Any], out: Path) -> Path | None:
     ax.set_yscale("log")
     ax.set_title("End-to-end latency")
     ax.legend()
-    fig.tight_layout()
-    path = out.with_name(out.name + "-end-to-end.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out, "-end-to-end")
 
 
 def routing_scaling(result: dict[str, Any], out: Path) -> Path | None:
@@ -108,11 +105,7 @@ def routing_scaling(result: dict[str, Any], out: Path) -> Path | None:
     ax.bar_label(bars, fmt="%.0f")
     ax.set_ylabel("offers made per second")
     ax.set_title("Routing: 1,000 agents, 10 queues, backlog on the topic")
-    fig.tight_layout()
-    path = out.with_name(out.name + "-routing.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out, "-routing")
 
 
 def memory(result: dict[str, Any], out: Path) -> Path | None:
@@ -126,11 +119,7 @@ def memory(result: dict[str, Any], out: Path) -> Path | None:
     rate = result["sustained"]["achieved_rate_per_s"]
     ax.set_ylabel("peak resident memory, MB (1 worker each)")
     ax.set_title(f"Memory of each service under {rate:.0f} webhooks/s through all six")
-    fig.tight_layout()
-    path = out.with_name(out.name + "-memory.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out, "-memory")
 
 
 def metrics(result: dict[str, Any], out: Path) -> Path | None:
@@ -168,11 +157,7 @@ def metrics(result: dict[str, Any], out: Path) -> Path | None:
             f"(p95 {kpis['latency_ms']['p95']:.0f} ms)"
         )
         right.legend(fontsize=7)
-    fig.tight_layout()
-    path = out.with_name(out.name + "-metrics.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out, "-metrics")
 
 
 def write_all(result: dict[str, Any], out: Path) -> list[Path]:
