@@ -9,10 +9,10 @@ path and a rebuild from the facts add up to the same sums.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from services.metrics.facts import ConversationFact
 
@@ -115,78 +115,59 @@ class Deltas:
 
     def rows(self) -> Iterator[dict[str, object]]:
         """Non-zero sums as rows of ``kpi_bucket``, in key order (no lock-order surprises)."""
-        for key in sorted(self.sums):
-            n, total_ms = self.sums[key]
-            if n == 0 and total_ms == 0:
-                continue
-            granularity, start, measure, channel, queue, agent, provider = key
-            yield {
-                "granularity": granularity,
-                "bucket_start": start,
-                "measure": measure,
-                "channel": channel,
-                "queue": queue,
-                "agent_id": agent,
-                "provider": provider,
-                "n": n,
-                "total_ms": total_ms,
-            }
+        return _rows(self.sums, _BUCKET_COLUMNS)
 
     def rollup_rows(self) -> Iterator[dict[str, object]]:
         """The sums over agents, as rows of ``kpi_rollup`` in key order."""
-        rollup: dict[tuple[str, datetime, str, str, str, str], list[int]] = defaultdict(
-            lambda: [0, 0]
-        )
-        for (granularity, start, measure, channel, queue, _, provider), sums in self.sums.items():
-            entry = rollup[(granularity, start, measure, channel, queue, provider)]
-            entry[0] += sums[0]
-            entry[1] += sums[1]
-        for key in sorted(rollup):
-            n, total_ms = rollup[key]
-            if n == 0 and total_ms == 0:
-                continue
-            granularity, start, measure, channel, queue, provider = key
-            yield {
-                "granularity": granularity,
-                "bucket_start": start,
-                "measure": measure,
-                "channel": channel,
-                "queue": queue,
-                "provider": provider,
-                "n": n,
-                "total_ms": total_ms,
-            }
+        without_agent = _summed(self.sums, lambda key: key[:5] + key[6:])
+        return _rows(without_agent, _ROLLUP_COLUMNS)
 
     def frt_rows(self) -> Iterator[dict[str, object]]:
         """Non-zero first-response counts as rows of ``frt_count``, in key order."""
-        for key in sorted(self.frt):
-            n = self.frt[key]
-            if n == 0:
-                continue
-            granularity, start, channel, queue, frt_ms = key
-            yield {
-                "granularity": granularity,
-                "bucket_start": start,
-                "channel": channel,
-                "queue": queue,
-                "frt_ms": frt_ms,
-                "n": n,
-            }
+        return _rows({key: [n] for key, n in self.frt.items()}, _FRT_COLUMNS)
 
     def frt_all_rows(self) -> Iterator[dict[str, object]]:
         """The first-response counts over channels and queues, as rows of ``frt_count_all``."""
-        counts: dict[tuple[str, datetime, int], int] = defaultdict(int)
-        for (granularity, start, _, _, frt_ms), n in self.frt.items():
-            counts[(granularity, start, frt_ms)] += n
-        for key in sorted(counts):
-            if counts[key] != 0:
-                granularity, start, frt_ms = key
-                yield {
-                    "granularity": granularity,
-                    "bucket_start": start,
-                    "frt_ms": frt_ms,
-                    "n": counts[key],
-                }
+        over_all = _summed({key: [n] for key, n in self.frt.items()}, lambda key: key[:2] + key[4:])
+        return _rows(over_all, _FRT_ALL_COLUMNS)
+
+
+_BUCKET_COLUMNS = (
+    "granularity",
+    "bucket_start",
+    "measure",
+    "channel",
+    "queue",
+    "agent_id",
+    "provider",
+    "n",
+    "total_ms",
+)
+_ROLLUP_COLUMNS = tuple(c for c in _BUCKET_COLUMNS if c != "agent_id")
+_FRT_COLUMNS = ("granularity", "bucket_start", "channel", "queue", "frt_ms", "n")
+_FRT_ALL_COLUMNS = ("granularity", "bucket_start", "frt_ms", "n")
+
+
+def _summed(
+    sums: Mapping[tuple[Any, ...], list[int]], key_of: Callable[[tuple[Any, ...]], tuple[Any, ...]]
+) -> dict[tuple[Any, ...], list[int]]:
+    """``sums`` added up over the keys that ``key_of`` maps together."""
+    summed: dict[tuple[Any, ...], list[int]] = {}
+    for key, values in sums.items():
+        entry = summed.setdefault(key_of(key), [0] * len(values))
+        for i, value in enumerate(values):
+            entry[i] += value
+    return summed
+
+
+def _rows(
+    sums: Mapping[tuple[Any, ...], list[int]], columns: tuple[str, ...]
+) -> Iterator[dict[str, object]]:
+    """One row per key whose sums are not all zero, in key order: key fields, then sums."""
+    for key in sorted(sums):
+        values = sums[key]
+        if any(values):
+            yield dict(zip(columns, (*key, *values), strict=True))
 
 
 def queue_entry(fact: ConversationFact) -> datetime | None:

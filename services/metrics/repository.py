@@ -122,12 +122,15 @@ async def _add(session: AsyncSession, table: Table, rows: Sequence[dict[str, obj
         )
 
 
-async def add_to_buckets(session: AsyncSession, deltas: Deltas) -> None:
-    """Add ``deltas`` to ``kpi_bucket`` and to the rollups read from it, tables in one order."""
-    await _add(session, kb, list(deltas.rows()))
+async def add_to_buckets(session: AsyncSession, deltas: Deltas) -> int:
+    """Add ``deltas`` to ``kpi_bucket`` and to the rollups read from it, tables in one order;
+    how many ``kpi_bucket`` rows that was."""
+    rows = list(deltas.rows())
+    await _add(session, kb, rows)
     await _add(session, kpi_rollup, list(deltas.rollup_rows()))
     await _add(session, frt_count, list(deltas.frt_rows()))
     await _add(session, frt_count_all, list(deltas.frt_all_rows()))
+    return len(rows)
 
 
 async def insert_status_change(

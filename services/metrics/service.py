@@ -179,11 +179,10 @@ async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResul
                     deltas, previous.changed_at, row.changed_at, previous.status, agent=row.agent_id
                 )
             previous = row
-        rows = list(deltas.rows())
-        await repository.add_to_buckets(session, deltas)
+        bucket_rows = await repository.add_to_buckets(session, deltas)
     return RebuildResult(
         conversations=conversations,
         volume_minutes=volume_minutes,
         status_changes=status_changes,
-        bucket_rows=len(rows),
+        bucket_rows=bucket_rows,
     )
