@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.stack import Stack
+from bench.stack import Stack, fetch
 from services.metrics.rollups import FILL_SQL
 from shared import migrations
 from shared.localstack import create_database, with_database
@@ -172,33 +172,31 @@ async def _build(url: str) -> float:
     return time.monotonic() - started
 
 
-async def _marker(url: str) -> str | None:
-    connection = await asyncpg.connect(url)
-    try:
-        value: str | None = await connection.fetchval(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
-            DATABASE,
-        )
-        return value
-    finally:
-        await connection.close()
+def _marker(url: str) -> str | None:
+    (row,) = fetch(
+        url,
+        "SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database "
+        "WHERE datname = $1",
+        DATABASE,
+    )
+    marker: str | None = row["marker"]
+    return marker
 
 
-async def _sizes(url: str) -> dict[str, int]:
-    connection = await asyncpg.connect(url)
-    try:
-        facts = await connection.fetchval("SELECT count(*) FROM metrics.conversation_fact")
-        buckets = await connection.fetchval("SELECT count(*) FROM metrics.kpi_bucket")
-    finally:
-        await connection.close()
-    return {"conversation_facts": int(facts), "kpi_bucket_rows": int(buckets)}
+def _sizes(url: str) -> dict[str, int]:
+    (row,) = fetch(
+        url,
+        "SELECT (SELECT count(*) FROM metrics.conversation_fact) AS facts, "
+        "(SELECT count(*) FROM metrics.kpi_bucket) AS buckets",
+    )
+    return {"conversation_facts": int(row["facts"]), "kpi_bucket_rows": int(row["buckets"])}
 
 
 def prepare(admin_url: str) -> tuple[str, float | None]:
     """The database's URL, and how long building it took (None when it was reused)."""
     url = asyncio.run(create_database(admin_url, DATABASE))
     migrations.upgrade(url, services=("metrics",))
-    if asyncio.run(_marker(url)) == MARKER:
+    if _marker(url) == MARKER:
         return url, None
     print("  building ten million events' worth of facts (once; kept for later runs)...")
     return url, round(asyncio.run(_build(url)), 1)
@@ -258,7 +256,7 @@ def measure(stack: Stack, *, requests: int = 40, budget_s: float = 120) -> dict[
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     result = {
         "events_worth": CONVERSATIONS * EVENTS_PER_CONVERSATION,
-        **asyncio.run(_sizes(url)),
+        **_sizes(url),
         "built_in_s": built_s,
         "requests": len(latencies),
         "failed": failures,

@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
 from bench import payloads
-from bench.stack import ROOT, Stack, fresh_broker
+from bench.stack import ROOT, Stack, fetch, fresh_broker
 from services.chat.schemas import GenericChatMessage
 from services.chat.service import normalize_generic
 from services.routing.settings import RoutingSettings
@@ -87,16 +86,13 @@ def create_queue_and_agents(
     return tokens
 
 
-async def conversation_keys(database_url: str, ids: list[str]) -> dict[str, str]:
+def conversation_keys(database_url: str, ids: list[str]) -> dict[str, str]:
     """Routing's conversation id -> the conversation key it came from."""
-    connection = await asyncpg.connect(with_database(database_url, _name(database_url)))
-    try:
-        rows = await connection.fetch(
-            "SELECT id::text, conversation_key FROM routing.conversation WHERE id::text = ANY($1)",
-            ids,
-        )
-    finally:
-        await connection.close()
+    rows = fetch(
+        with_database(database_url, _name(database_url)),
+        "SELECT id::text, conversation_key FROM routing.conversation WHERE id::text = ANY($1)",
+        ids,
+    )
     return {row["id"]: row["conversation_key"] for row in rows}
 
 
@@ -154,7 +150,7 @@ def end_to_end(stack: Stack, *, max_rate: float, stamp: str, duration_s: float) 
             file = payloads.write(Path(tmp) / f"{run}.txt", payloads.chat_generic, count, run)
             with routing.sampling_rss(), chat.sampling_rss():
                 raw = run_load({**spec, "payload_file": str(file), "rate": rate})
-            keys = asyncio.run(conversation_keys(stack.database_url, list(raw["offers"])))
+            keys = conversation_keys(stack.database_url, list(raw["offers"]))
             offered = {keys[cid].removeprefix("generic:"): t for cid, t in raw["offers"].items()}
             latencies = [
                 (offered[key] - at) * 1000 for key, at in raw["accepted"].items() if key in offered
@@ -219,34 +215,28 @@ async def _publish_conversations(
         await producer.stop()
 
 
-async def _decision_ms(database_url: str, prefix: str, first: int) -> list[float]:
+def _decision_ms(database_url: str, prefix: str, first: int) -> list[float]:
     """Per conversation numbered ``first`` on: its message's time -> its first offer, in ms."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        rows = await connection.fetch(
-            "SELECT extract(epoch FROM min(o.offered_at) - c.opened_at) * 1000 AS ms "
-            "FROM routing.offer o JOIN routing.conversation c ON c.id = o.conversation_id "
-            "WHERE c.provider LIKE $1 AND split_part(c.conversation_key, ':c', 2)::int >= $2 "
-            "GROUP BY c.id, c.opened_at",
-            prefix + "%",
-            first,
-        )
-    finally:
-        await connection.close()
+    rows = fetch(
+        database_url,
+        "SELECT extract(epoch FROM min(o.offered_at) - c.opened_at) * 1000 AS ms "
+        "FROM routing.offer o JOIN routing.conversation c ON c.id = o.conversation_id "
+        "WHERE c.provider LIKE $1 AND split_part(c.conversation_key, ':c', 2)::int >= $2 "
+        "GROUP BY c.id, c.opened_at",
+        prefix + "%",
+        first,
+    )
     return [float(row["ms"]) for row in rows]
 
 
-async def _offer_times(database_url: str, prefix: str) -> list[datetime]:
-    connection = await asyncpg.connect(database_url)
-    try:
-        rows = await connection.fetch(
-            "SELECT min(o.offered_at) AS at FROM routing.offer o "
-            "JOIN routing.conversation c ON c.id = o.conversation_id "
-            "WHERE c.provider LIKE $1 GROUP BY o.conversation_id ORDER BY 1",
-            prefix + "%",
-        )
-    finally:
-        await connection.close()
+def _offer_times(database_url: str, prefix: str) -> list[datetime]:
+    rows = fetch(
+        database_url,
+        "SELECT min(o.offered_at) AS at FROM routing.offer o "
+        "JOIN routing.conversation c ON c.id = o.conversation_id "
+        "WHERE c.provider LIKE $1 GROUP BY o.conversation_id ORDER BY 1",
+        prefix + "%",
+    )
     return [row["at"] for row in rows]
 
 
@@ -275,7 +265,7 @@ def assignments(
         times: list[datetime] = []
         with routers[0].sampling_rss():
             while time.monotonic() < deadline:
-                times = asyncio.run(_offer_times(stack.database_url, tag))
+                times = _offer_times(stack.database_url, tag)
                 if len(times) >= conversations:
                     break
                 time.sleep(0.5)
@@ -288,7 +278,7 @@ def assignments(
         )
         decisions: list[float] = []
         for _ in range(40):
-            decisions = asyncio.run(_decision_ms(stack.database_url, tag, conversations))
+            decisions = _decision_ms(stack.database_url, tag, conversations)
             if len(decisions) >= DECISIONS:
                 break
             time.sleep(0.25)

@@ -17,7 +17,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import psutil
 
@@ -195,6 +197,20 @@ class Stack:
             self.stop(process)
 
 
+def fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    """The rows of one query on ``database_url``, from the bench's synchronous code."""
+
+    async def run() -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(database_url)
+        try:
+            rows: list[asyncpg.Record] = await connection.fetch(query, *args)
+            return rows
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
 def wait_ready(process: Process, path: str, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=2.0) as client:
@@ -239,4 +255,4 @@ def fresh_broker(stack: Stack) -> Iterator[None]:
             stack.broker = old
 
 
-__all__ = ["PostgresServer", "Process", "Stack", "fresh_broker", "running_stack"]
+__all__ = ["PostgresServer", "Process", "Stack", "fetch", "fresh_broker", "running_stack"]

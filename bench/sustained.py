@@ -9,7 +9,6 @@ the peak RSS of each service while it lasted.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import tempfile
 import time
@@ -17,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
 from bench import payloads
 from bench.routing_bench import create_queue_and_agents, run_load
-from bench.stack import Process, Stack, fresh_broker
+from bench.stack import Process, Stack, fetch, fresh_broker
 
 SERVICES = ("email", "social", "chat", "phone", "routing", "metrics")
 MESSENGER = "messenger"
@@ -40,24 +38,16 @@ def counted(metrics_url: str, providers: list[str]) -> int:
     return sum(v["inbound"] for v in report["volume_by_provider"] if v["provider"] in providers)
 
 
-async def _routed(database_url: str, keys: list[str]) -> tuple[int, int]:
-    """Of the conversations whose key starts with one of ``keys``: recorded, and offered."""
-    patterns = [key + "%" for key in keys]
-    connection = await asyncpg.connect(database_url)
-    try:
-        row = await connection.fetchrow(
-            "SELECT count(*) AS recorded, count(*) FILTER (WHERE EXISTS ("
-            "  SELECT 1 FROM routing.offer o WHERE o.conversation_id = c.id)) AS offered "
-            "FROM routing.conversation c WHERE c.conversation_key LIKE ANY($1)",
-            patterns,
-        )
-    finally:
-        await connection.close()
-    return int(row["recorded"]), int(row["offered"])
-
-
 def routed(database_url: str, keys: list[str]) -> tuple[int, int]:
-    return asyncio.run(_routed(database_url, keys))
+    """Of the conversations whose key starts with one of ``keys``: recorded, and offered."""
+    (row,) = fetch(
+        database_url,
+        "SELECT count(*) AS recorded, count(*) FILTER (WHERE EXISTS ("
+        "  SELECT 1 FROM routing.offer o WHERE o.conversation_id = c.id)) AS offered "
+        "FROM routing.conversation c WHERE c.conversation_key LIKE ANY($1)",
+        [key + "%" for key in keys],
+    )
+    return int(row["recorded"]), int(row["offered"])
 
 
 def measure(
