@@ -69,6 +69,15 @@ def _text(n: int) -> str:
     return TEXTS[n % len(TEXTS)].format(n=n)
 
 
+#: Messages per conversation in the sustained load (``chat_thread``, ``messenger_thread``).
+THREAD = 5
+
+
+def run_provider(run: str) -> str:
+    """The provider name (chat ``source``) of a run's own chat messages."""
+    return f"bench{_tag(run)}"
+
+
 def chat_generic(n: int, run: str) -> Payload:
     return _chat(n, run, conversation=n, source="generic")
 
@@ -80,14 +89,6 @@ def chat_thread(n: int, run: str) -> Payload:
     apart from every other run's.
     """
     return _chat(n, run, conversation=n // THREAD, source=run_provider(run))
-
-
-def run_provider(run: str) -> str:
-    return f"bench{_tag(run)}"
-
-
-#: Messages per conversation in the sustained load (``chat_thread``, ``messenger_thread``).
-THREAD = 5
 
 
 def _chat(n: int, run: str, *, conversation: int, source: str) -> Payload:
