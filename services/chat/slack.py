@@ -44,7 +44,7 @@ def verify(
 
 
 #: Slack's message timestamps: seconds, a dot, a sequence number ("1355517523.000005").
-TS_PATTERN = r"^\d{1,12}(\.\d{1,9})?$"
+TS_PATTERN = r"^\d{1,11}(\.\d{1,9})?$"
 
 
 def _slack_id() -> Any:

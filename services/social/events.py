@@ -12,6 +12,7 @@ from typing import Any
 
 import phonenumbers
 
+from services.social.schemas import LATEST_EPOCH_S
 from shared.events import (
     Attachment,
     Channel,
@@ -84,9 +85,12 @@ def from_seconds(value: int) -> datetime:
 
 
 def time_or(value: object, fallback: datetime, *, millis: bool = False) -> datetime:
-    """A provider's optional epoch time stamp (seconds, or milliseconds), else ``fallback``."""
+    """A provider's optional epoch time stamp (seconds, or milliseconds), else ``fallback``;
+    also ``fallback`` for a time stamp later than a ``datetime`` can hold."""
     if isinstance(value, int | str) and str(value).isdigit():
-        return from_millis(int(value)) if millis else from_seconds(int(value))
+        seconds = int(value) / 1000 if millis else int(value)
+        if seconds <= LATEST_EPOCH_S:
+            return datetime.fromtimestamp(seconds, UTC)
     return fallback
 
 

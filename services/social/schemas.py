@@ -8,11 +8,18 @@ published, with its kind named, instead of being dropped.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.errors import BadRequest, invalid_body
+
+#: The latest second a ``datetime`` can hold (9999-12-31T23:59:59Z): a later time stamp is a
+#: malformed payload, refused with a 400 rather than failing in the parser.
+LATEST_EPOCH_S = 253_402_300_799
+
+EpochSeconds = Annotated[int, Field(ge=0, le=LATEST_EPOCH_S)]
+EpochMillis = Annotated[int, Field(ge=0, le=LATEST_EPOCH_S * 1000 + 999)]
 
 
 class _Provider(BaseModel):
@@ -76,7 +83,7 @@ class MessagingItem(_Provider):
 
     sender: MetaParty
     recipient: MetaParty
-    timestamp: int
+    timestamp: EpochMillis
     message: MetaMessage | None = None
     reaction: MetaReaction | None = None
     delivery: MetaDelivery | None = None
@@ -90,7 +97,7 @@ class MetaChange(_Provider):
 
 class MessagingEntry(_Provider):
     id: str = Field(min_length=1, description="The page or Instagram account id.")
-    time: int | None = None
+    time: EpochMillis | None = None
     messaging: list[MessagingItem] = []
     changes: list[MetaChange] = []
 
@@ -149,7 +156,7 @@ class WhatsAppContext(_Provider):
 class WhatsAppMessage(_Provider):
     from_: str = Field(alias="from", min_length=1)
     id: str = Field(min_length=1)
-    timestamp: int
+    timestamp: EpochSeconds
     type: str = Field(min_length=1)
     text: WhatsAppText | None = None
     image: WhatsAppMedia | None = None
@@ -171,7 +178,7 @@ class WhatsAppError(_Provider):
 class WhatsAppStatus(_Provider):
     id: str = Field(min_length=1)
     status: str = Field(min_length=1)
-    timestamp: int
+    timestamp: EpochSeconds
     recipient_id: str = Field(min_length=1)
     conversation: dict[str, Any] | None = None
     errors: list[WhatsAppError] = []
@@ -237,12 +244,12 @@ class XMessageCreate(_Provider):
 class XDirectMessage(_Provider):
     type: str = Field(min_length=1)
     id: str = Field(min_length=1)
-    created_timestamp: int
+    created_timestamp: EpochMillis
     message_create: XMessageCreate | None = None
 
 
 class XMarkRead(_Provider):
-    created_timestamp: int
+    created_timestamp: EpochMillis
     sender_id: str = Field(min_length=1)
     target: XTarget
     last_read_event_id: str = Field(min_length=1)
@@ -301,10 +308,10 @@ class TelegramReplied(_Provider):
 
 class TelegramMessage(_Provider):
     message_id: int
-    date: int
+    date: EpochSeconds
     chat: TelegramChat
     from_: TelegramUser | None = Field(default=None, alias="from")
-    edit_date: int | None = None
+    edit_date: EpochSeconds | None = None
     text: str | None = None
     caption: str | None = None
     photo: list[TelegramFile] = []
@@ -322,7 +329,7 @@ class TelegramMessage(_Provider):
 class TelegramReaction(_Provider):
     chat: TelegramChat
     message_id: int
-    date: int
+    date: EpochSeconds
     user: TelegramUser | None = None
     new_reaction: list[dict[str, Any]] = []
 

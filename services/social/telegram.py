@@ -17,6 +17,7 @@ from services.social.events import (
     location_meta,
     location_text,
     media,
+    time_or,
 )
 from services.social.schemas import (
     TelegramChat,
@@ -204,7 +205,7 @@ def _unknown(update: TelegramUpdate, received_at: datetime) -> Message:
         dedup_key=f"update:{update.update_id}",
         type=EventType.MESSAGE_RECEIVED,
         direction=Direction.INBOUND,
-        occurred_at=from_seconds(date) if isinstance(date, int) else received_at,
+        occurred_at=time_or(date, received_at),
         customer=Customer(id=sender_id, display_name=name or None, kind="telegram_user_id"),
         conversation_key=f"{PROVIDER}:{chat.get('id') or sender_id}",
         content=Content(content_type=kind, text=text),

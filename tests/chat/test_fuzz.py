@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from services.chat import slack
 from services.chat.schemas import generic_messages
 from services.chat.service import normalize_generic, now
-from shared.errors import invalid_body
+from shared.errors import SwitchboardError, invalid_body
 from shared.events import InteractionEvent
 from tests.support.fixtures import FIXTURES
 from tests.support.mutations import assert_events_or_4xx, json_values, mutated
@@ -83,3 +84,12 @@ def test_a_broken_slack_event_gives_events_or_a_4xx(payload: dict[str, Any]) -> 
 def test_any_body_gives_events_or_a_4xx(body: bytes) -> None:
     assert_events_or_4xx(generic_events, body)
     assert_events_or_4xx(slack_events, body)
+
+
+def test_a_slack_ts_past_year_9999_gets_a_4xx() -> None:
+    """Twelve-digit seconds used to pass the ts pattern and then raise in the parser."""
+    body = {**SLACK, "event": {**SLACK["event"], "ts": "999999999999.000100"}}
+    with pytest.raises(SwitchboardError) as refused:
+        slack_events(json.dumps(body).encode())
+    assert refused.value.status_code == 400
+    assert "ts" in json.dumps(refused.value.detail)
