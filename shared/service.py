@@ -17,6 +17,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Database
 from shared.errors import PayloadTooLarge, install_error_handlers
@@ -26,6 +27,7 @@ from shared.observability import RequestMetricsMiddleware
 from shared.settings import PlatformSettings
 
 __all__ = [
+    "BodyLimitMiddleware",
     "Runtime",
     "RuntimeDep",
     "Worker",
@@ -91,6 +93,55 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class BodyLimitMiddleware:
+    """Answers 413 to a request whose body exceeds ``limit`` bytes, before any endpoint sees it.
+
+    For services whose endpoints let FastAPI parse the body (the connectors read theirs with
+    :func:`read_body`). The body is read here, up to the limit, and handed on whole; FastAPI
+    would otherwise read any size, and turn an error raised while reading into a 400.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            more = message.get("more_body", False)
+        whole: Message | None = {"type": "http.request", "body": b"".join(chunks)}
+
+        async def replay() -> Message:
+            nonlocal whole
+            if whole is None:
+                return await receive()  # what follows the body: a disconnect
+            message, whole = whole, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(f"body exceeds the limit of {self.limit} bytes")
+        response = JSONResponse(error.body(), status_code=error.status_code)
+        await response(scope, receive, send)
+
+
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -129,10 +180,12 @@ def create_service_app(
     topics: Sequence[str] = (),
     on_startup: StartupHook | None = None,
     platform: PlatformSettings | None = None,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app with the shared lifespan and endpoints.
 
-    ``topics`` are created (with their dead-letter twins) once the broker answers.
+    ``topics`` are created (with their dead-letter twins) once the broker answers. With
+    ``max_body_bytes``, a larger request body gets 413 before any endpoint reads it.
     """
     platform = platform or PlatformSettings()
 
@@ -165,6 +218,8 @@ def create_service_app(
             await runtime.database.close()
 
     app = FastAPI(title=f"Switchboard {name}", description=description, lifespan=lifespan)
+    if max_body_bytes is not None:
+        app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware)
     install_error_handlers(app)
     app.include_router(_health_router())

@@ -44,4 +44,5 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         routers=[router],
         topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
         on_startup=on_startup,
+        max_body_bytes=settings.max_body_bytes,
     )

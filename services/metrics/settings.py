@@ -9,6 +9,9 @@ from shared.settings import ServiceSettings
 class MetricsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="METRICS_", extra="ignore")
 
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Request body limit of every endpoint (413)."
+    )
     consumer_group: str = Field(
         default="metrics", description="Consumer group of interactions.v1 and routing.v1."
     )

@@ -77,4 +77,5 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         routers=[endpoints.router, admin_endpoints.router],
         topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
         on_startup=on_startup,
+        max_body_bytes=settings.max_body_bytes,
     )

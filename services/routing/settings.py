@@ -13,6 +13,9 @@ class RoutingSettings(ServiceSettings):
         default=SecretStr("dev-admin-token"),
         description="Bearer token of the admin endpoints.",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Request body limit of every endpoint (413)."
+    )
     consumer_group: str = Field(
         default="routing", min_length=1, description="Consumer group on interactions.v1."
     )

@@ -344,3 +344,31 @@ async def test_values_postgres_cannot_store_answer_422_not_500(routing: Routing)
     for response in (nul, huge):
         assert response.status_code == 422, response.text
         assert response.json()["error"] == "invalid_value"
+
+
+async def test_a_body_over_the_limit_gets_413_and_the_conversation_goes_on(
+    routing: Routing,
+) -> None:
+    t = tag()
+    await routing.queue(providers=[t], required_skills=[t])
+    agent = await routing.agent(skills=[t], status="available")
+    event = await routing.customer_writes(provider=t)
+    conversation_id = await assigned(routing, agent, event.conversation_key)
+    path = f"/agent/conversations/{conversation_id}/reply"
+    huge = json.dumps({"text": "x" * 2 * 1024 * 1024}).encode()
+
+    async def chunks() -> Any:  # no Content-Length: the limit must count what arrives
+        for start in range(0, len(huge), 64 * 1024):
+            yield huge[start : start + 64 * 1024]
+
+    declared = await agent.client.post(
+        path, content=huge, headers={"content-type": "application/json"}
+    )
+    streamed = await agent.client.post(path, content=chunks())
+    fine = await agent.post(path, {"text": "Still here."})
+
+    for refused in (declared, streamed):
+        assert refused.status_code == 413, refused.text
+        assert refused.json()["error"] == "payload_too_large"
+        assert str(1024 * 1024) in refused.json()["message"]
+    assert fine.status_code == 202, fine.text
