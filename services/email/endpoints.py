@@ -49,7 +49,10 @@ async def mailgun_inbound(request: Request, runtime: RuntimeDep) -> Accepted:
         producer=runtime.producer,
         max_text_chars=settings.max_text_chars,
         mailgun_token=service.MailgunToken(
-            token=token, signed_at=signed_at, tolerance_s=settings.mailgun_timestamp_tolerance_s
+            token=token,
+            signed_at=signed_at,
+            tolerance_s=settings.mailgun_timestamp_tolerance_s,
+            form_sha256=form.digest(),
         ),
     )
     return _accepted(event)

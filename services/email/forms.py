@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
@@ -27,6 +28,26 @@ class UploadedFile:
 class Form:
     fields: dict[str, bytes] = field(default_factory=dict)
     files: list[UploadedFile] = field(default_factory=list)
+
+    def digest(self) -> str:
+        """SHA-256 of the fields and files, in name order: the same form sent again (with
+        another multipart boundary, say) has the same digest."""
+        sha = hashlib.sha256()
+        parts = [(b"field", name.encode(), b"", b"", data) for name, data in self.fields.items()]
+        parts += [
+            (
+                b"file",
+                f.field.encode(),
+                (f.filename or "").encode(),
+                f.content_type.encode(),
+                f.data,
+            )
+            for f in self.files
+        ]
+        for part in sorted(parts):
+            for item in part:
+                sha.update(len(item).to_bytes(8, "big") + item)
+        return sha.hexdigest()
 
     def text(self, name: str, charset: str | None = "utf-8") -> str | None:
         """A field as text in ``charset``; None when absent."""

@@ -6,13 +6,16 @@ from shared.db import naming_metadata
 
 metadata = naming_metadata("email")
 
-#: Mailgun signature tokens already accepted: a token signs no body, so one seen twice is a replay.
+#: Mailgun signature tokens already accepted: a token signs no body, so one seen again with
+#: another form is a replay.
 mailgun_token = Table(
     "mailgun_token",
     metadata,
     Column("token", String(128), primary_key=True),
     Column("signed_at", DateTime(timezone=True), nullable=False, index=True),
     Column("seen_at", DateTime(timezone=True), nullable=False),
+    #: What the token came with: the same form again is Mailgun's retry, another a replay.
+    Column("form_sha256", String(64), nullable=True),
 )
 
 #: Every Message-ID published, with its conversation: a reply that names only its parent

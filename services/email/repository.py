@@ -12,16 +12,22 @@ from services.email.models import mailgun_token, thread_message
 
 
 async def claim_mailgun_token(
-    session: AsyncSession, *, token: str, signed_at: datetime, seen_at: datetime
+    session: AsyncSession, *, token: str, signed_at: datetime, seen_at: datetime, form_sha256: str
 ) -> bool:
-    """Record ``token``; False when it was already recorded (a replay)."""
+    """Record ``token`` with its form's digest; False when it was recorded with another form
+    (or before digests were kept): a replay. The same form again is the provider's retry."""
     statement = (
         insert(mailgun_token)
-        .values(token=token, signed_at=signed_at, seen_at=seen_at)
+        .values(token=token, signed_at=signed_at, seen_at=seen_at, form_sha256=form_sha256)
         .on_conflict_do_nothing()
         .returning(mailgun_token.c.token)
     )
-    return (await session.execute(statement)).first() is not None
+    if (await session.execute(statement)).first() is not None:
+        return True
+    recorded = await session.execute(
+        select(mailgun_token.c.form_sha256).where(mailgun_token.c.token == token)
+    )
+    return recorded.scalar_one_or_none() == form_sha256
 
 
 async def forget_mailgun_tokens_before(session: AsyncSession, signed_before: datetime) -> None:

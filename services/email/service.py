@@ -121,11 +121,12 @@ async def publish_event(producer: EventProducer, event: InteractionEvent) -> Non
 
 @dataclass(frozen=True)
 class MailgunToken:
-    """A verified Mailgun signature's token, to be spent once."""
+    """A verified Mailgun signature's token, to be spent on one form (``form_sha256``)."""
 
     token: str
     signed_at: datetime
     tolerance_s: float
+    form_sha256: str
 
 
 class DatabaseUnavailable(SwitchboardError):
@@ -160,7 +161,9 @@ async def accept(
     The transaction waits for the broker: when the broker does not acknowledge, it
     rolls back, so neither the thread record nor a Mailgun token is kept and the
     provider's retry (same token) is accepted. A final 4xx about the content keeps
-    the token spent. A replayed token is refused with 401.
+    the token spent. The same token with the same form again is the provider retrying
+    a request whose answer it lost: it is handled again (the event keeps its id, so
+    consumers count it once). With another form it is a replay, refused with 401.
     """
     try:
         return await _accept(
@@ -222,10 +225,16 @@ async def _accept(
 
 async def _spend(session: AsyncSession, token: MailgunToken, received_at: datetime) -> None:
     claimed = await repository.claim_mailgun_token(
-        session, token=token.token, signed_at=token.signed_at, seen_at=received_at
+        session,
+        token=token.token,
+        signed_at=token.signed_at,
+        seen_at=received_at,
+        form_sha256=token.form_sha256,
     )
     if not claimed:
-        raise Unauthorized("this Mailgun token was already used: the request is a replay")
+        raise Unauthorized(
+            "this Mailgun token was already used with another form: the request is a replay"
+        )
     await repository.forget_mailgun_tokens_before(
         session, received_at - timedelta(seconds=2 * token.tolerance_s)
     )
