@@ -3,8 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+FUZZ_TESTS := tests/chat/test_fuzz.py tests/email/test_fuzz.py tests/phone/test_fuzz.py \
+	tests/phone/test_twilio.py tests/social/test_fuzz.py
 
-.PHONY: run test drill bench lint format tail migrate schema clean browser
+.PHONY: run test drill fuzz bench lint format tail migrate schema clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,10 @@ test: $(STAMP) browser
 ## drill: every failure drill (make test runs the key ones), against real processes
 drill: $(STAMP)
 	SWITCHBOARD_DRILLS=all $(PY) -m pytest tests/drills
+
+## fuzz: the parsers' property tests with new random examples (make test repeats fixed ones)
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(PY) -m pytest $(FUZZ_TESTS)
 
 ## bench: start the stack, load it from another process, write bench/results/<date>.json and PNGs
 bench: $(STAMP)

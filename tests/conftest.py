@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from shared import migrations
 from shared.db import Database
@@ -21,6 +22,12 @@ from shared.localstack import Broker, create_database, drop_database, locate_pos
 from shared.settings import PlatformSettings
 
 pytest_plugins = ["tests.support.fixtures"]
+
+# Property tests draw the same examples on every run (seeded from each test), so the suite
+# passes or fails on the code alone; `make fuzz` draws new ones each time, to find more.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")
