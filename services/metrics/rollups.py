@@ -8,6 +8,8 @@ order, to give the rollups what the consumer would have written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.metrics.contributions import FRT_GRANULARITIES
 
 #: The first response in milliseconds exactly as ``contributions.first_response_ms``
@@ -17,14 +19,21 @@ FRT_MS_SQL = (
     "round(extract(epoch FROM first_reply_at - first_inbound_at)::float8 * 1000::float8)::bigint"
 )
 
-FILL_SQL: tuple[str, ...] = (
-    "TRUNCATE metrics.kpi_rollup, metrics.frt_count, metrics.frt_count_all",
-    """
+
+def rollup_sql(measures: Sequence[str] = ()) -> str:
+    """``kpi_rollup`` summed from ``kpi_bucket`` over agents; only ``measures`` when given (a
+    bulk load can fill disjoint sets of measures side by side)."""
+    only = f"WHERE measure IN ({', '.join(repr(m) for m in measures)})" if measures else ""
+    return f"""
     INSERT INTO metrics.kpi_rollup
     SELECT granularity, bucket_start, measure, channel, queue, provider, sum(n), sum(total_ms)
-    FROM metrics.kpi_bucket
+    FROM metrics.kpi_bucket {only}
     GROUP BY granularity, bucket_start, measure, channel, queue, provider
-    """,
+    """  # noqa: S608 (measure names of the code only)
+
+
+#: ``frt_count`` from the facts, then ``frt_count_all`` from it: independent of ``kpi_bucket``.
+FRT_COUNT_SQL: tuple[str, ...] = (
     *(
         f"""
         INSERT INTO metrics.frt_count
@@ -41,4 +50,11 @@ FILL_SQL: tuple[str, ...] = (
     SELECT granularity, bucket_start, frt_ms, sum(n)
     FROM metrics.frt_count GROUP BY granularity, bucket_start, frt_ms
     """,
+)
+
+#: Every rollup filled again, in order.
+FILL_SQL: tuple[str, ...] = (
+    "TRUNCATE metrics.kpi_rollup, metrics.frt_count, metrics.frt_count_all",
+    rollup_sql(),
+    *FRT_COUNT_SQL,
 )
