@@ -174,6 +174,13 @@ async def _build(url: str) -> float:
         await connection.execute(
             "ALTER TABLE metrics.kpi_bucket DROP CONSTRAINT IF EXISTS pk_kpi_bucket"
         )
+        fact_indexes = await connection.fetch(
+            "SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS definition "
+            "FROM pg_index WHERE indrelid = 'metrics.conversation_fact'::regclass "
+            "AND NOT indisprimary"
+        )
+        for index in fact_indexes:
+            await connection.execute(f"DROP INDEX {index['name']}")
         rng = random.Random(20261122)  # noqa: S311 (data, not secrets)
         start = datetime.now(UTC) - timedelta(days=DAYS)
         chunk = 200_000
@@ -184,6 +191,8 @@ async def _build(url: str) -> float:
             )
     finally:
         await connection.close()
+    definitions = [index["definition"] for index in fact_indexes]
+    await _side_by_side(url, definitions[0::2], definitions[1::2])
     # Then the buckets and the report rollups, as the service's contributions would have
     # written them, in two lanes of half the measures each.
     measures = list(MINUTE_SUMS)
