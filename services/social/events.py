@@ -88,9 +88,9 @@ def time_or(value: object, fallback: datetime, *, millis: bool = False) -> datet
     """A provider's optional epoch time stamp (seconds, or milliseconds), else ``fallback``;
     also ``fallback`` for a time stamp later than a ``datetime`` can hold."""
     if isinstance(value, int | str) and str(value).isdigit():
-        seconds = int(value) / 1000 if millis else int(value)
-        if seconds <= LATEST_EPOCH_S:
-            return datetime.fromtimestamp(seconds, UTC)
+        number = int(value)
+        if (number / 1000 if millis else number) <= LATEST_EPOCH_S:
+            return from_millis(number) if millis else from_seconds(number)
     return fallback
 
 
