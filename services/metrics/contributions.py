@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from services.metrics.facts import ConversationFact
+from services.metrics.models import frt_count, frt_count_all, kpi_bucket, kpi_rollup
 
 GRANULARITIES = ("minute", "hour", "day")
 #: Granularities with first-response distributions (a minute report reads its few facts).
@@ -132,20 +133,11 @@ class Deltas:
         return _rows(over_all, _FRT_ALL_COLUMNS)
 
 
-_BUCKET_COLUMNS = (
-    "granularity",
-    "bucket_start",
-    "measure",
-    "channel",
-    "queue",
-    "agent_id",
-    "provider",
-    "n",
-    "total_ms",
-)
-_ROLLUP_COLUMNS = tuple(c for c in _BUCKET_COLUMNS if c != "agent_id")
-_FRT_COLUMNS = ("granularity", "bucket_start", "channel", "queue", "frt_ms", "n")
-_FRT_ALL_COLUMNS = ("granularity", "bucket_start", "frt_ms", "n")
+# Each table's columns in declaration order: the key fields of a row, then its sums.
+_BUCKET_COLUMNS = tuple(kpi_bucket.c.keys())
+_ROLLUP_COLUMNS = tuple(kpi_rollup.c.keys())
+_FRT_COLUMNS = tuple(frt_count.c.keys())
+_FRT_ALL_COLUMNS = tuple(frt_count_all.c.keys())
 
 
 def _summed(
