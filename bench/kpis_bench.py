@@ -211,11 +211,7 @@ async def _build(url: str) -> float:
     await _side_by_side(
         url, *([f"VACUUM (ANALYZE) metrics.{table}" for table in TABLES[i::2]] for i in (0, 1))
     )
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(f"COMMENT ON DATABASE {DATABASE} IS '{MARKER}'")
-    finally:
-        await connection.close()
+    await _side_by_side(url, [f"COMMENT ON DATABASE {DATABASE} IS '{MARKER}'"])
     return time.monotonic() - started
 
 
