@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, text
 from sqlalchemy.dialects.postgresql import insert
@@ -17,12 +16,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.clock import utc_now
 from shared.settings import PlatformSettings
 
 __all__ = [
     "Database",
     "async_url",
     "claim_event",
+    "claim_events",
     "naming_metadata",
     "processed_event_table",
 ]
@@ -63,11 +64,32 @@ async def claim_event(session: AsyncSession, table: Table, event_id: uuid.UUID) 
     """Record ``event_id`` as processed; False when it already was (skip the event)."""
     statement = (
         insert(table)
-        .values(event_id=event_id, processed_at=datetime.now(UTC))
+        .values(event_id=event_id, processed_at=utc_now())
         .on_conflict_do_nothing()
         .returning(table.c.event_id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def claim_events(
+    session: AsyncSession, table: Table, event_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Record a batch of event ids as processed in one statement; those not seen before.
+
+    The ids are inserted in sorted order, so two transactions claiming overlapping
+    batches take their row locks in the same order and cannot deadlock on them.
+    """
+    ids = sorted(set(event_ids))
+    if not ids:
+        return set()
+    at = utc_now()
+    statement = (
+        insert(table)
+        .values([{"event_id": event_id, "processed_at": at} for event_id in ids])
+        .on_conflict_do_nothing()
+        .returning(table.c.event_id)
+    )
+    return set((await session.execute(statement)).scalars())
 
 
 class Database:

@@ -12,7 +12,7 @@ import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -28,12 +28,17 @@ from shared.settings import PlatformSettings
 
 __all__ = [
     "BodyLimitMiddleware",
+    "DatabaseDep",
+    "ProducerDep",
     "Runtime",
     "RuntimeDep",
     "Worker",
     "create_service_app",
+    "provided",
     "read_body",
 ]
+
+T = TypeVar("T")
 
 
 class Worker(Protocol):
@@ -52,18 +57,32 @@ class Worker(Protocol):
 
 @dataclass
 class Runtime:
-    """What a running service holds: its settings and its open connections."""
+    """What a running service holds: its settings, its open connections and the objects
+    its start-up hook built for the endpoints (one per type, see :meth:`provide`)."""
 
     name: str
     platform: PlatformSettings
     producer: EventProducer
     database: Database
     workers: list[Worker] = field(default_factory=list)
+    _provided: dict[type, object] = field(default_factory=dict)
+    # Being replaced by provide/get; goes once no service reads it.
     state: dict[str, Any] = field(default_factory=dict)
 
     def add_worker(self, worker: Worker) -> None:
         """Start ``worker`` with the service and stop it (draining) at shutdown."""
         self.workers.append(worker)
+
+    def provide(self, value: object) -> None:
+        """Make ``value`` what endpoints get when they depend on its type (see :func:`provided`)."""
+        self._provided[type(value)] = value
+
+    def get(self, kind: type[T]) -> T:
+        """The object provided for ``kind``; a missing one is a wiring bug, raised at once."""
+        value = self._provided.get(kind)
+        if not isinstance(value, kind):
+            raise LookupError(f"{self.name} provides no {kind.__name__}")
+        return value
 
 
 #: Called once connections are open; registers consumers or other background work.
@@ -76,6 +95,32 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_database(request: Request) -> Database:
+    return (await get_runtime(request)).database
+
+
+async def get_producer(request: Request) -> EventProducer:
+    return (await get_runtime(request)).producer
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+ProducerDep = Annotated[EventProducer, Depends(get_producer)]
+
+
+def provided(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency on the object of type ``kind`` the service provided at start-up.
+
+    Each service names its own in its ``deps.py``:
+    ``SettingsDep = Annotated[ChatSettings, Depends(provided(ChatSettings))]``.
+    """
+
+    async def dependency(request: Request) -> T:
+        return (await get_runtime(request)).get(kind)
+
+    dependency.__name__ = f"provided_{kind.__name__}"
+    return dependency
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -178,14 +223,16 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     topics: Sequence[str] = (),
+    settings: object | None = None,
     on_startup: StartupHook | None = None,
     platform: PlatformSettings | None = None,
     max_body_bytes: int | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app with the shared lifespan and endpoints.
 
-    ``topics`` are created (with their dead-letter twins) once the broker answers. With
-    ``max_body_bytes``, a larger request body gets 413 before any endpoint reads it.
+    ``settings`` (the service's own settings object) is provided to the endpoints by its
+    type. ``topics`` are created (with their dead-letter twins) once the broker answers.
+    With ``max_body_bytes``, a larger request body gets 413 before any endpoint reads it.
     """
     platform = platform or PlatformSettings()
 
@@ -198,6 +245,8 @@ def create_service_app(
             producer=EventProducer(platform, topics=topics),
             database=Database(platform),
         )
+        if settings is not None:
+            runtime.provide(settings)
         app.state.runtime = runtime
         await runtime.producer.start(patience_s=10.0)
         if on_startup is not None:
