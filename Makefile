@@ -44,7 +44,7 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy shared services tests bench
+	$(VENV)/bin/mypy shared switchboard_dev services tests bench
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

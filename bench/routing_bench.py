@@ -22,7 +22,7 @@ from services.chat.schemas import GenericChatMessage
 from services.chat.service import normalize_generic
 from services.routing.settings import RoutingSettings
 from shared.kafka import interaction_record
-from shared.localstack import with_database
+from switchboard_dev.postgres import with_database
 
 ROUTING_APP = "services.routing.app:create_app"
 CHAT_APP = "services.chat.app:create_app"

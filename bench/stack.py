@@ -24,14 +24,9 @@ import httpx
 import psutil
 
 from shared import migrations
-from shared.localstack import (
-    Broker,
-    PostgresServer,
-    create_database,
-    drop_database,
-    free_port,
-    locate_postgres,
-)
+from switchboard_dev.broker import Broker
+from switchboard_dev.ports import free_port
+from switchboard_dev.postgres import PostgresServer, create_database, drop_database, locate_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "switchboard_bench"

@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 
 from shared import migrations
-from shared.localstack import create_database, free_port, locate_postgres, port_open, tansu_command
+from switchboard_dev.broker import tansu_command
+from switchboard_dev.ports import free_port, port_open
+from switchboard_dev.postgres import create_database, locate_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"

@@ -18,8 +18,9 @@ from hypothesis import settings as hypothesis_settings
 from shared import migrations
 from shared.db import Database
 from shared.kafka import EventProducer
-from shared.localstack import Broker, create_database, drop_database, locate_postgres
 from shared.settings import PlatformSettings
+from switchboard_dev.broker import Broker
+from switchboard_dev.postgres import create_database, drop_database, locate_postgres
 
 pytest_plugins = ["tests.support.fixtures"]
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.chat.app import create_app
-from shared.localstack import Broker
+from switchboard_dev.broker import Broker
 from tests.support.server import serving
 
 

@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared.events import INTERACTIONS_TOPIC
-from shared.localstack import Broker
+from switchboard_dev.broker import Broker
 from tests.chat.conftest import wait_ready
 from tests.chat.test_website_chat import open_session
 from tests.support.kafka import read_topic, values

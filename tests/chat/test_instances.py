@@ -9,7 +9,7 @@ import httpx
 import websockets
 
 from shared.kafka import EventProducer, interaction_record
-from shared.localstack import Broker
+from switchboard_dev.broker import Broker
 from tests.chat.conftest import chat_app
 from tests.chat.test_website_chat import agent_reply, open_session
 from tests.support.server import serving

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, async_playwright, expect
 
 from shared.events import INTERACTIONS_TOPIC
 from shared.kafka import EventProducer, OutgoingRecord
-from shared.localstack import Broker
+from switchboard_dev.broker import Broker
 from tests.chat.conftest import wait_ready
 from tests.chat.test_website_chat import agent_reply, events_of
 from tests.support.server import serving

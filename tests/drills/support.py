@@ -29,7 +29,8 @@ from shared.events import (
     LifecycleStep,
     RoutingEvent,
 )
-from shared.localstack import Broker, PostgresServer, create_database
+from switchboard_dev.broker import Broker
+from switchboard_dev.postgres import PostgresServer, create_database
 from tests.support.kafka import read_topic
 
 CHAT_APP = "services.chat.app:create_app"

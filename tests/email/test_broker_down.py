@@ -13,7 +13,8 @@ from fastapi import FastAPI
 
 from services.email.app import create_app
 from shared.events import INTERACTIONS_TOPIC
-from shared.localstack import Broker, free_port
+from switchboard_dev.broker import Broker
+from switchboard_dev.ports import free_port
 from tests.email.support import mailgun_signature, mime_event_id, mime_message, settings_for
 from tests.support.kafka import read_topic, values
 from tests.support.server import serving

@@ -17,9 +17,9 @@ from shared.db import Database
 from shared.errors import BrokerUnavailable
 from shared.events import InteractionEvent
 from shared.kafka import ConsumerLoop, EventProducer, OutgoingRecord
-from shared.localstack import Broker
 from shared.settings import PlatformSettings
 from shared.signatures import hmac_sha256_hex
+from switchboard_dev.broker import Broker
 from tests.factories import interaction
 from tests.support.server import serving
 

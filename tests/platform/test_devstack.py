@@ -12,7 +12,7 @@ import httpx
 import psutil
 
 from shared.devstack import SERVICES
-from shared.localstack import free_port, port_open
+from switchboard_dev.ports import free_port, port_open
 
 
 def free_port_run(count: int) -> int:

@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 
 from shared import migrations
-from shared.localstack import create_database, drop_database
+from switchboard_dev.postgres import create_database, drop_database
 
 
 async def test_migrations_apply_to_an_empty_database(pg_admin_url: str) -> None:

@@ -10,7 +10,8 @@ import httpx
 
 from services.social.app import create_app
 from shared.events import Content, Customer
-from shared.localstack import Broker, free_port
+from switchboard_dev.broker import Broker
+from switchboard_dev.ports import free_port
 from tests.social.conftest import environment, social_env
 from tests.social.support import (
     assert_published_as,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from shared.localstack import free_port
+from switchboard_dev.ports import free_port
 
 
 @asynccontextmanager

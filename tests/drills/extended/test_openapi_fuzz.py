@@ -30,7 +30,7 @@ from services.phone.settings import PhoneSettings
 from services.routing.settings import RoutingSettings
 from services.social.settings import SocialSettings
 from shared import migrations
-from shared.localstack import create_database, drop_database
+from switchboard_dev.postgres import create_database, drop_database
 from tests.drills.support import CHAT_APP, METRICS_APP, own_broker, services_on
 from tests.email.support import basic, bearer
 
