@@ -57,7 +57,7 @@ tail: $(STAMP)
 
 ## migrate: apply every service's migrations to DATABASE_URL
 migrate: $(STAMP)
-	$(PY) -m shared.migrations upgrade
+	$(PY) -m switchboard_dev.migrations upgrade
 
 ## schema: regenerate the committed JSON Schemas of the events
 schema: $(STAMP)

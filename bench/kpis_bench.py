@@ -23,7 +23,7 @@ import httpx
 
 from bench.stack import Stack, fetch
 from services.metrics.rollups import FRT_COUNT_SQL, rollup_sql
-from shared import migrations
+from switchboard_dev import migrations
 from switchboard_dev.postgres import create_database, with_database
 
 DATABASE = "switchboard_bench_kpis"

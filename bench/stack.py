@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 import psutil
 
-from shared import migrations
+from switchboard_dev import migrations
 from switchboard_dev.broker import Broker
 from switchboard_dev.ports import free_port
 from switchboard_dev.postgres import PostgresServer, create_database, drop_database, locate_postgres

@@ -21,8 +21,8 @@ import httpx
 from bench import payloads
 from bench.routing_bench import create_queue_and_agents, run_load
 from bench.stack import Process, Stack, fetch, fresh_broker
+from switchboard_dev.services import SERVICES
 
-SERVICES = ("email", "social", "chat", "phone", "routing", "metrics")
 MESSENGER = "messenger"
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared import migrations
+from switchboard_dev import migrations
 from switchboard_dev.broker import tansu_command
 from switchboard_dev.ports import free_port, port_open
 from switchboard_dev.postgres import create_database, locate_postgres

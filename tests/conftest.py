@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from shared import migrations
 from shared.db import Database
 from shared.kafka import EventProducer
 from shared.settings import PlatformSettings
+from switchboard_dev import migrations
 from switchboard_dev.broker import Broker
 from switchboard_dev.postgres import create_database, drop_database, locate_postgres
 

@@ -21,7 +21,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.routing_bench import ROUTING_APP, create_queue_and_agents
 from bench.stack import Process, Stack
 from services.chat.settings import ChatSettings
-from shared import migrations
 from shared.events import (
     INTERACTIONS_TOPIC,
     ROUTING_TOPIC,
@@ -29,6 +28,7 @@ from shared.events import (
     LifecycleStep,
     RoutingEvent,
 )
+from switchboard_dev import migrations
 from switchboard_dev.broker import Broker
 from switchboard_dev.postgres import PostgresServer, create_database
 from tests.support.kafka import read_topic

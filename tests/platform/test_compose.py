@@ -12,8 +12,9 @@ import yaml
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-from shared import devstack, migrations
+from shared import devstack
 from shared.settings import PlatformSettings, ServiceSettings
+from switchboard_dev.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = tuple(devstack.SERVICES)
@@ -67,8 +68,8 @@ def test_the_stack_has_kafka_postgres_migrations_and_six_services(compose: dict[
     assert "controller" in kafka["environment"]["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
     assert compose["services"]["postgres"]["image"].startswith("postgres:")
     migrate = compose["services"]["migrate"]
-    assert migrate["command"][:3] == ["python", "-m", "shared.migrations"]
-    assert importlib.import_module("shared.migrations").main
+    assert migrate["command"][:3] == ["python", "-m", "switchboard_dev.migrations"]
+    assert importlib.import_module("switchboard_dev.migrations").main
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
@@ -119,6 +120,6 @@ def test_the_env_example_names_only_real_variables() -> None:
 def test_the_dockerfile_ships_the_code_and_exposes_the_port() -> None:
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert "FROM python:3.11" in dockerfile
-    for part in ("COPY shared", "COPY services", "EXPOSE 8000"):
+    for part in ("COPY shared", "COPY services", "COPY switchboard_dev", "EXPOSE 8000"):
         assert part in dockerfile
-    assert set(migrations.SERVICES) == set(APPS)
+    assert set(SERVICES) == set(APPS)

@@ -7,8 +7,9 @@ import uuid
 
 import asyncpg
 
-from shared import migrations
+from switchboard_dev import migrations
 from switchboard_dev.postgres import create_database, drop_database
+from switchboard_dev.services import SERVICES
 
 
 async def test_migrations_apply_to_an_empty_database(pg_admin_url: str) -> None:
@@ -26,11 +27,11 @@ async def test_migrations_apply_to_an_empty_database(pg_admin_url: str) -> None:
                 service: await connection.fetchval(
                     f'SELECT version_num FROM "{service}".alembic_version'  # noqa: S608
                 )
-                for service in migrations.SERVICES
+                for service in SERVICES
             }
         finally:
             await connection.close()
     finally:
         await drop_database(pg_admin_url, name)
-    assert set(migrations.SERVICES) <= schemas
+    assert set(SERVICES) <= schemas
     assert all(versions.values()), versions

@@ -29,7 +29,7 @@ from services.metrics.settings import MetricsSettings
 from services.phone.settings import PhoneSettings
 from services.routing.settings import RoutingSettings
 from services.social.settings import SocialSettings
-from shared import migrations
+from switchboard_dev import migrations
 from switchboard_dev.postgres import create_database, drop_database
 from tests.drills.support import CHAT_APP, METRICS_APP, own_broker, services_on
 from tests.email.support import basic, bearer
