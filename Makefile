@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the broker, Postgres, migrations and all six services (Ctrl-C stops all)
 run: $(STAMP)
-	$(PY) -m shared.devstack
+	$(PY) -m switchboard_dev.stack
 
 ## test: the whole suite against a real broker and Postgres
 test: $(STAMP) browser
@@ -53,7 +53,7 @@ format: $(STAMP)
 ## tail: print a topic's records as JSON lines, e.g. make tail TOPIC=interactions.v1
 TOPIC ?= interactions.v1
 tail: $(STAMP)
-	$(PY) -m shared.tail $(TOPIC)
+	$(PY) -m switchboard_dev.tail $(TOPIC)
 
 ## migrate: apply every service's migrations to DATABASE_URL
 migrate: $(STAMP)

@@ -95,7 +95,7 @@ async def test_a_webhook_message_reaches_routing_and_the_topic_reader(broker: st
     reader = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.tail",
+        "switchboard_dev.tail",
         INTERACTIONS_TOPIC,
         "--no-follow",
         stdout=asyncio.subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""``make run``: the whole stack on embedded defaults, under one process runner.
+"""``make run`` (``python -m switchboard_dev.stack``): the whole stack under one process runner.
 
 Starts the embedded broker unless ``KAFKA_BOOTSTRAP_SERVERS`` is set; uses
 ``DATABASE_URL``, else the Postgres on 127.0.0.1:5432, else an embedded one;
@@ -19,19 +19,19 @@ from switchboard_dev import migrations
 from switchboard_dev.broker import tansu_command
 from switchboard_dev.ports import free_port, port_open
 from switchboard_dev.postgres import create_database, locate_postgres
+from switchboard_dev.services import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 
-#: Service name -> default port, in the order they are listed.
-SERVICES = {
-    "email": 8001,
-    "social": 8002,
-    "chat": 8003,
-    "phone": 8004,
-    "routing": 8005,
-    "metrics": 8006,
-}
+#: The first service's port; the others follow in the order of SERVICES (as in
+#: docker-compose.yml). ``SWITCHBOARD_PORT_BASE`` moves them all.
+PORT_BASE = 8001
+
+
+def service_ports(base: int = PORT_BASE) -> dict[str, int]:
+    """Each service's port when the first one listens on ``base``."""
+    return {name: base + offset for offset, name in enumerate(SERVICES)}
 
 
 def service_command(name: str, port: int) -> str:
@@ -69,8 +69,7 @@ def main() -> None:
     try:
         print("applying migrations...", flush=True)
         migrations.upgrade(env["DATABASE_URL"])
-        base = int(env.get("SWITCHBOARD_PORT_BASE", "8001"))
-        ports = {name: base + i for i, name in enumerate(SERVICES)}
+        ports = service_ports(int(env.get("SWITCHBOARD_PORT_BASE", PORT_BASE)))
         procfile += [f"{name}: {service_command(name, port)}" for name, port in ports.items()]
         (RUN_DIR / "Procfile").write_text("\n".join(procfile) + "\n")
         (RUN_DIR / "stack.env").write_text(

@@ -11,8 +11,8 @@ import sys
 import httpx
 import psutil
 
-from shared.devstack import SERVICES
 from switchboard_dev.ports import free_port, port_open
+from switchboard_dev.services import SERVICES
 
 
 def free_port_run(count: int) -> int:
@@ -35,7 +35,7 @@ async def test_the_stack_starts_ready_and_stops_on_ctrl_c(database_url: str) -> 
     launcher = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.devstack",
+        "switchboard_dev.stack",
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""Print the records of a topic as JSON lines: ``python -m shared.tail TOPIC``.
+"""Print the records of a topic as JSON lines: ``python -m switchboard_dev.tail TOPIC``.
 
 The project's own topic reader (kcat cannot talk to the embedded broker).
 Reads the broker address from ``KAFKA_BOOTSTRAP_SERVERS`` or from the file
