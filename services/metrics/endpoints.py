@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.metrics import reports, service, surveys
 from services.metrics.dashboard import render_dashboard
-from services.metrics.repository import Filters
+from services.metrics.repository.reads import Filters
 from services.metrics.schemas import (
     KpiReport,
     Leaderboard,

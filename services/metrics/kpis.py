@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.metrics.repository import Percentiles
+from services.metrics.repository.reads import Percentiles
 from services.metrics.schemas import Kpi
 
 #: measure -> (n, total_ms)
