@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from prometheus_client import Gauge
 
 from services.metrics import kpis
 from services.metrics.repository import reads
 from services.metrics.repository.reads import Filters
+from shared.clock import utc_now
 from shared.db import Database
 from shared.workers import PeriodicWorker
 
@@ -49,6 +50,6 @@ def gauge_refresher(database: Database, interval_s: float) -> PeriodicWorker:
     """A worker that refreshes the gauges every ``interval_s`` seconds."""
 
     async def refresh_now() -> None:
-        await refresh(database, datetime.now(UTC))
+        await refresh(database, utc_now())
 
     return PeriodicWorker(name="gauges", interval_s=interval_s, job=refresh_now)
