@@ -1,20 +1,69 @@
-"""Verifying who posted: Mailgun's signature, basic auth, bearer tokens."""
+"""Who may post, checked as endpoint dependencies: Mailgun signatures, basic auth, bearer."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
-from services.email.forms import Form
+from fastapi import Depends, Header, Request
+
+from services.email.deps import SettingsDep
+from services.email.forms import Form, parse_form
+from services.email.service import MailgunToken
+from shared.clock import utc_now
 from shared.errors import Unauthorized
+from shared.service import read_body
 from shared.signatures import hmac_sha256_hex, signatures_match
 
-__all__ = ["verify_basic_auth", "verify_bearer", "verify_mailgun_signature"]
+__all__ = [
+    "MailgunPost",
+    "VerifiedMailgunPost",
+    "mime_bearer",
+    "postmark_basic_auth",
+    "sendgrid_basic_auth",
+]
+
+Authorization = Annotated[str | None, Header()]
 
 
-def verify_mailgun_signature(
+@dataclass(frozen=True)
+class MailgunPost:
+    """A Mailgun POST whose signature checked out: its form, and the token it spends."""
+
+    form: Form
+    token: MailgunToken
+
+
+async def verified_mailgun_post(request: Request, settings: SettingsDep) -> MailgunPost:
+    # Mailgun signs inside the form, so the body is read (413 past the limit) and parsed first.
+    body = await read_body(request, settings.max_body_bytes)
+    form = parse_form(request.headers.get("content-type"), body)
+    token, signed_at = _mailgun_signature(
+        form,
+        signing_key=settings.mailgun_signing_key.get_secret_value(),
+        now=utc_now(),
+        tolerance_s=settings.mailgun_timestamp_tolerance_s,
+    )
+    return MailgunPost(
+        form=form,
+        token=MailgunToken(
+            token=token,
+            signed_at=signed_at,
+            tolerance_s=settings.mailgun_timestamp_tolerance_s,
+            form_sha256=form.digest(),
+        ),
+    )
+
+
+#: A Mailgun POST, read (413), parsed (400) and verified (401) before the endpoint runs.
+VerifiedMailgunPost = Annotated[MailgunPost, Depends(verified_mailgun_post)]
+
+
+def _mailgun_signature(
     form: Form, *, signing_key: str, now: datetime, tolerance_s: float
 ) -> tuple[str, datetime]:
     """Check HMAC-SHA256(key, timestamp + token) and the timestamp's age; return token and time."""
@@ -40,7 +89,33 @@ def verify_mailgun_signature(
     return token, signed_at
 
 
-def verify_basic_auth(authorization: str | None, *, username: str, password: str) -> None:
+async def sendgrid_basic_auth(settings: SettingsDep, authorization: Authorization = None) -> None:
+    """SendGrid Inbound Parse's ``user:pass@`` credentials."""
+    _basic_auth(
+        authorization,
+        username=settings.sendgrid_username,
+        password=settings.sendgrid_password.get_secret_value(),
+    )
+
+
+async def postmark_basic_auth(settings: SettingsDep, authorization: Authorization = None) -> None:
+    """The Postmark inbound webhook URL's credentials."""
+    _basic_auth(
+        authorization,
+        username=settings.postmark_username,
+        password=settings.postmark_password.get_secret_value(),
+    )
+
+
+async def mime_bearer(settings: SettingsDep, authorization: Authorization = None) -> None:
+    """``Authorization: Bearer <EMAIL_MIME_TOKEN>``, compared in constant time."""
+    token = settings.mime_token.get_secret_value()
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not signatures_match(token, given.strip() or None):
+        raise Unauthorized("a valid bearer token is required")
+
+
+def _basic_auth(authorization: str | None, *, username: str, password: str) -> None:
     """HTTP basic auth, compared in constant time; 401 when missing or wrong."""
     scheme, _, encoded = (authorization or "").partition(" ")
     if scheme.lower() != "basic" or not encoded:
@@ -52,10 +127,3 @@ def verify_basic_auth(authorization: str | None, *, username: str, password: str
     expected = f"{username}:{password}".encode()
     if not hmac.compare_digest(given, expected):
         raise Unauthorized("wrong user name or password")
-
-
-def verify_bearer(authorization: str | None, *, token: str) -> None:
-    """``Authorization: Bearer <token>``, compared in constant time."""
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not signatures_match(token, given.strip() or None):
-        raise Unauthorized("a valid bearer token is required")

@@ -6,7 +6,8 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import ParamSpec
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.email import repository
 from services.email.mime import ParsedEmail
 from services.email.text import strip_reply
+from shared.clock import utc_now
 from shared.db import Database
 from shared.errors import SwitchboardError, Unauthorized, UnprocessableEntity
 from shared.events import (
@@ -26,6 +28,8 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import EventProducer, publish_interactions
+
+P = ParamSpec("P")
 
 _MAX_KEY = 500
 _MAX_WARNINGS = 20
@@ -147,8 +151,22 @@ def thread_key(parsed: ParsedEmail, known: dict[str, str]) -> str:
     return conversation_key(parsed)
 
 
+async def parse_off_loop(
+    parse: Callable[P, ParsedEmail], *args: P.args, **kwargs: P.kwargs
+) -> ParsedEmail | UnprocessableEntity:
+    """Run a provider's parser in a thread, so a large mail does not hold up other requests.
+
+    Mail refused for its content comes back as the refusal, for :func:`accept` to answer
+    with: that answer is final, so a Mailgun token is spent on it all the same.
+    """
+    try:
+        return await asyncio.to_thread(parse, *args, **kwargs)
+    except UnprocessableEntity as refusal:
+        return refusal
+
+
 async def accept(
-    read: Callable[[], ParsedEmail],
+    mail: ParsedEmail | UnprocessableEntity,
     *,
     provider: str,
     database: Database,
@@ -156,7 +174,7 @@ async def accept(
     max_text_chars: int,
     mailgun_token: MailgunToken | None = None,
 ) -> InteractionEvent:
-    """Read the mail, thread it, publish it, and record it, all in one transaction.
+    """Spend the Mailgun token, thread the mail, publish it, and record it, in one transaction.
 
     The transaction waits for the broker: when the broker does not acknowledge, it
     rolls back, so neither the thread record nor a Mailgun token is kept and the
@@ -167,7 +185,7 @@ async def accept(
     """
     try:
         return await _accept(
-            read,
+            mail,
             provider=provider,
             database=database,
             producer=producer,
@@ -179,7 +197,7 @@ async def accept(
 
 
 async def _accept(
-    read: Callable[[], ParsedEmail],
+    mail: ParsedEmail | UnprocessableEntity,
     *,
     provider: str,
     database: Database,
@@ -187,36 +205,35 @@ async def _accept(
     max_text_chars: int,
     mailgun_token: MailgunToken | None,
 ) -> InteractionEvent:
-    received_at = now()
-    refusal: SwitchboardError | None = None
+    received_at = utc_now()
+    refusal: SwitchboardError | None = mail if isinstance(mail, UnprocessableEntity) else None
     event: InteractionEvent | None = None
     async with database.transaction() as session:
         if mailgun_token is not None:
             await _spend(session, mailgun_token, received_at)
-        try:
-            # Parsing a large mail takes a while: off the event loop, so other requests go on.
-            parsed = await asyncio.to_thread(read)
-            headers = parsed.headers
+        if isinstance(mail, ParsedEmail):
+            headers = mail.headers
             ancestors = [*headers.references, *filter(None, [headers.in_reply_to])]
             known = await repository.conversations_of(session, ancestors)
-            event = normalize(
-                parsed,
-                provider=provider,
-                received_at=received_at,
-                max_text_chars=max_text_chars,
-                conversation=thread_key(parsed, known),
-            )
-        except SwitchboardError as exc:
-            refusal = exc
-        else:
-            if headers.message_id is not None:
-                await repository.remember_message(
-                    session,
-                    message_id=headers.message_id,
-                    conversation_key=event.conversation_key,
-                    seen_at=received_at,
+            try:
+                event = normalize(
+                    mail,
+                    provider=provider,
+                    received_at=received_at,
+                    max_text_chars=max_text_chars,
+                    conversation=thread_key(mail, known),
                 )
-            await publish_event(producer, event)
+            except SwitchboardError as exc:
+                refusal = exc
+            else:
+                if headers.message_id is not None:
+                    await repository.remember_message(
+                        session,
+                        message_id=headers.message_id,
+                        conversation_key=event.conversation_key,
+                        seen_at=received_at,
+                    )
+                await publish_event(producer, event)
     if refusal is not None:
         raise refusal
     assert event is not None
@@ -238,7 +255,3 @@ async def _spend(session: AsyncSession, token: MailgunToken, received_at: dateti
     await repository.forget_mailgun_tokens_before(
         session, received_at - timedelta(seconds=2 * token.tolerance_s)
     )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

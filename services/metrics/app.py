@@ -19,8 +19,6 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     thresholds = service.thresholds_of(settings)
 
     async def on_startup(runtime: Runtime) -> None:
-        runtime.state["settings"] = settings
-
         async def handle(events: Sequence[Any]) -> None:
             await service.record_events(runtime.database, events, thresholds=thresholds)
 
@@ -43,6 +41,7 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         description=__doc__ or "",
         routers=[router],
         topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
+        settings=settings,
         on_startup=on_startup,
         max_body_bytes=settings.max_body_bytes,
     )

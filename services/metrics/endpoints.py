@@ -1,14 +1,15 @@
 """HTTP endpoints of the metrics service."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.metrics import reports, service, surveys
 from services.metrics.dashboard import render_dashboard
-from services.metrics.repository import Filters
+from services.metrics.deps import DatabaseDep, ProducerDep, SettingsDep, require_admin
+from services.metrics.repository.reads import Filters
 from services.metrics.schemas import (
     KpiReport,
     Leaderboard,
@@ -16,10 +17,8 @@ from services.metrics.schemas import (
     SurveyAccepted,
     SurveyIn,
 )
-from services.metrics.settings import MetricsSettings
-from shared.errors import BadRequest, Unauthorized
-from shared.service import RuntimeDep
-from shared.signatures import signatures_match
+from shared.clock import utc_now
+from shared.errors import BadRequest
 
 router = APIRouter(tags=["metrics"])
 
@@ -38,7 +37,7 @@ def _filters(
     queue: str | None = None,
     agent: str | None = None,
 ) -> Filters:
-    end = end or datetime.now(UTC)
+    end = end or utc_now()
     if start is None:
         try:
             start = end - timedelta(hours=24)
@@ -47,14 +46,10 @@ def _filters(
     return Filters(granularity, start, end, channel, queue, agent)
 
 
-def _settings(runtime: RuntimeDep) -> MetricsSettings:
-    settings: MetricsSettings = runtime.state["settings"]
-    return settings
-
-
 @router.get("/kpis", response_model=KpiReport)
 async def get_kpis(
-    runtime: RuntimeDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
     start: Start = None,
     end: End = None,
     granularity: Granularity = "hour",
@@ -64,14 +59,12 @@ async def get_kpis(
 ) -> KpiReport:
     """Every KPI over the buckets starting in [start, end), in total and per bucket."""
     filters = _filters(start, end, granularity, channel, queue, agent)
-    return await reports.kpi_report(
-        runtime.database, filters=filters, settings=_settings(runtime), now=datetime.now(UTC)
-    )
+    return await reports.kpi_report(database, filters=filters, settings=settings, now=utc_now())
 
 
 @router.get("/kpis/agents", response_model=Leaderboard)
 async def agent_leaderboard(
-    runtime: RuntimeDep,
+    database: DatabaseDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
@@ -79,12 +72,12 @@ async def agent_leaderboard(
 ) -> Leaderboard:
     """Per-agent KPIs over the range, the agents who handled most first."""
     filters = _filters(start, end, "minute", channel, queue)
-    return await reports.leaderboard(runtime.database, filters=filters, by="agent")
+    return await reports.leaderboard(database, filters=filters, by="agent")
 
 
 @router.get("/kpis/queues", response_model=Leaderboard)
 async def queue_leaderboard(
-    runtime: RuntimeDep,
+    database: DatabaseDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
@@ -92,12 +85,12 @@ async def queue_leaderboard(
 ) -> Leaderboard:
     """Per-queue KPIs over the range, the busiest queues first."""
     filters = _filters(start, end, "minute", channel, None, agent)
-    return await reports.leaderboard(runtime.database, filters=filters, by="queue")
+    return await reports.leaderboard(database, filters=filters, by="queue")
 
 
 @router.get("/exports/conversations.csv", response_class=StreamingResponse)
 async def export_conversations(
-    runtime: RuntimeDep,
+    database: DatabaseDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
@@ -107,7 +100,7 @@ async def export_conversations(
     filters = _filters(start, end, "day", channel, queue)
     reports.check_range(start=filters.start, end=filters.end, granularity="hour")
     lines = reports.export_conversations(
-        runtime.database, start=filters.start, end=filters.end, channel=channel, queue=queue
+        database, start=filters.start, end=filters.end, channel=channel, queue=queue
     )
     name = f"conversations_{filters.start:%Y%m%dT%H%M}_{filters.end:%Y%m%dT%H%M}.csv"
     return StreamingResponse(
@@ -118,30 +111,23 @@ async def export_conversations(
 
 
 @router.post("/surveys", status_code=202, response_model=SurveyAccepted)
-async def post_survey(runtime: RuntimeDep, answer: SurveyIn) -> SurveyAccepted:
+async def post_survey(
+    database: DatabaseDep, producer: ProducerDep, answer: SurveyIn
+) -> SurveyAccepted:
     """Record a CSAT (1-5) or NPS (0-10) answer for a conversation; 422 when out of range."""
     event = await surveys.record_survey(
-        database=runtime.database,
-        producer=runtime.producer,
-        answer=answer,
-        received_at=datetime.now(UTC),
+        database=database, producer=producer, answer=answer, received_at=utc_now()
     )
     return SurveyAccepted(event_id=str(event.event_id))
 
 
-@router.post("/admin/rebuild", response_model=RebuildResult)
-async def rebuild(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
-) -> RebuildResult:
+@router.post("/admin/rebuild", response_model=RebuildResult, dependencies=[Depends(require_admin)])
+async def rebuild(database: DatabaseDep, settings: SettingsDep) -> RebuildResult:
     """Recompute every KPI bucket from the facts (admin token required)."""
-    settings = _settings(runtime)
-    expected = f"Bearer {settings.admin_token.get_secret_value()}"
-    if not signatures_match(expected, authorization):
-        raise Unauthorized("an admin bearer token is required")
-    return await service.rebuild(runtime.database, thresholds=service.thresholds_of(settings))
+    return await service.rebuild(database, thresholds=service.thresholds_of(settings))
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(runtime: RuntimeDep) -> HTMLResponse:
+async def dashboard(settings: SettingsDep) -> HTMLResponse:
     """The wall-screen page: today's KPIs per channel, volume and service level over 24 hours."""
-    return HTMLResponse(render_dashboard(refresh_s=_settings(runtime).dashboard_refresh_s))
+    return HTMLResponse(render_dashboard(refresh_s=settings.dashboard_refresh_s))

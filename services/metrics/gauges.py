@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from prometheus_client import Gauge
 
-from services.metrics import kpis, repository
-from services.metrics.repository import Filters
+from services.metrics import kpis
+from services.metrics.repository import reads
+from services.metrics.repository.reads import Filters
+from shared.clock import utc_now
 from shared.db import Database
 from shared.workers import PeriodicWorker
 
@@ -28,11 +30,9 @@ async def refresh(database: Database, now: datetime) -> None:
     """Read the live numbers once and set the gauges."""
     hour = Filters(granularity="minute", start=now - timedelta(minutes=60), end=now)
     async with database.transaction() as session:
-        open_, waiting, oldest = await repository.backlog(
-            session, channel=None, queue=None, agent=None
-        )
-        statuses = await repository.agents_by_status(session)
-        rows = await repository.bucket_sums(session, hour)
+        open_, waiting, oldest = await reads.backlog(session, channel=None, queue=None, agent=None)
+        statuses = await reads.agents_by_status(session)
+        rows = await reads.bucket_sums(session, hour)
     BACKLOG_OPEN.set(open_)
     BACKLOG_WAITING.set(waiting)
     LONGEST_WAIT.set(0 if oldest is None else (now - oldest).total_seconds())
@@ -50,6 +50,6 @@ def gauge_refresher(database: Database, interval_s: float) -> PeriodicWorker:
     """A worker that refreshes the gauges every ``interval_s`` seconds."""
 
     async def refresh_now() -> None:
-        await refresh(database, datetime.now(UTC))
+        await refresh(database, utc_now())
 
     return PeriodicWorker(name="gauges", interval_s=interval_s, job=refresh_now)

@@ -1,4 +1,4 @@
-"""The KPI formulas of DESIGN.md section 4, applied to bucket sums.
+"""The KPI formulas of docs/design.md ("KPI formulas"), applied to bucket sums.
 
 Each KPI names its formula and returns the counts it was computed from, so a
 reader can check the arithmetic. Rates are percentages; times are seconds.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.metrics.repository import Percentiles
+from services.metrics.repository.reads import Percentiles
 from services.metrics.schemas import Kpi
 
 #: measure -> (n, total_ms)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.metrics import kpis, repository
+from services.metrics import kpis
 from services.metrics.contributions import (
     abandon_wait_ms,
     answer_wait_ms,
@@ -17,7 +17,8 @@ from services.metrics.contributions import (
     first_response_ms,
     handle_ms,
 )
-from services.metrics.repository import Filters
+from services.metrics.repository import reads
+from services.metrics.repository.reads import Filters
 from services.metrics.schemas import (
     Backlog,
     KpiBucket,
@@ -62,10 +63,10 @@ async def kpi_report(
     f = filters
     check_range(start=f.start, end=f.end, granularity=f.granularity)
     async with database.transaction() as session:
-        rows = await repository.bucket_sums(session, f)
-        frt_total, frt_buckets = await repository.first_response_percentiles(session, f)
-        breakdown = await repository.volume_breakdown(session, f)
-        open_, waiting, oldest = await repository.backlog(
+        rows = await reads.bucket_sums(session, f)
+        frt_total, frt_buckets = await reads.first_response_percentiles(session, f)
+        breakdown = await reads.volume_breakdown(session, f)
+        open_, waiting, oldest = await reads.backlog(
             session, channel=f.channel, queue=f.queue, agent=f.agent
         )
     per_bucket: dict[datetime, list[tuple[str, int, int]]] = defaultdict(list)
@@ -119,7 +120,7 @@ async def leaderboard(database: Database, *, filters: Filters, by: str) -> Leade
     check_range(start=f.start, end=f.end, granularity=f.granularity)
     dimension = {"agent": "agent_id", "queue": "queue"}[by]
     async with database.transaction() as session:
-        rows = await repository.sums_by(session, f, dimension)
+        rows = await reads.sums_by(session, f, dimension)
     grouped: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for key, measure, n, total in rows:
         grouped[key].append((measure, n, total))
@@ -197,7 +198,7 @@ async def export_conversations(
     writer.writerow(EXPORT_COLUMNS)
     yield buffer.getvalue()
     async with database.transaction() as session:
-        async for fact in repository.facts_opened_between(
+        async for fact in reads.facts_opened_between(
             session, start=start, end=end, channel=channel, queue=queue
         ):
             handled = handle_ms(fact)

@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import repository
 from services.metrics.contributions import Deltas, Thresholds, add_conversation, bucket_start
 from services.metrics.facts import ConversationFact, apply_interaction, apply_routing
+from services.metrics.models import processed_event
+from services.metrics.repository import writes
 from services.metrics.schemas import RebuildResult
 from services.metrics.settings import MetricsSettings
-from shared.db import Database
+from shared.db import Database, claim_events
 from shared.events import Direction, EventType, InteractionEvent, LifecycleStep, RoutingEvent
 
 #: Interaction types that count in volume.
@@ -33,7 +34,7 @@ async def record_events(
 ) -> None:
     """Fold a batch into the facts and the buckets in one transaction; skip redeliveries."""
     async with database.transaction() as session:
-        fresh = await repository.claim_events(session, (e.event_id for e in events))
+        fresh = await claim_events(session, processed_event, (e.event_id for e in events))
         seen = set()
         todo = []
         for event in events:
@@ -48,7 +49,7 @@ async def record_events(
         for event in todo:
             if isinstance(event, RoutingEvent) and event.type is LifecycleStep.AGENT_STATUS_CHANGED:
                 await _record_status_change(session, event, deltas)
-        await repository.add_to_buckets(session, deltas)
+        await writes.add_to_buckets(session, deltas)
 
 
 async def _fold_conversations(
@@ -60,7 +61,7 @@ async def _fold_conversations(
             by_key[event.conversation_key].append(event)
     if not by_key:
         return
-    existing = await repository.lock_facts(session, list(by_key))
+    existing = await writes.lock_facts(session, list(by_key))
     changed: list[ConversationFact] = []
     for key, conversation_events in by_key.items():
         before = existing.get(key)
@@ -76,7 +77,7 @@ async def _fold_conversations(
             add_conversation(deltas, before, thresholds, -1)
         add_conversation(deltas, fact, thresholds, 1)
         changed.append(fact)
-    await repository.save_facts(session, changed)
+    await writes.save_facts(session, changed)
 
 
 def _volume_measure(event: InteractionEvent) -> str | None:
@@ -105,7 +106,7 @@ async def _count_volume(session: AsyncSession, events: Sequence[Any], deltas: De
             provider=event.provider,
             agent=agent,
         )
-    await repository.add_volume(
+    await writes.add_volume(
         session,
         [
             {
@@ -136,12 +137,12 @@ async def _record_status_change(session: AsyncSession, event: RoutingEvent, delt
     if event.agent_id is None or event.agent_status is None:
         return
     agent, at = event.agent_id, event.occurred_at
-    inserted = await repository.insert_status_change(
+    inserted = await writes.insert_status_change(
         session, agent_id=agent, changed_at=at, status=event.agent_status
     )
     if not inserted:
         return
-    before, after = await repository.status_neighbours(session, agent_id=agent, changed_at=at)
+    before, after = await writes.status_neighbours(session, agent_id=agent, changed_at=at)
     if before is not None:
         if after is not None:
             _add_status_interval(
@@ -155,13 +156,13 @@ async def _record_status_change(session: AsyncSession, event: RoutingEvent, delt
 async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResult:
     """Recompute every bucket from the facts alone, in one transaction."""
     async with database.transaction() as session:
-        await repository.lock_buckets_for_rebuild(session)
+        await writes.lock_buckets_for_rebuild(session)
         deltas = Deltas()
         conversations = volume_minutes = status_changes = 0
-        async for fact in repository.all_facts(session):
+        async for fact in writes.all_facts(session):
             conversations += 1
             add_conversation(deltas, fact, thresholds, 1)
-        async for row in repository.all_volume(session):
+        async for row in writes.all_volume(session):
             volume_minutes += 1
             deltas.add_point(
                 row.bucket_start,
@@ -172,14 +173,14 @@ async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResul
                 n=row.events,
             )
         previous: Any = None
-        async for row in repository.all_status_changes(session):
+        async for row in writes.all_status_changes(session):
             status_changes += 1
             if previous is not None and previous.agent_id == row.agent_id:
                 _add_status_interval(
                     deltas, previous.changed_at, row.changed_at, previous.status, agent=row.agent_id
                 )
             previous = row
-        bucket_rows = await repository.add_to_buckets(session, deltas)
+        bucket_rows = await writes.add_to_buckets(session, deltas)
     return RebuildResult(
         conversations=conversations,
         volume_minutes=volume_minutes,

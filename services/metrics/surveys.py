@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.metrics import repository
+from services.metrics.repository import writes
 from services.metrics.schemas import SurveyIn
 from shared.db import Database
 from shared.errors import NotFound
@@ -29,7 +29,7 @@ async def record_survey(
     channel = answer.channel
     if channel is None:
         async with database.transaction() as session:
-            known = await repository.conversation_channel(session, answer.conversation_key)
+            known = await writes.conversation_channel(session, answer.conversation_key)
         if known is None:
             raise NotFound(
                 f"conversation {answer.conversation_key!r} is unknown; pass its channel",

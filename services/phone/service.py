@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from services.phone import asterisk, repository
+from services.phone import asterisk, repository, twilio
 from services.phone.calls import CallReport, lifecycle_events
 from services.phone.schemas import GenericCall, RecordResult
+from shared.clock import utc_now
 from shared.db import Database
 from shared.events import InteractionEvent
 from shared.kafka import EventProducer, publish_interactions
@@ -20,10 +21,6 @@ class Outcome:
 
     report: CallReport
     event_ids: list[str]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def publish(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
@@ -66,6 +63,43 @@ async def record_reports(
     return outcomes
 
 
+async def record_twilio_voice(
+    form: twilio.Form, *, database: Database, producer: EventProducer, region: str
+) -> list[str]:
+    """A Twilio voice webhook or status callback: the ids of the events it added to its call."""
+    received_at = utc_now()
+    (outcome,) = await record_reports(
+        [twilio.voice_report(form, received_at=received_at)],
+        database=database,
+        producer=producer,
+        received_at=received_at,
+        region=region,
+    )
+    return outcome.event_ids
+
+
+async def publish_twilio_sms(form: twilio.Form, *, producer: EventProducer, region: str) -> str:
+    """An inbound SMS or MMS as one ``message.received`` event; its id."""
+    event = twilio.sms_event(form, received_at=utc_now(), region=region)
+    await publish(producer, [event])
+    return str(event.event_id)
+
+
+async def record_generic_calls(
+    calls: Sequence[GenericCall], *, database: Database, producer: EventProducer, region: str
+) -> list[RecordResult]:
+    """Generic call logs: each call's fate, numbered from 1 in the order given."""
+    received_at = utc_now()
+    outcomes = await record_reports(
+        [generic_report(call, received_at=received_at) for call in calls],
+        database=database,
+        producer=producer,
+        received_at=received_at,
+        region=region,
+    )
+    return [result_of(index, outcome) for index, outcome in enumerate(outcomes, start=1)]
+
+
 async def ingest_cdr_upload(
     chunks: AsyncIterator[bytes],
     *,
@@ -75,7 +109,7 @@ async def ingest_cdr_upload(
     chunk_rows: int,
 ) -> list[RecordResult]:
     """Read a ``Master.csv`` upload row by row; publish the good rows chunk by chunk."""
-    received_at = now()
+    received_at = utc_now()
     results: list[RecordResult] = []
     pending: list[tuple[int, CallReport]] = []
 

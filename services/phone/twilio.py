@@ -1,17 +1,12 @@
-"""Twilio: request signatures, and voice and SMS webhooks as reports and events."""
+"""Twilio: voice and SMS webhooks as reports and events (their signatures: security.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit, urlunsplit
 
 from services.phone.calls import CallReport
 from services.phone.numbers import to_e164
@@ -37,42 +32,6 @@ DISPOSITIONS = {
     "canceled": CallDisposition.ABANDONED,
     "failed": CallDisposition.FAILED,
 }
-
-
-def signature(url: str, form: Form, auth_token: str) -> str:
-    """X-Twilio-Signature: base64 HMAC-SHA1 of the URL and every parameter sorted by name."""
-    values: dict[str, set[str]] = defaultdict(set)
-    for name, value in form:
-        values[name].add(value)
-    payload = url + "".join(
-        name + value for name in sorted(values) for value in sorted(values[name])
-    )
-    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def url_variants(url: str) -> list[str]:
-    """The URL as given, and with its default port added or removed (Twilio signs either)."""
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        other = host if parts.port == default else None
-    else:
-        other = f"{host}:{default}" if default else None
-    variants = [url]
-    if other is not None:
-        variants.append(urlunsplit(parts._replace(netloc=other)))
-    return variants
-
-
-def signature_matches(url: str, form: Form, auth_token: str, given: str | None) -> bool:
-    if given is None:
-        return False
-    return any(
-        hmac.compare_digest(signature(candidate, form, auth_token).encode(), given.encode())
-        for candidate in url_variants(url)
-    )
 
 
 def _field(form: Form, name: str, *, required: bool = True) -> str | None:

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.email.mime import parse_mime
-from services.email.service import normalize, now
+from services.email.service import normalize
+from shared.clock import utc_now
 from shared.errors import SwitchboardError
 from shared.events import InteractionEvent
 from tests.email.support import SENDGRID_AUTH, basic, bearer, mailgun_signature
@@ -105,7 +106,7 @@ def test_the_parser_answers_an_event_or_a_4xx(raw: bytes) -> None:
     refusal: SwitchboardError | None = None
     try:
         parsed = parse_mime(raw)
-        event = normalize(parsed, provider="mime", received_at=now(), max_text_chars=200_000)
+        event = normalize(parsed, provider="mime", received_at=utc_now(), max_text_chars=200_000)
     except SwitchboardError as exc:
         refusal = exc
     if refusal is not None:

@@ -1,8 +1,8 @@
 """Every KPI of a scripted day computed straight from the script.
 
 Nothing here goes through the metrics service's facts or buckets: each
-conversation's script says what happened, and the formulas of DESIGN.md
-section 4 are applied to that, one countable item at a time.
+conversation's script says what happened, and the formulas of docs/design.md
+("KPI formulas") are applied to that, one countable item at a time.
 """
 
 from __future__ import annotations

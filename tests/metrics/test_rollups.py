@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.contributions import FRT_GRANULARITIES, bucket_start, first_response_ms
 from services.metrics.models import frt_count, frt_count_all, kpi_bucket, kpi_rollup
-from services.metrics.repository import all_facts
+from services.metrics.repository.writes import all_facts
 from services.metrics.rollups import FILL_SQL
 from shared.db import Database
 from tests.metrics.by_hand import expected

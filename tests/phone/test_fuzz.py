@@ -18,7 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 from services.phone import asterisk, twilio
 from services.phone.calls import CallReport, CallState, lifecycle_events
 from services.phone.schemas import GenericCall
-from services.phone.service import generic_report, now
+from services.phone.service import generic_report
+from shared.clock import utc_now
 from shared.errors import invalid_body
 from shared.events import InteractionEvent
 from tests.support.fixtures import FIXTURES
@@ -47,14 +48,14 @@ text = st.text(max_size=40) | st.sampled_from(["", "-1", "1e400", "nan", "+1 (55
 
 
 def events_of_report(report: CallReport) -> list[InteractionEvent]:
-    events, _ = lifecycle_events(report, CallState(), received_at=now(), region=REGION)
+    events, _ = lifecycle_events(report, CallState(), received_at=utc_now(), region=REGION)
     return events
 
 
 def events_of_form(name: str, form: list[tuple[str, str]]) -> list[InteractionEvent]:
     if name == "twilio_sms":
-        return [twilio.sms_event(form, received_at=now(), region=REGION)]
-    return events_of_report(twilio.voice_report(form, received_at=now()))
+        return [twilio.sms_event(form, received_at=utc_now(), region=REGION)]
+    return events_of_report(twilio.voice_report(form, received_at=utc_now()))
 
 
 def events_of_generic(body: bytes) -> list[InteractionEvent]:
@@ -63,7 +64,9 @@ def events_of_generic(body: bytes) -> list[InteractionEvent]:
     except ValidationError as exc:
         raise invalid_body(exc) from None
     calls = parsed if isinstance(parsed, list) else [parsed]
-    return [e for call in calls for e in events_of_report(generic_report(call, received_at=now()))]
+    return [
+        e for call in calls for e in events_of_report(generic_report(call, received_at=utc_now()))
+    ]
 
 
 @st.composite

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from services.phone import twilio
+from services.phone.security import twilio_signature
 from shared.events import INTERACTIONS_TOPIC, event_id_for
 from tests.phone.support import twilio_request
 from tests.support.kafka import read_topic, values
@@ -37,7 +37,7 @@ def test_our_signature_agrees_with_the_official_validator_on_its_test_vector() -
         "Caller": "+14158675309",
     }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    assert twilio.signature(url, list(params.items()), "12345") == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    assert twilio_signature(url, list(params.items()), "12345") == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
     assert (
         RequestValidator("12345").compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
     )
@@ -58,7 +58,7 @@ def test_our_signature_agrees_with_the_official_validator(
 ) -> None:
     url = "https://hooks.example.com/twilio/voice/status"
     expected = RequestValidator(token).compute_signature(url, params)
-    assert twilio.signature(url, list(params.items()), token) == expected
+    assert twilio_signature(url, list(params.items()), token) == expected
 
 
 async def test_the_voice_status_fixture_yields_one_whole_answered_call(
