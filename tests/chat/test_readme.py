@@ -1,4 +1,4 @@
-"""The chat connector's README examples, run as written against the development defaults."""
+"""The chat page's examples (docs/chat.md), run as written against the development defaults."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ SECTION = Path(__file__).resolve().parents[2] / "services" / "chat" / "README.se
 
 
 def sources() -> list[Any]:
-    """The section as merged into the README, and as this service writes it (until merged)."""
-    texts = [pytest.param(readme.section("Chat connector"), id="README.md")]
+    """The section as merged into docs/chat.md, and as this service writes it (until merged)."""
+    texts = [pytest.param(readme.section("Chat connector", page="docs/chat.md"), id="docs/chat.md")]
     if SECTION.exists():
         texts.append(pytest.param(SECTION.read_text(), id="README.section.md"))
     return texts

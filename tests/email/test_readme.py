@@ -1,4 +1,4 @@
-"""The README's curl examples, run as written against a connector with the development defaults."""
+"""The email page's curl examples (docs/email.md), run as written against the dev defaults."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ MAKE_RUN_URL = "http://127.0.0.1:8001"
 
 
 def shell_blocks() -> list[str]:
-    return readme.shell_blocks("Email connector")
+    return readme.shell_blocks("Email connector", page="docs/email.md")
 
 
 @pytest.mark.usefixtures("stack_env")

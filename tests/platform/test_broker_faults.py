@@ -121,7 +121,7 @@ async def test_a_consumer_recovers_by_itself_after_the_broker_restarts(
         private_broker.restart()
 
         # The empty broker may acknowledge a record for a topic nobody has created again
-        # yet and then lose it (README, failure drills): send new events, a few seconds
+        # yet and then lose it (docs/operations.md, failure drills): send new events, a few seconds
         # apart, until one comes through the consumer that was never restarted by hand.
         for _ in range(12):
             after = interaction()

@@ -1,4 +1,4 @@
-"""Contacts across channels, admin merge and split, replays, and the README walk-through."""
+"""Contacts across channels, admin merge and split, replays, and the routing walk-through."""
 
 from __future__ import annotations
 
@@ -233,7 +233,7 @@ async def test_a_message_after_the_reopen_window_opens_a_new_conversation(
 
 
 async def test_walkthrough_from_the_chat_webhook_to_resolved(routing: Routing) -> None:
-    """The README's curl walk-through, step by step."""
+    """The curl walk-through of docs/routing.md, step by step."""
     t = tag()
     queue = await routing.queue(providers=[t], required_skills=["support"], channel="chat")
     created = await routing.admin.post(
