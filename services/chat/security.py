@@ -57,6 +57,8 @@ SlackBody = Annotated[bytes, Depends(slack_signed_body)]
 
 def session_token(authorization: str | None) -> str:
     """The token of ``Authorization: Bearer <token>``; 404 without one, as for a wrong one."""
+    # Called by the endpoints rather than declared as a dependency: a dependency runs before
+    # FastAPI validates the query, and a bad `after` must keep answering 422 first.
     if not authorization or not authorization.startswith("Bearer "):
         raise NotFound("no chat session has this token")
     return authorization.removeprefix("Bearer ")
