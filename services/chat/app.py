@@ -21,8 +21,7 @@ def create_app() -> FastAPI:
 
     async def on_startup(runtime: Runtime) -> None:
         hub = Hub()
-        runtime.state["settings"] = settings
-        runtime.state["hub"] = hub
+        runtime.provide(hub)
 
         async def deliver_replies(events: Sequence[InteractionEvent]) -> None:
             for event in events:
@@ -57,6 +56,7 @@ def create_app() -> FastAPI:
         description=__doc__ or "",
         routers=[webhooks, website_chat],
         topics=[INTERACTIONS_TOPIC],
+        settings=settings,
         on_startup=on_startup,
     )
     # The widget runs on customers' sites and calls the visitor API from there. The token

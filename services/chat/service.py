@@ -1,12 +1,13 @@
 """Turns chat messages into interaction events and publishes them."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from services.chat import repository, slack
 from services.chat.schemas import GenericChatMessage
+from shared.clock import utc_now
 from shared.db import Database
 from shared.errors import UnprocessableEntity, invalid_body
 from shared.events import (
@@ -52,8 +53,13 @@ async def publish_events(producer: EventProducer, events: list[InteractionEvent]
     await publish_interactions(producer, events)
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+async def publish_generic(
+    producer: EventProducer, messages: list[GenericChatMessage], *, received_at: datetime
+) -> list[InteractionEvent]:
+    """Publish a generic-webhook delivery: all its messages, or none when one is refused."""
+    events = [normalize_generic(message, received_at=received_at) for message in messages]
+    await publish_events(producer, events)
+    return events
 
 
 async def publish_slack_once(
@@ -65,7 +71,7 @@ async def publish_slack_once(
     503 leaves it unrecorded and Slack's retry goes through.
     """
     async with database.transaction() as session:
-        if not await repository.claim_slack_event(session, slack_event_id, now()):
+        if not await repository.claim_slack_event(session, slack_event_id, utc_now()):
             return False
         await publish_events(producer, [event])
     return True

@@ -1,4 +1,4 @@
-"""Slack Events API: request signatures and message events as interaction events."""
+"""Slack Events API: its envelopes, and message events as interaction events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import Unauthorized
 from shared.events import (
     Attachment,
     Channel,
@@ -18,29 +17,9 @@ from shared.events import (
     InteractionEvent,
     event_id_for,
 )
-from shared.signatures import hmac_sha256_hex, signatures_match
 
 #: Message subtypes that are a person's new message.
 NEW_MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message"}
-
-
-def verify(
-    *,
-    secret: str,
-    body: bytes,
-    timestamp: str | None,
-    signature: str | None,
-    now: datetime,
-    tolerance_s: int,
-) -> None:
-    """``X-Slack-Signature`` = ``v0=`` hex HMAC-SHA256 of ``v0:{timestamp}:{body}``, recent."""
-    if timestamp is None or not timestamp.isdigit():
-        raise Unauthorized("X-Slack-Request-Timestamp is missing")
-    if abs(now.timestamp() - int(timestamp)) > tolerance_s:
-        raise Unauthorized("X-Slack-Request-Timestamp is too old: a replay?")
-    expected = "v0=" + hmac_sha256_hex(secret, b"v0:" + timestamp.encode() + b":" + body)
-    if not signatures_match(expected, signature):
-        raise Unauthorized("X-Slack-Signature is missing or does not match the body")
 
 
 #: Slack's message timestamps: seconds, a dot, a sequence number ("1355517523.000005").

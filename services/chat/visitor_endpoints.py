@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from services.chat import visitors
-from services.chat.endpoints import settings_of
+from services.chat.deps import DatabaseDep, HubDep, ProducerDep, SettingsDep
 from services.chat.hub import Hub
 from services.chat.schemas import (
     ChatMessage,
@@ -22,8 +22,10 @@ from services.chat.schemas import (
     SessionOpened,
     VisitorMessage,
 )
+from services.chat.security import session_token
+from services.chat.settings import ChatSettings
 from shared.errors import NotFound, PayloadTooLarge, invalid_body
-from shared.service import Runtime, RuntimeDep, read_body
+from shared.service import Runtime, read_body
 
 router = APIRouter(tags=["website chat"])
 
@@ -32,27 +34,18 @@ WIDGET = files("services.chat") / "widget"
 LAST_MESSAGE_ID = 2**63 - 1
 
 
-def hub_of(runtime: Runtime) -> Hub:
-    hub: Hub = runtime.state["hub"]
-    return hub
-
-
-def bearer(authorization: str | None) -> str:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise NotFound("no chat session has this token")
-    return authorization.removeprefix("Bearer ")
-
-
 @router.post("/chat/sessions", status_code=201, response_model=SessionOpened)
-async def open_session(request: Request, runtime: RuntimeDep) -> SessionOpened:
+async def open_session(
+    request: Request, settings: SettingsDep, database: DatabaseDep
+) -> SessionOpened:
     """Open a chat: answers the session's token, the visitor's only key to it."""
-    body = await read_body(request, settings_of(runtime).max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes)
     try:
         new = NewSession.model_validate_json(body or b"{}")
     except ValidationError as exc:
         raise invalid_body(exc, "session request is invalid") from None
     session_id, token = await visitors.open_session(
-        runtime.database,
+        database,
         name=new.name,
         email=new.email,
         page_url=new.page_url,
@@ -67,10 +60,10 @@ async def open_session(request: Request, runtime: RuntimeDep) -> SessionOpened:
 
 @router.get("/chat/session", response_model=SessionInfo)
 async def session_info(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+    database: DatabaseDep, authorization: Annotated[str | None, Header()] = None
 ) -> SessionInfo:
     """The visitor's own session (404 for an unknown token)."""
-    chat = await visitors.find_session(runtime.database, bearer(authorization))
+    chat = await visitors.find_session(database, session_token(authorization))
     return SessionInfo(
         session_id=str(chat["id"]),
         conversation_key=chat["conversation_key"],
@@ -80,11 +73,15 @@ async def session_info(
 
 @router.post("/chat/messages", status_code=202, response_model=MessageSent)
 async def send_message(
-    request: Request, runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    producer: ProducerDep,
+    hub: HubDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> MessageSent:
     """Send a visitor's message; 202 once the broker acknowledged it."""
-    settings = settings_of(runtime)
-    token = bearer(authorization)
+    token = session_token(authorization)
     body = await read_body(request, settings.max_body_bytes)
     try:
         message = VisitorMessage.model_validate_json(body)
@@ -93,9 +90,9 @@ async def send_message(
     if len(message.text) > settings.max_message_chars:
         raise PayloadTooLarge(f"a message holds at most {settings.max_message_chars} characters")
     event, view = await visitors.send_message(
-        runtime.database,
-        runtime.producer,
-        hub_of(runtime),
+        database,
+        producer,
+        hub,
         token=token,
         text=message.text,
         client_message_id=message.client_message_id,
@@ -105,23 +102,26 @@ async def send_message(
 
 @router.get("/chat/messages", response_model=History)
 async def read_messages(
-    runtime: RuntimeDep,
+    database: DatabaseDep,
     after: Annotated[
         int, Query(ge=0, le=LAST_MESSAGE_ID, description="Only messages after this id.")
     ] = 0,
     authorization: Annotated[str | None, Header()] = None,
 ) -> History:
     """The session's messages, the visitor's and the agents', after a message id."""
-    rows = await visitors.history(runtime.database, token=bearer(authorization), after=after)
+    token = session_token(authorization)
+    rows = await visitors.history(database, token=token, after=after)
     return History(messages=[ChatMessage(**row) for row in rows])
 
 
 @router.post("/chat/close")
 async def close_chat(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+    database: DatabaseDep,
+    producer: ProducerDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, bool]:
     """The visitor leaves: publishes `customer.left` (an abandon if no agent answered yet)."""
-    closed = await visitors.leave(runtime.database, runtime.producer, token=bearer(authorization))
+    closed = await visitors.leave(database, producer, token=session_token(authorization))
     return {"closed": closed}
 
 
@@ -132,6 +132,8 @@ async def stream(
     after: Annotated[int, Query(ge=0, le=LAST_MESSAGE_ID)] = 0,
 ) -> None:
     """Live messages of the session: what came after `after`, then each new one as it comes."""
+    # FastAPI hands a WebSocket route no Request, which the frame's dependencies read the
+    # runtime from: this route reads it from the app itself.
     runtime: Runtime = websocket.app.state.runtime
     try:
         chat = await visitors.find_session(runtime.database, token)
@@ -140,7 +142,7 @@ async def stream(
         await websocket.accept()
         await websocket.close(code=4404, reason="no chat session has this token")
         return
-    hub = hub_of(runtime)
+    hub, poll_s = runtime.get(Hub), runtime.get(ChatSettings).stream_poll_s
     news = hub.subscribe(chat["id"])
     receiving: asyncio.Task[str] | None = None
     await websocket.accept()
@@ -157,7 +159,7 @@ async def stream(
             waking = asyncio.create_task(news.wait())
             done, _ = await asyncio.wait(
                 {waking, receiving},
-                timeout=settings_of(runtime).stream_poll_s,
+                timeout=poll_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
             waking.cancel()

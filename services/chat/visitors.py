@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chat import repository
 from services.chat.hub import Hub
+from shared.clock import utc_now
 from shared.db import Database
 from shared.errors import Conflict, NotFound
 from shared.events import (
@@ -27,10 +28,6 @@ from shared.events import (
 from shared.kafka import EventProducer, publish_interactions
 
 PROVIDER = "webchat"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _digest(token: str) -> str:
@@ -63,7 +60,7 @@ async def open_session(
     """A new session and the unguessable token that alone gives access to it."""
     session_id = uuid.uuid4()
     token = secrets.token_urlsafe(32)
-    at = now()
+    at = utc_now()
     async with database.transaction() as session:
         await repository.create_session(
             session,
@@ -138,7 +135,7 @@ async def send_message(
     client_message_id: str,
 ) -> tuple[InteractionEvent, dict[str, Any] | None]:
     """Publish a visitor's message; a resend of the same client message id publishes nothing."""
-    at = now()
+    at = utc_now()
     async with database.transaction() as session:
         chat = await repository.session_by_token(session, _digest(token))
         if chat is None:
@@ -187,7 +184,7 @@ async def leave(database: Database, producer: EventProducer, *, token: str) -> b
         chat = await repository.session_by_token(session, _digest(token))
         if chat is None:
             raise NotFound("no chat session has this token")
-        return await _close(session, producer, chat, reason="closed", at=now())
+        return await _close(session, producer, chat, reason="closed", at=utc_now())
 
 
 async def _close(
@@ -216,7 +213,7 @@ async def _close(
 
 async def close_idle(database: Database, producer: EventProducer, *, idle_timeout_s: float) -> int:
     """Close the sessions silent for ``idle_timeout_s``: their visitors have left."""
-    at = now()
+    at = utc_now()
     async with database.transaction() as session:
         idle = await repository.idle_sessions(session, at - timedelta(seconds=idle_timeout_s))
         for chat in idle:
@@ -240,7 +237,7 @@ async def deliver_reply(database: Database, hub: Hub, event: InteractionEvent) -
         if event.agent_id and not event.automated:
             # Only a person's answer serves the visitor: leaving after a bot's is still an abandon.
             await repository.mark_agent_replied(session, chat["id"])
-        await repository.touch(session, chat["id"], now())
+        await repository.touch(session, chat["id"], utc_now())
     hub.notify(chat["id"])
 
 

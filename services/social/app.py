@@ -5,19 +5,14 @@ from fastapi import FastAPI
 from services.social.endpoints import router
 from services.social.settings import SocialSettings
 from shared.events import INTERACTIONS_TOPIC
-from shared.service import Runtime, create_service_app
+from shared.service import create_service_app
 
 
 def create_app() -> FastAPI:
-    settings = SocialSettings()
-
-    async def on_startup(runtime: Runtime) -> None:
-        runtime.state["settings"] = settings
-
     return create_service_app(
         name="social",
         description=__doc__ or "",
         routers=[router],
         topics=[INTERACTIONS_TOPIC],
-        on_startup=on_startup,
+        settings=SocialSettings(),
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import phonenumbers
 
-from services.social.schemas import LATEST_EPOCH_S
+from services.social.schemas.common import LATEST_EPOCH_S
 from shared.events import (
     Attachment,
     Channel,

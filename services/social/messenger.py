@@ -20,7 +20,7 @@ from services.social.events import (
     media,
     time_or,
 )
-from services.social.schemas import (
+from services.social.schemas.messenger import (
     MessagingItem,
     MessagingWebhook,
     MetaAttachment,

@@ -19,7 +19,7 @@ from services.social.events import (
     media,
     time_or,
 )
-from services.social.schemas import (
+from services.social.schemas.telegram import (
     TelegramChat,
     TelegramMessage,
     TelegramReaction,

@@ -22,7 +22,7 @@ from services.social.events import (
     media,
     time_or,
 )
-from services.social.schemas import (
+from services.social.schemas.whatsapp import (
     WhatsAppChange,
     WhatsAppMessage,
     WhatsAppMetadata,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.social.events import Message, fingerprint, from_millis, media, time_or
-from services.social.schemas import XActivity, XDirectMessage, XMarkRead, XUser
+from services.social.schemas.x import XActivity, XDirectMessage, XMarkRead, XUser
 from shared.events import Attachment, Content, Customer, Direction, EventType, MessageStatus
 
 PROVIDER = "x"

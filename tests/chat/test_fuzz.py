@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from services.chat import slack
 from services.chat.schemas import generic_messages
-from services.chat.service import normalize_generic, now
+from services.chat.service import normalize_generic
+from shared.clock import utc_now
 from shared.errors import SwitchboardError, invalid_body
 from shared.events import InteractionEvent
 from tests.support.fixtures import FIXTURES
@@ -39,7 +40,7 @@ def generic_events(body: bytes) -> list[InteractionEvent]:
         messages = generic_messages(body)
     except ValidationError as exc:
         raise invalid_body(exc) from None
-    received_at = now()
+    received_at = utc_now()
     return [normalize_generic(message, received_at=received_at) for message in messages]
 
 
@@ -54,7 +55,7 @@ def slack_events(body: bytes) -> list[InteractionEvent]:
     publishable = envelope.type == "event_callback" and envelope.event_id
     if message is None or not publishable or slack.ignored_because(message) is not None:
         return []
-    return [slack.to_event(envelope, message, received_at=now())]
+    return [slack.to_event(envelope, message, received_at=utc_now())]
 
 
 def test_the_real_payloads_give_events() -> None:

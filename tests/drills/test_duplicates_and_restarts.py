@@ -9,7 +9,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.chat.schemas import GenericChatMessage
-from services.chat.service import normalize_generic, now
+from services.chat.service import normalize_generic
+from shared.clock import utc_now
 from shared.kafka import interaction_record
 from tests.drills.support import (
     CHAT_APP,
@@ -60,7 +61,7 @@ async def publish_backlog(bootstrap: str, tag: str, count: int) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
-        received_at = now()
+        received_at = utc_now()
         pending = []
         for n in range(count):
             body, _ = chat_message(tag, n)

@@ -22,7 +22,7 @@ from services.social.schemas import (
     parse,
     parse_meta,
 )
-from services.social.service import now
+from shared.clock import utc_now
 from shared.errors import BadRequest
 from shared.events import InteractionEvent
 from tests.support.fixtures import FIXTURES
@@ -38,7 +38,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 
 def events_of(kind: str, body: bytes) -> list[InteractionEvent]:
     """What the connector's endpoint for ``kind`` publishes for ``body``."""
-    received_at = now()
+    received_at = utc_now()
     if kind.startswith("x_"):
         messages = x.messages_of(parse(XActivity, body), received_at=received_at)
     elif kind.startswith("telegram"):
@@ -106,6 +106,6 @@ def test_a_time_stamp_after_year_9999_gets_a_400_naming_it(kind: str) -> None:
 
 def test_an_unknown_telegram_update_with_a_far_future_date_gets_the_receive_time() -> None:
     update = {"update_id": 9, "poll_answer": {"user": {"id": 5}, "date": LATEST_EPOCH_S + 1}}
-    received_before = now()
+    received_before = utc_now()
     [event] = events_of("telegram_callback", json.dumps(update).encode())
     assert event.occurred_at >= received_before

@@ -1,0 +1,14 @@
+"""What the chat connector's endpoints depend on, by type."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from services.chat.hub import Hub
+from services.chat.settings import ChatSettings
+from shared.service import DatabaseDep, ProducerDep, provided
+
+__all__ = ["DatabaseDep", "HubDep", "ProducerDep", "SettingsDep"]
+
+SettingsDep = Annotated[ChatSettings, Depends(provided(ChatSettings))]
+HubDep = Annotated[Hub, Depends(provided(Hub))]
