@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Database
@@ -89,35 +90,36 @@ class Runtime:
 StartupHook = Callable[[Runtime], Awaitable[None]]
 
 
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+async def get_runtime(connection: HTTPConnection) -> Runtime:
+    """The running service, for an HTTP request and a WebSocket alike."""
+    runtime: Runtime = connection.app.state.runtime
     return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_database(request: Request) -> Database:
-    return (await get_runtime(request)).database
+async def get_database(connection: HTTPConnection) -> Database:
+    return (await get_runtime(connection)).database
 
 
-async def get_producer(request: Request) -> EventProducer:
-    return (await get_runtime(request)).producer
+async def get_producer(connection: HTTPConnection) -> EventProducer:
+    return (await get_runtime(connection)).producer
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ProducerDep = Annotated[EventProducer, Depends(get_producer)]
 
 
-def provided(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+def provided(kind: type[T]) -> Callable[[HTTPConnection], Awaitable[T]]:
     """A dependency on the object of type ``kind`` the service provided at start-up.
 
     Each service names its own in its ``deps.py``:
     ``SettingsDep = Annotated[ChatSettings, Depends(provided(ChatSettings))]``.
     """
 
-    async def dependency(request: Request) -> T:
-        return (await get_runtime(request)).get(kind)
+    async def dependency(connection: HTTPConnection) -> T:
+        return (await get_runtime(connection)).get(kind)
 
     dependency.__name__ = f"provided_{kind.__name__}"
     return dependency

@@ -6,7 +6,15 @@ import base64
 import hashlib
 import hmac
 
-__all__ = ["hmac_sha256_base64", "hmac_sha256_hex", "signatures_match"]
+from shared.errors import Unauthorized
+
+__all__ = [
+    "hmac_sha256_base64",
+    "hmac_sha256_hex",
+    "require_signature",
+    "signatures_match",
+    "switchboard_signature",
+]
 
 
 def hmac_sha256_hex(secret: str | bytes, message: bytes) -> str:
@@ -22,3 +30,15 @@ def hmac_sha256_base64(secret: str | bytes, message: bytes) -> str:
 def signatures_match(expected: str, given: str | None) -> bool:
     """Compare without leaking timing; a missing signature never matches."""
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def switchboard_signature(secret: str | bytes, body: bytes) -> str:
+    """Our own webhooks' ``X-Switchboard-Signature``: ``sha256=<hex HMAC-SHA256(secret, body)>``."""
+    return "sha256=" + hmac_sha256_hex(secret, body)
+
+
+def require_signature(expected: str, given: str | None, *, header: str) -> None:
+    """Raise :class:`~shared.errors.Unauthorized` (401) unless ``given``, the value of the
+    request's ``header``, equals ``expected``; compared in constant time."""
+    if not signatures_match(expected, given):
+        raise Unauthorized(f"{header} is missing or does not match the body")

@@ -15,7 +15,12 @@ from services.chat.deps import SettingsDep
 from shared.clock import utc_now
 from shared.errors import NotFound, Unauthorized
 from shared.service import read_body
-from shared.signatures import hmac_sha256_hex, signatures_match
+from shared.signatures import (
+    hmac_sha256_hex,
+    require_signature,
+    signatures_match,
+    switchboard_signature,
+)
 
 
 async def generic_signed_body(
@@ -25,9 +30,8 @@ async def generic_signed_body(
 ) -> bytes:
     """``X-Switchboard-Signature`` must be ``sha256=<hex HMAC-SHA256(secret, raw body)>``."""
     body = await read_body(request, settings.max_body_bytes)
-    expected = "sha256=" + hmac_sha256_hex(settings.generic_secret.get_secret_value(), body)
-    if not signatures_match(expected, x_switchboard_signature):
-        raise Unauthorized("X-Switchboard-Signature is missing or does not match the body")
+    expected = switchboard_signature(settings.generic_secret.get_secret_value(), body)
+    require_signature(expected, x_switchboard_signature, header="X-Switchboard-Signature")
     return body
 
 

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from services.chat import visitors
 from services.chat.deps import DatabaseDep, HubDep, ProducerDep, SettingsDep
-from services.chat.hub import Hub
 from services.chat.schemas import (
     ChatMessage,
     History,
@@ -23,9 +22,8 @@ from services.chat.schemas import (
     VisitorMessage,
 )
 from services.chat.security import session_token
-from services.chat.settings import ChatSettings
 from shared.errors import NotFound, PayloadTooLarge, invalid_body
-from shared.service import Runtime, read_body
+from shared.service import read_body
 
 router = APIRouter(tags=["website chat"])
 
@@ -128,21 +126,21 @@ async def close_chat(
 @router.websocket("/chat/stream")
 async def stream(
     websocket: WebSocket,
+    database: DatabaseDep,
+    hub: HubDep,
+    settings: SettingsDep,
     token: str,
     after: Annotated[int, Query(ge=0, le=LAST_MESSAGE_ID)] = 0,
 ) -> None:
     """Live messages of the session: what came after `after`, then each new one as it comes."""
-    # FastAPI hands a WebSocket route no Request, which the frame's dependencies read the
-    # runtime from: this route reads it from the app itself.
-    runtime: Runtime = websocket.app.state.runtime
     try:
-        chat = await visitors.find_session(runtime.database, token)
+        chat = await visitors.find_session(database, token)
     except NotFound:
         # Accepted first: a browser only sees the close code of an open WebSocket.
         await websocket.accept()
         await websocket.close(code=4404, reason="no chat session has this token")
         return
-    hub, poll_s = runtime.get(Hub), runtime.get(ChatSettings).stream_poll_s
+    poll_s = settings.stream_poll_s
     news = hub.subscribe(chat["id"])
     receiving: asyncio.Task[str] | None = None
     await websocket.accept()
@@ -151,7 +149,7 @@ async def stream(
         while True:
             news.clear()
             for message in await visitors.messages_after(
-                runtime.database, session_id=chat["id"], after=after
+                database, session_id=chat["id"], after=after
             ):
                 await websocket.send_json(message)
                 after = message["id"]

@@ -17,7 +17,7 @@ from services.phone.settings import PhoneSettings
 from services.phone.twilio import Form
 from shared.errors import Unauthorized
 from shared.service import read_body
-from shared.signatures import hmac_sha256_hex, signatures_match
+from shared.signatures import require_signature, signatures_match, switchboard_signature
 
 __all__ = [
     "SignedCallLog",
@@ -109,10 +109,10 @@ async def verified_call_log(
     settings: SettingsDep,
     x_switchboard_signature: Annotated[str | None, Header()] = None,
 ) -> bytes:
+    """``X-Switchboard-Signature`` must be ``sha256=<hex HMAC-SHA256(secret, raw body)>``."""
     body = await read_body(request, settings.max_body_bytes)
-    expected = "sha256=" + hmac_sha256_hex(settings.generic_secret.get_secret_value(), body)
-    if not signatures_match(expected, x_switchboard_signature):
-        raise Unauthorized("X-Switchboard-Signature is missing or does not match the body")
+    expected = switchboard_signature(settings.generic_secret.get_secret_value(), body)
+    require_signature(expected, x_switchboard_signature, header="X-Switchboard-Signature")
     return body
 
 

@@ -15,7 +15,12 @@ from services.social.deps import SettingsDep
 from services.social.settings import SocialSettings
 from shared.errors import BadRequest, Forbidden, Unauthorized
 from shared.service import read_body
-from shared.signatures import hmac_sha256_base64, hmac_sha256_hex, signatures_match
+from shared.signatures import (
+    hmac_sha256_base64,
+    hmac_sha256_hex,
+    require_signature,
+    signatures_match,
+)
 
 
 async def meta_signed_body(
@@ -26,8 +31,7 @@ async def meta_signed_body(
     """``X-Hub-Signature-256`` must be ``sha256=<hex HMAC-SHA256(app secret, raw body)>``."""
     body = await read_body(request, settings.max_body_bytes)
     expected = "sha256=" + hmac_sha256_hex(settings.meta_app_secret.get_secret_value(), body)
-    if not signatures_match(expected, x_hub_signature_256):
-        raise Unauthorized("X-Hub-Signature-256 is missing or does not match the body")
+    require_signature(expected, x_hub_signature_256, header="X-Hub-Signature-256")
     return body
 
 
@@ -38,11 +42,8 @@ async def x_signed_body(
 ) -> bytes:
     """``x-twitter-webhooks-signature`` must be ``sha256=<base64 HMAC-SHA256(secret, body)>``."""
     body = await read_body(request, settings.max_body_bytes)
-    secret = settings.x_consumer_secret.get_secret_value()
-    if not signatures_match(
-        "sha256=" + hmac_sha256_base64(secret, body), x_twitter_webhooks_signature
-    ):
-        raise Unauthorized("x-twitter-webhooks-signature is missing or does not match the body")
+    expected = "sha256=" + hmac_sha256_base64(settings.x_consumer_secret.get_secret_value(), body)
+    require_signature(expected, x_twitter_webhooks_signature, header="x-twitter-webhooks-signature")
     return body
 
 
