@@ -131,6 +131,11 @@ class Content(_Model):
         default=None, description="Provider id of the message this one answers or reacts to."
     )
     status: MessageStatus | None = Field(default=None, description="For message.status events.")
+    status_reason: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="For a failed message.status: why, in the provider's words where it gave any.",
+    )
 
 
 class CallInfo(_Model):
@@ -177,6 +182,11 @@ class InteractionEvent(_Model):
         description="Auto-replies, bounces and bots: never open a conversation or stop the clock.",
     )
     agent_id: str | None = Field(default=None, description="The human agent of an outbound event.")
+    status_of: uuid.UUID | None = Field(
+        default=None,
+        description="For message.status: the event id of the message.sent it reports on, when "
+        "the connector knows it (its own deliveries); receipts may carry only `raw_ref`.",
+    )
     parse_warnings: tuple[str, ...] = ()
     raw_ref: str | None = Field(default=None, description="The provider's id of the message.")
     provider_meta: dict[str, str] = Field(default_factory=dict)

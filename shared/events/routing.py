@@ -55,6 +55,12 @@ class RoutingEvent(BaseModel):
         default=None, description="On agent.status_changed: available, busy, away or offline."
     )
     note: str | None = None
+    agent_address: str | None = Field(
+        default=None,
+        max_length=256,
+        description="On conversation.accepted of a phone conversation: where the agent takes "
+        "calls (E.164 number, sip: or client: address), for the connector to connect the caller.",
+    )
 
     def to_json(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
