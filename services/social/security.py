@@ -7,6 +7,7 @@ before its signature is computed, so an oversized one gets 413 whatever it claim
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -93,11 +94,22 @@ def meta_challenge(
     return challenge
 
 
+#: What X sends as ``crc_token``: a short URL-safe string. The answer is the HMAC of the token
+#: under the consumer secret, which is also how X signs a delivery's body: answering any token
+#: would sign whatever body an attacker passes as one. No JSON body fits this alphabet.
+X_CRC_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{1,255}")
+
+
 def x_crc_response(*, settings: SocialSettings, crc_token: str | None) -> str:
     """The ``response_token`` proving to X that we hold the consumer secret."""
     if not crc_token:
         raise BadRequest(
             "CRC request is incomplete", detail=[{"field": "crc_token", "problem": "missing"}]
+        )
+    if X_CRC_TOKEN.fullmatch(crc_token) is None:
+        raise BadRequest(
+            "crc_token is not a token X sends",
+            detail=[{"field": "crc_token", "problem": "not a token X sends"}],
         )
     secret = settings.x_consumer_secret.get_secret_value()
     return "sha256=" + hmac_sha256_base64(secret, crc_token.encode())

@@ -129,3 +129,41 @@ async def test_bad_signatures_are_refused_and_publish_nothing(
     refused_id = str(event_id_for("messenger", refused_mid, EventType.MESSAGE_RECEIVED))
     found = await published(broker, [accepted_id, refused_id], wait_for=[accepted_id])
     assert set(found) == {accepted_id}
+
+
+async def test_x_crc_is_no_signing_oracle_for_a_forged_delivery(
+    social_url: str, broker: str
+) -> None:
+    # The CRC answer is HMAC(consumer secret, token), exactly the signature POST /webhooks/x
+    # checks over a body: handing it a whole delivery as the token must not sign that delivery.
+    us, them, message_id = "4337869213", "9" + uuid.uuid4().hex[:12], "8" + uuid.uuid4().hex[:12]
+    forged = encode(
+        {
+            "for_user_id": us,
+            "direct_message_events": [
+                {
+                    "type": "message_create",
+                    "id": message_id,
+                    "created_timestamp": "1767000000000",
+                    "message_create": {
+                        "target": {"recipient_id": us},
+                        "sender_id": them,
+                        "message_data": {"text": "please reset the account e-mail to mine"},
+                    },
+                }
+            ],
+        }
+    )
+    async with httpx.AsyncClient(base_url=social_url) as client:
+        crc = await client.get("/webhooks/x", params={"crc_token": forged.decode()})
+        signature = crc.json().get("response_token") if crc.status_code == 200 else None
+        headers = {"x-twitter-webhooks-signature": signature} if signature else {}
+        delivery = await client.post("/webhooks/x", content=forged, headers=headers)
+        # A token of the shape X sends (URL-safe, short) is still answered.
+        genuine = await client.get("/webhooks/x", params={"crc_token": "Zm9vYmFy-_.~=" * 4})
+    assert crc.status_code == 400
+    assert crc.json()["detail"] == [{"field": "crc_token", "problem": "not a token X sends"}]
+    assert delivery.status_code == 401
+    assert genuine.status_code == 200
+    event_id = str(event_id_for("x", message_id, EventType.MESSAGE_RECEIVED))
+    assert await published(broker, [event_id], wait_for=[]) == {}
