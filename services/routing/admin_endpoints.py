@@ -1,12 +1,13 @@
 """The admin API: agents, queues, skills, contacts and the queue overview."""
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter
 
 from services.routing import admin_service, presence
 from services.routing.auth import AdminDep
+from services.routing.domain import AgentChanges, AgentStatus, QueueRules
 from services.routing.endpoints import run
 from services.routing.schemas import (
     AgentCreate,
@@ -22,6 +23,7 @@ from services.routing.schemas import (
     SplitBody,
     StatusChange,
 )
+from shared.clock import utc_now
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
@@ -39,7 +41,7 @@ async def create_agent(body: AgentCreate, runtime: RuntimeDep) -> AgentCreated:
             skills=body.skills,
             languages=body.languages,
             capacity={k.value: v for k, v in body.capacity.items()},
-            status=body.status,
+            status=AgentStatus(body.status),
         ),
     )
     return AgentCreated(agent=AgentOut.model_validate(agent), token=token)
@@ -62,7 +64,8 @@ async def get_agent(agent_id: uuid.UUID, runtime: RuntimeDep) -> Any:
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
 async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, runtime: RuntimeDep) -> Any:
     """Change an agent's name, skills, languages or capacity."""
-    changes = body.model_dump(exclude_unset=True)
+    # The body's fields are the agent's: what was sent is what changes.
+    changes = cast(AgentChanges, body.model_dump(exclude_unset=True))
     if body.capacity is not None:
         changes["capacity"] = {k.value: v for k, v in body.capacity.items()}
     return await run(
@@ -76,7 +79,7 @@ async def set_agent_status(agent_id: uuid.UUID, body: StatusChange, runtime: Run
     return await run(
         runtime,
         lambda s, steps: presence.set_status(
-            s, steps, agent_id=agent_id, status=body.status, at=admin_service.now()
+            s, steps, agent_id=agent_id, status=AgentStatus(body.status), at=utc_now()
         ),
     )
 
@@ -91,9 +94,17 @@ async def skills(runtime: RuntimeDep) -> list[str]:
 @router.post("/queues", response_model=QueueOut, status_code=201)
 async def create_queue(body: QueueCreate, runtime: RuntimeDep) -> Any:
     """Create a queue (409 if the name is taken)."""
-    values = body.model_dump()
-    values["channel"] = body.channel.value
-    return await run(runtime, lambda s, _: admin_service.create_queue(s, values=values))
+    rules = cast(QueueRules, body.model_dump(exclude={"name", "channel", "overflow_queue"}))
+    return await run(
+        runtime,
+        lambda s, _: admin_service.create_queue(
+            s,
+            name=body.name,
+            channel=body.channel.value,
+            overflow_queue=body.overflow_queue,
+            rules=rules,
+        ),
+    )
 
 
 @router.get("/queues", response_model=list[QueueOut])
@@ -113,9 +124,12 @@ async def get_queue(name: str, runtime: RuntimeDep) -> Any:
 @router.patch("/queues/{name}", response_model=QueueOut)
 async def update_queue(name: str, body: QueueUpdate, runtime: RuntimeDep) -> Any:
     """Change a queue's rules; conversations already waiting keep their deadlines."""
-    changes = body.model_dump(exclude_unset=True)
+    changes = cast(QueueRules, body.model_dump(exclude_unset=True, exclude={"overflow_queue"}))
     return await run(
-        runtime, lambda s, _: admin_service.update_queue(s, name=name, changes=changes)
+        runtime,
+        lambda s, _: admin_service.update_queue(
+            s, name=name, overflow_queue=body.overflow_queue, changes=changes
+        ),
     )
 
 

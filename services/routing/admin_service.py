@@ -2,25 +2,27 @@
 
 import secrets
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.agent_service import token_hash
+from services.routing.domain import (
+    Agent,
+    AgentChanges,
+    AgentStatus,
+    ContactCard,
+    Overview,
+    Queue,
+    QueueRules,
+)
 from services.routing.lifecycle import Steps
 from services.routing.repository import agents, contacts, queues
+from shared.clock import utc_now
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.events import LifecycleStep
 
-Row = dict[str, Any]
-
 #: Conversations an agent can hold at once on each channel, unless configured.
 DEFAULT_CAPACITY = {"phone": 1, "chat": 3, "social": 5, "email": 5}
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def create_agent(
@@ -31,35 +33,33 @@ async def create_agent(
     skills: list[str],
     languages: list[str],
     capacity: dict[str, int],
-    status: str,
-) -> tuple[Row, str]:
+    status: AgentStatus,
+) -> tuple[Agent, str]:
     """A new agent and their bearer token (shown once; only its hash is kept)."""
     token = secrets.token_urlsafe(32)
-    at = now()
-    agent = await agents.insert_agent(
-        session,
-        {
-            "id": uuid.uuid4(),
-            "name": name,
-            "skills": sorted(set(skills)),
-            "languages": sorted(set(languages)),
-            "capacity": {**DEFAULT_CAPACITY, **capacity},
-            "status": status,
-            "status_changed_at": at,
-            "last_idle_at": at,
-            "consecutive_timeouts": 0,
-            "token_hash": token_hash(token),
-            "created_at": at,
-        },
+    at = utc_now()
+    agent = Agent(
+        id=uuid.uuid4(),
+        name=name,
+        skills=sorted(set(skills)),
+        languages=sorted(set(languages)),
+        capacity={**DEFAULT_CAPACITY, **capacity},
+        status=status,
+        status_changed_at=at,
+        last_idle_at=at,
+        consecutive_timeouts=0,
+        token_hash=token_hash(token),
+        created_at=at,
     )
+    await agents.insert_agent(session, agent)
     # Metrics time agents' statuses from their first one on.
-    steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent["id"], agent_status=status)
+    steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent.id, agent_status=status)
     return agent, token
 
 
 async def update_agent(
-    session: AsyncSession, *, agent_id: uuid.UUID, changes: dict[str, Any]
-) -> Row:
+    session: AsyncSession, *, agent_id: uuid.UUID, changes: AgentChanges
+) -> Agent:
     """Change an agent's name, skills, languages or capacity."""
     agent = await agents.lock_agent(session, agent_id)
     if agent is None:
@@ -67,21 +67,22 @@ async def update_agent(
     if not changes:
         return agent
     if "capacity" in changes:
-        changes["capacity"] = {**agent["capacity"], **changes["capacity"]}
-    for listed in ("skills", "languages"):
-        if listed in changes:
-            changes[listed] = sorted(set(changes[listed]))
-    return await agents.update_agent(session, agent_id, changes)
+        changes["capacity"] = {**agent.capacity, **changes["capacity"]}
+    if "skills" in changes:
+        changes["skills"] = sorted(set(changes["skills"]))
+    if "languages" in changes:
+        changes["languages"] = sorted(set(changes["languages"]))
+    return await agents.update_agent(session, agent_id, **changes)
 
 
-async def get_agent(session: AsyncSession, *, agent_id: uuid.UUID) -> Row:
+async def get_agent(session: AsyncSession, *, agent_id: uuid.UUID) -> Agent:
     agent = await agents.agent_by_id(session, agent_id)
     if agent is None:
         raise NotFound("no such agent")
     return agent
 
 
-async def list_agents(session: AsyncSession) -> list[Row]:
+async def list_agents(session: AsyncSession) -> list[Agent]:
     return await agents.all_agents(session)
 
 
@@ -89,76 +90,108 @@ async def skills_in_use(session: AsyncSession) -> list[str]:
     """Every skill an agent has or a queue asks for."""
     found: set[str] = set()
     for agent in await agents.all_agents(session):
-        found.update(agent["skills"])
+        found.update(agent.skills)
     for queue in await queues.all_queues(session):
-        found.update(queue["required_skills"], queue["optional_skills"])
+        found.update(queue.required_skills, queue.optional_skills)
     return sorted(found)
 
 
-async def _resolve_overflow(session: AsyncSession, values: dict[str, Any]) -> None:
-    name = values.pop("overflow_queue", None)
-    if name is None:
-        return
+async def _overflow_queue_id(session: AsyncSession, name: str) -> uuid.UUID:
     target = await queues.queue_by_name(session, name)
     if target is None:
         raise BadRequest(f"overflow queue {name!r} does not exist")
-    values["overflow_queue_id"] = target["id"]
+    return target.id
 
 
-async def create_queue(session: AsyncSession, *, values: dict[str, Any]) -> Row:
-    values = dict(values)
-    await _resolve_overflow(session, values)
-    queue = await queues.insert_queue(session, {"id": uuid.uuid4(), "created_at": now(), **values})
+async def create_queue(
+    session: AsyncSession,
+    *,
+    name: str,
+    channel: str,
+    overflow_queue: str | None,
+    rules: QueueRules,
+) -> Queue:
+    """A new queue with every rule of ``rules``; ``overflow_queue`` names another queue."""
+    overflow_queue_id = None
+    if overflow_queue is not None:
+        overflow_queue_id = await _overflow_queue_id(session, overflow_queue)
+    queue = await queues.insert_queue(
+        session,
+        Queue(
+            id=uuid.uuid4(),
+            name=name,
+            channel=channel,
+            providers=rules["providers"],
+            language=rules["language"],
+            required_skills=rules["required_skills"],
+            optional_skills=rules["optional_skills"],
+            priority=rules["priority"],
+            sla_seconds=rules["sla_seconds"],
+            overflow_seconds=rules["overflow_seconds"],
+            overflow_queue_id=overflow_queue_id,
+            max_waiting=rules["max_waiting"],
+            offer_timeout_seconds=rules["offer_timeout_seconds"],
+            reply_timeout_seconds=rules["reply_timeout_seconds"],
+            on_agent_offline=rules["on_agent_offline"],
+            created_at=utc_now(),
+        ),
+    )
     if queue is None:
-        raise Conflict(f"a queue named {values['name']!r} already exists")
+        raise Conflict(f"a queue named {name!r} already exists")
     return queue
 
 
-async def update_queue(session: AsyncSession, *, name: str, changes: dict[str, Any]) -> Row:
+async def update_queue(
+    session: AsyncSession, *, name: str, overflow_queue: str | None, changes: QueueRules
+) -> Queue:
+    """Change some of a queue's rules; ``overflow_queue`` names its new overflow queue."""
     queue = await queues.queue_by_name(session, name)
     if queue is None:
         raise NotFound("no such queue")
-    changes = dict(changes)
-    await _resolve_overflow(session, changes)
-    if changes.get("overflow_queue_id") == queue["id"]:
+    changes = changes.copy()
+    if overflow_queue is not None:
+        changes["overflow_queue_id"] = await _overflow_queue_id(session, overflow_queue)
+    if changes.get("overflow_queue_id") == queue.id:
         raise BadRequest("a queue cannot overflow into itself")
-    return await queues.update_queue(session, queue["id"], changes) if changes else queue
+    return await queues.update_queue(session, queue.id, **changes) if changes else queue
 
 
-async def list_queues(session: AsyncSession) -> list[Row]:
+async def list_queues(session: AsyncSession) -> list[Queue]:
     return await queues.all_queues(session)
 
 
-async def get_queue(session: AsyncSession, *, name: str) -> Row:
+async def get_queue(session: AsyncSession, *, name: str) -> Queue:
     queue = await queues.queue_by_name(session, name)
     if queue is None:
         raise NotFound("no such queue")
     return queue
 
 
-async def overview(session: AsyncSession) -> dict[str, Any]:
+async def overview(session: AsyncSession) -> Overview:
     """Waiting and longest wait per queue, and how many agents are in each status."""
-    return {
-        "queues": await queues.overview(session, now()),
-        "unplaced": await queues.unplaced_count(session),
-        "agents_by_status": await agents.count_by_status(session),
-    }
+    return Overview(
+        queues=await queues.overview(session, utc_now()),
+        unplaced=await queues.unplaced_count(session),
+        agents_by_status=await agents.count_by_status(session),
+    )
 
 
-async def get_contact(session: AsyncSession, *, contact_id: uuid.UUID) -> Row:
+async def get_contact(session: AsyncSession, *, contact_id: uuid.UUID) -> ContactCard:
     contact = await contacts.get_contact(session, contact_id)
     if contact is None:
         raise NotFound("no such contact")
-    return {
-        **contact,
-        "identities": await contacts.identities_of(session, contact_id),
-        "conversations": await contacts.conversation_count(session, contact_id),
-    }
+    return ContactCard(
+        id=contact.id,
+        display_name=contact.display_name,
+        last_agent_id=contact.last_agent_id,
+        identities=await contacts.identities_of(session, contact_id),
+        conversations=await contacts.conversation_count(session, contact_id),
+    )
 
 
 async def merge_contacts(
     session: AsyncSession, *, source_id: uuid.UUID, target_id: uuid.UUID
-) -> Row:
+) -> ContactCard:
     """Fold ``source`` into ``target``: its identities and conversations move over."""
     if source_id == target_id:
         raise BadRequest("cannot merge a contact into itself")
@@ -171,15 +204,17 @@ async def merge_contacts(
 
 async def split_contact(
     session: AsyncSession, *, contact_id: uuid.UUID, identity_ids: list[uuid.UUID]
-) -> Row:
+) -> ContactCard:
     """Move some identities (and their conversations) of a contact to a new contact."""
     if not await contacts.lock_contacts(session, [contact_id]):
         raise NotFound("no such contact")
-    owned = {i["id"] for i in await contacts.identities_of(session, contact_id)}
+    owned = {i.id for i in await contacts.identities_of(session, contact_id)}
     unknown = [str(i) for i in identity_ids if i not in owned]
     if unknown:
         raise BadRequest("identities do not belong to this contact", detail=unknown)
     if set(identity_ids) >= owned:
         raise BadRequest("a split must leave the contact at least one identity")
-    new_id = await contacts.split(session, source=contact_id, identity_ids=identity_ids, at=now())
+    new_id = await contacts.split(
+        session, source=contact_id, identity_ids=identity_ids, at=utc_now()
+    )
     return await get_contact(session, contact_id=new_id)

@@ -34,7 +34,7 @@ async def current_agent(
         agent = await agent_service.agent_by_token(session, token=token)
     if agent is None:
         raise Unauthorized("unknown agent token")
-    return Caller(agent_id=agent["id"], name=agent["name"])
+    return Caller(agent_id=agent.id, name=agent.name)
 
 
 async def require_admin(

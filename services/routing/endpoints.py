@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import agent_service, presence
 from services.routing.auth import AgentDep
+from services.routing.domain import AgentStatus
 from services.routing.feed import CLOSED, AgentFeed
 from services.routing.lifecycle import Steps, in_transaction
 from services.routing.repository import agents
@@ -26,6 +27,7 @@ from services.routing.schemas import (
     TransferBody,
 )
 from services.routing.settings import RoutingSettings
+from shared.clock import utc_now
 from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/agent", tags=["agent"])
@@ -51,7 +53,7 @@ async def set_my_status(body: StatusChange, runtime: RuntimeDep, caller: AgentDe
     return await run(
         runtime,
         lambda s, steps: presence.set_status(
-            s, steps, agent_id=caller.agent_id, status=body.status, at=agent_service.now()
+            s, steps, agent_id=caller.agent_id, status=AgentStatus(body.status), at=utc_now()
         ),
     )
 

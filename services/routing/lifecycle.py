@@ -10,12 +10,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing.domain import AgentStatus, Conversation
 from services.routing.models import outbox
 from shared.db import Database
 from shared.events import (
@@ -36,7 +37,6 @@ NOTIFY_ALL = text(
     "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
 )
 
-Row = dict[str, Any]
 T = TypeVar("T")
 
 
@@ -52,11 +52,11 @@ class Steps:
         step: LifecycleStep,
         *,
         at: datetime,
-        conversation: Row | None = None,
+        conversation: Conversation | None = None,
         queue: str | None = None,
         agent_id: uuid.UUID | None = None,
         previous_agent_id: uuid.UUID | None = None,
-        agent_status: str | None = None,
+        agent_status: AgentStatus | None = None,
         cause_event_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
         note: str | None = None,
@@ -66,17 +66,17 @@ class Steps:
             event_id=event_id or uuid.uuid4(),
             type=step,
             occurred_at=at,
-            conversation_id=conversation["id"] if conversation else None,
-            conversation_key=conversation["conversation_key"] if conversation else None,
-            channel=Channel(conversation["channel"]) if conversation else None,
-            queue=queue if queue is not None else (conversation or {}).get("queue_name"),
+            conversation_id=conversation.id if conversation else None,
+            conversation_key=conversation.conversation_key if conversation else None,
+            channel=Channel(conversation.channel) if conversation else None,
+            queue=queue if queue is not None or conversation is None else conversation.queue_name,
             agent_id=str(agent_id) if agent_id else None,
             previous_agent_id=str(previous_agent_id) if previous_agent_id else None,
             cause_event_id=cause_event_id,
             agent_status=agent_status,
             note=note,
         )
-        key = conversation["conversation_key"].encode() if conversation else None
+        key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:
             key = str(agent_id).encode()
         self.records.append(OutgoingRecord(ROUTING_TOPIC, key, event.to_json()))

@@ -188,7 +188,7 @@ class QueueOut(_Out):
     on_agent_offline: str
 
 
-class QueueLoad(BaseModel):
+class QueueLoad(_Out):
     name: str
     channel: str
     waiting: int
@@ -197,7 +197,7 @@ class QueueLoad(BaseModel):
     longest_wait_seconds: float
 
 
-class Overview(BaseModel):
+class Overview(_Out):
     queues: list[QueueLoad]
     unplaced: int = Field(description="Conversations no queue has taken yet.")
     agents_by_status: dict[str, int]

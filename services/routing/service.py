@@ -2,18 +2,24 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import holding
+from services.routing.domain import (
+    Conversation,
+    ConversationStatus,
+    OfferState,
+    Queue,
+    SeenIdentity,
+)
 from services.routing.lifecycle import Steps
 from services.routing.models import processed_event
 from services.routing.repository import contacts, conversations, queues
 from services.routing.settings import RoutingSettings
+from shared.clock import utc_now
+from shared.db import claim_events
 from shared.events import (
     CallDisposition,
     Channel,
@@ -23,8 +29,6 @@ from shared.events import (
     LifecycleStep,
     event_id_for,
 )
-
-Row = dict[str, Any]
 
 #: Interactions that can open a conversation.
 OPENING_TYPES = frozenset({EventType.MESSAGE_RECEIVED, EventType.CALL_STARTED})
@@ -37,19 +41,27 @@ def opens_conversation(event: InteractionEvent) -> bool:
     )
 
 
-def identity_of(event: InteractionEvent) -> tuple[str, str, bool]:
-    """(namespace, value, verified) of the sender.
+def identity_of(event: InteractionEvent, at: datetime) -> SeenIdentity:
+    """The sender's identity, seen at ``at``.
 
     An address the channel itself vouches for (the sender of an email, the number of a
     call or a WhatsApp message) is verified and shared across channels; anything else
     (an email typed into a chat widget, a page-scoped id) stays within its provider.
     """
     kind, value = event.customer.kind, event.customer.id
+    namespace, verified = f"{event.channel.value}:{event.provider}:{kind}", False
     if kind == "email" and event.channel is Channel.EMAIL:
-        return "email", value.strip().lower(), True
-    if kind == "phone" and event.channel in (Channel.PHONE, Channel.SOCIAL):
-        return "phone", value.strip(), True
-    return f"{event.channel.value}:{event.provider}:{kind}", value, False
+        namespace, value, verified = "email", value.strip().lower(), True
+    elif kind == "phone" and event.channel in (Channel.PHONE, Channel.SOCIAL):
+        namespace, value, verified = "phone", value.strip(), True
+    return SeenIdentity(
+        namespace=namespace,
+        value=value,
+        verified=verified,
+        channel=event.channel.value,
+        display_name=event.customer.display_name,
+        at=at,
+    )
 
 
 def step_id(event: InteractionEvent, step: LifecycleStep) -> uuid.UUID:
@@ -124,34 +136,23 @@ async def _open_many(
     messages of the batch: the first opens the conversation, all of them count."""
     if not groups:
         return
-    current = datetime.now(UTC)
+    current = utc_now()
     events = [group[0] for group in groups]
     at_of = {e.event_id: _received_at(e, current) for e in events}
-    identities = [identity_of(e) for e in events]
-    contact_ids = await contacts.contacts_of_identities(
-        session,
-        [
-            {
-                "namespace": namespace,
-                "value": value,
-                "verified": verified,
-                "channel": e.channel.value,
-                "display_name": e.customer.display_name,
-                "at": at_of[e.event_id],
-            }
-            for e, (namespace, value, verified) in zip(events, identities, strict=True)
-        ],
-    )
-    chosen: dict[tuple[str, str, str | None], Row | None] = {}
-    waiting: dict[Any, int] = {}
-    rows: list[Row] = []
-    placed: list[Row | None] = []
-    for group, e, (namespace, value, _) in zip(groups, events, identities, strict=True):
+    identities = [identity_of(e, at_of[e.event_id]) for e in events]
+    contact_ids = await contacts.contacts_of_identities(session, identities)
+    chosen: dict[tuple[str, str, str | None], Queue | None] = {}
+    waiting: dict[uuid.UUID, int] = {}
+    opened: list[Conversation] = []
+    placed: list[Queue | None] = []
+    for group, e, seen in zip(groups, events, identities, strict=True):
         at = at_of[e.event_id]
         language = e.content.language if e.content else None
-        conversation = _new_conversation(e, contact_id=contact_ids[(namespace, value)], at=at)
-        conversation["last_inbound_at"] = max(_received_at(m, current) for m in group)
-        conversation["inbound_count"] = len(group)
+        conversation = _new_conversation(
+            e, contact_id=contact_ids[(seen.namespace, seen.value)], at=at
+        )
+        conversation.last_inbound_at = max(_received_at(m, current) for m in group)
+        conversation.inbound_count = len(group)
         target = (e.channel.value, e.provider, language)
         if target not in chosen:
             chosen[target] = await queues.best_queue_for(
@@ -159,59 +160,61 @@ async def _open_many(
             )
         queue = await _room_in(session, chosen[target], waiting)
         if queue is not None:
-            conversation.update(holding.queue_values(queue, at))
-        rows.append(conversation)
+            conversation.apply(queue.placement(at))
+        opened.append(conversation)
         placed.append(queue)
-    inserted = await conversations.insert_conversations(session, rows)
-    for e, conversation, queue in zip(events, rows, placed, strict=True):
-        if conversation["id"] not in inserted:
+    inserted = await conversations.insert_conversations(session, opened)
+    for e, conversation, queue in zip(events, opened, placed, strict=True):
+        if conversation.id not in inserted:
             continue
         _announce_opened(steps, conversation, e)
         if queue is not None:
-            conversation["queue_name"] = queue["name"]
+            conversation.queue_name = queue.name
             steps.add(LifecycleStep.QUEUED, at=at_of[e.event_id], conversation=conversation)
 
 
-async def _room_in(session: AsyncSession, queue: Row | None, waiting: dict[Any, int]) -> Row | None:
+async def _room_in(
+    session: AsyncSession, queue: Queue | None, waiting: dict[uuid.UUID, int]
+) -> Queue | None:
     """The queue a newcomer waits in: ``queue``, or its overflow queue when it is full (None:
     unplaced); ``waiting`` counts the conversations each queue holds, placed ones included."""
-    if queue is None or queue["max_waiting"] is None:
+    if queue is None or queue.max_waiting is None:
         return _counted(queue, waiting)
-    if queue["id"] not in waiting:
-        waiting[queue["id"]] = await queues.waiting_count(session, queue["id"])
-    if waiting[queue["id"]] < queue["max_waiting"]:
+    if queue.id not in waiting:
+        waiting[queue.id] = await queues.waiting_count(session, queue.id)
+    if waiting[queue.id] < queue.max_waiting:
         return _counted(queue, waiting)
-    overflow_id = queue["overflow_queue_id"]
+    overflow_id = queue.overflow_queue_id
     overflow = await queues.queue_by_id(session, overflow_id) if overflow_id else None
     return _counted(overflow, waiting)
 
 
-def _counted(queue: Row | None, waiting: dict[Any, int]) -> Row | None:
-    if queue is not None and queue["id"] in waiting:
-        waiting[queue["id"]] += 1
+def _counted(queue: Queue | None, waiting: dict[uuid.UUID, int]) -> Queue | None:
+    if queue is not None and queue.id in waiting:
+        waiting[queue.id] += 1
     return queue
 
 
 async def _inbound(
     session: AsyncSession, steps: Steps, *, settings: RoutingSettings, event: InteractionEvent
 ) -> None:
-    at = min(event.occurred_at, datetime.now(UTC))
+    at = min(event.occurred_at, utc_now())
     current = await conversations.lock_open_by_key(session, event.conversation_key)
     if current is not None:
         await _attach(session, current, at=at)
         return
     closed = await conversations.lock_latest_closed_by_key(session, event.conversation_key)
     window = timedelta(seconds=settings.reopen_window_s)
-    closed_at = closed["resolved_at"] if closed is not None else None
+    closed_at = closed.resolved_at if closed is not None else None
     if closed is not None and closed_at is not None and at - closed_at <= window:
         await _reopen(session, steps, closed, event=event, at=at)
         return
     await _open(session, steps, event=event, at=at)
 
 
-async def _attach(session: AsyncSession, current: Row, *, at: datetime) -> None:
-    values = await _attach_values(session, current, count=1, at=at)
-    await conversations.update_conversations(session, [{"id": current["id"], **values}])
+async def _attach(session: AsyncSession, current: Conversation, *, at: datetime) -> None:
+    await _count_inbound(session, current, count=1, at=at)
+    await conversations.save_inbound(session, [current])
 
 
 async def _attach_many(
@@ -221,49 +224,43 @@ async def _attach_many(
     the keys that had an open conversation (the others go through :func:`_inbound`)."""
     if not groups:
         return set()
-    current = datetime.now(UTC)
-    updates = []
-    attached = set()
-    for row in await conversations.lock_open_by_keys(session, list(groups)):
-        group = groups[row["conversation_key"]]
+    current = utc_now()
+    counted = await conversations.lock_open_by_keys(session, list(groups))
+    for conversation in counted:
+        group = groups[conversation.conversation_key]
         at = max(_received_at(event, current) for event in group)
-        values = await _attach_values(session, row, count=len(group), at=at)
-        updates.append({"id": row["id"], **values})
-        attached.add(row["conversation_key"])
-    await conversations.update_conversations(session, updates)
-    return attached
+        await _count_inbound(session, conversation, count=len(group), at=at)
+    await conversations.save_inbound(session, counted)
+    return {conversation.conversation_key for conversation in counted}
 
 
-async def _attach_values(
-    session: AsyncSession, current: Row, *, count: int, at: datetime
-) -> dict[str, Any]:
-    """What ``count`` more customer messages, the last at ``at``, change in a conversation:
-    its counts, and the reply now due from the agent who holds it."""
-    reply_due_at = current["reply_due_at"]
-    if current["status"] == "assigned" and reply_due_at is None:
-        queue = await queues.queue_by_id(session, current["queue_id"])
-        if queue is not None and queue["reply_timeout_seconds"] is not None:
-            reply_due_at = datetime.now(UTC) + timedelta(seconds=queue["reply_timeout_seconds"])
-    return {
-        "inbound_count": current["inbound_count"] + count,
-        "last_inbound_at": max(current["last_inbound_at"], at),
-        "reply_due_at": reply_due_at,
-    }
+async def _count_inbound(
+    session: AsyncSession, conversation: Conversation, *, count: int, at: datetime
+) -> None:
+    """Count ``count`` more customer messages, the last at ``at``, in a conversation (not
+    written yet): its counts, and the reply now due from the agent who holds it."""
+    reply_due_at = conversation.reply_due_at
+    if conversation.status == ConversationStatus.ASSIGNED and reply_due_at is None:
+        queue = (
+            await queues.queue_by_id(session, conversation.queue_id)
+            if conversation.queue_id
+            else None
+        )
+        if queue is not None and queue.reply_timeout_seconds is not None:
+            reply_due_at = utc_now() + timedelta(seconds=queue.reply_timeout_seconds)
+    conversation.apply(
+        {
+            "inbound_count": conversation.inbound_count + count,
+            "last_inbound_at": max(conversation.last_inbound_at, at),
+            "reply_due_at": reply_due_at,
+        }
+    )
 
 
 async def _open(
     session: AsyncSession, steps: Steps, *, event: InteractionEvent, at: datetime
 ) -> None:
-    namespace, value, verified = identity_of(event)
-    contact_id = await contacts.contact_of_identity(
-        session,
-        namespace=namespace,
-        value=value,
-        verified=verified,
-        channel=event.channel.value,
-        display_name=event.customer.display_name,
-        at=at,
-    )
+    contact_id = await contacts.contact_of_identity(session, identity_of(event, at))
     conversation = _new_conversation(event, contact_id=contact_id, at=at)
     if not await conversations.insert_conversation(session, conversation):
         return
@@ -271,30 +268,28 @@ async def _open(
     await holding.place(session, steps, conversation=conversation, at=at)
 
 
-def _new_conversation(event: InteractionEvent, *, contact_id: Any, at: datetime) -> Row:
-    """The row of a conversation ``event`` opens at ``at``: queued, not yet in a queue."""
-    return {
-        "id": uuid.uuid4(),
-        "conversation_key": event.conversation_key,
-        "channel": event.channel.value,
-        "provider": event.provider,
-        "customer_id": event.customer.id,
-        "customer_kind": event.customer.kind,
-        "contact_id": contact_id,
-        "language": event.content.language if event.content else None,
-        "status": "queued",
-        "priority": 0,
-        "optional_skills_dropped": False,
-        "opened_at": at,
-        "cycle_started_at": at,
-        "last_inbound_at": at,
-        "inbound_count": 1,
-        "reopen_count": 0,
-    }
+def _new_conversation(
+    event: InteractionEvent, *, contact_id: uuid.UUID, at: datetime
+) -> Conversation:
+    """The conversation ``event`` opens at ``at``: queued, not yet in a queue."""
+    return Conversation(
+        id=uuid.uuid4(),
+        conversation_key=event.conversation_key,
+        channel=event.channel.value,
+        provider=event.provider,
+        customer_id=event.customer.id,
+        customer_kind=event.customer.kind,
+        contact_id=contact_id,
+        language=event.content.language if event.content else None,
+        status=ConversationStatus.QUEUED,
+        opened_at=at,
+        cycle_started_at=at,
+        last_inbound_at=at,
+    )
 
 
-def _announce_opened(steps: Steps, conversation: Row, event: InteractionEvent) -> None:
-    conversation["queue_name"] = None
+def _announce_opened(steps: Steps, conversation: Conversation, event: InteractionEvent) -> None:
+    conversation.queue_name = None
     steps.add(
         LifecycleStep.OPENED,
         at=event.occurred_at,
@@ -305,19 +300,24 @@ def _announce_opened(steps: Steps, conversation: Row, event: InteractionEvent) -
 
 
 async def _reopen(
-    session: AsyncSession, steps: Steps, closed: Row, *, event: InteractionEvent, at: datetime
+    session: AsyncSession,
+    steps: Steps,
+    closed: Conversation,
+    *,
+    event: InteractionEvent,
+    at: datetime,
 ) -> None:
-    values = {
-        "status": "queued",
-        "cycle_started_at": at,
-        "last_inbound_at": at,
-        "inbound_count": closed["inbound_count"] + 1,
-        "reopen_count": closed["reopen_count"] + 1,
-        "accepted_at": None,
-        "resolved_at": None,
-    }
-    await conversations.update_conversation(session, closed["id"], values)
-    closed.update(values)
+    await conversations.update_conversation(
+        session,
+        closed,
+        status=ConversationStatus.QUEUED,
+        cycle_started_at=at,
+        last_inbound_at=at,
+        inbound_count=closed.inbound_count + 1,
+        reopen_count=closed.reopen_count + 1,
+        accepted_at=None,
+        resolved_at=None,
+    )
     steps.add(
         LifecycleStep.REOPENED,
         at=event.occurred_at,
@@ -330,7 +330,7 @@ async def _reopen(
 
 async def _customer_left(session: AsyncSession, steps: Steps, *, event: InteractionEvent) -> None:
     current = await conversations.lock_open_by_key(session, event.conversation_key)
-    if current is not None and current["accepted_at"] is None:
+    if current is not None and current.accepted_at is None:
         await _abandon(session, steps, current, event=event)
 
 
@@ -339,19 +339,20 @@ async def _call_ended(session: AsyncSession, steps: Steps, *, event: Interaction
     if current is None:
         return
     disposition = event.call.disposition if event.call else None
-    if current["accepted_at"] is None and disposition is CallDisposition.ABANDONED:
+    if current.accepted_at is None and disposition is CallDisposition.ABANDONED:
         await _abandon(session, steps, current, event=event)
         return
     # A call is over when it ends: resolve it, crediting whoever held it.
     at = event.occurred_at
-    holder = current["agent_id"]
+    holder = current.agent_id
     if holder is not None:
         await holding.close_pending_offer(
-            session, steps, conversation=current, state="withdrawn", at=at
+            session, steps, conversation=current, state=OfferState.WITHDRAWN, at=at
         )
         await holding.release(session, steps, conversation=current, at=at)
-    values = {"status": "resolved", "resolved_at": at, "reply_due_at": None}
-    await conversations.update_conversation(session, current["id"], values)
+    await conversations.update_conversation(
+        session, current, status=ConversationStatus.RESOLVED, resolved_at=at, reply_due_at=None
+    )
     steps.add(
         LifecycleStep.RESOLVED,
         at=at,
@@ -363,17 +364,18 @@ async def _call_ended(session: AsyncSession, steps: Steps, *, event: Interaction
 
 
 async def _abandon(
-    session: AsyncSession, steps: Steps, current: Row, *, event: InteractionEvent
+    session: AsyncSession, steps: Steps, current: Conversation, *, event: InteractionEvent
 ) -> None:
     at = event.occurred_at
-    holder = current["agent_id"]
+    holder = current.agent_id
     if holder is not None:
         await holding.close_pending_offer(
-            session, steps, conversation=current, state="withdrawn", at=at
+            session, steps, conversation=current, state=OfferState.WITHDRAWN, at=at
         )
         await holding.release(session, steps, conversation=current, at=at)
-    values = {"status": "abandoned", "resolved_at": at, "reply_due_at": None}
-    await conversations.update_conversation(session, current["id"], values)
+    await conversations.update_conversation(
+        session, current, status=ConversationStatus.ABANDONED, resolved_at=at, reply_due_at=None
+    )
     steps.add(
         LifecycleStep.ABANDONED,
         at=at,
@@ -382,15 +384,3 @@ async def _abandon(
         cause_event_id=event.event_id,
         event_id=step_id(event, LifecycleStep.ABANDONED),
     )
-
-
-async def claim_events(
-    session: AsyncSession, table: Table, event_ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Record these event ids as processed in one statement; those that were not already."""
-    at = datetime.now(UTC)
-    rows = await session.execute(
-        insert(table).on_conflict_do_nothing().returning(table.c.event_id),
-        [{"event_id": event_id, "processed_at": at} for event_id in event_ids],
-    )
-    return set(rows.scalars())

@@ -19,8 +19,10 @@ import pytest
 
 from services.routing import agent_service, presence
 from services.routing.app import create_app
+from services.routing.domain import AgentStatus
 from services.routing.lifecycle import in_transaction
 from services.routing.worker import RoutingWorker
+from shared.clock import utc_now
 from shared.db import Database
 from shared.errors import Conflict
 from shared.events import INTERACTIONS_TOPIC
@@ -55,11 +57,11 @@ class Crowd:
                 handled += 1
                 # Conflict: the offer went back meanwhile (we went offline, it timed out).
                 with contextlib.suppress(Conflict):
-                    await self.answer(agent_id, offer["id"], decline=rng.random() < 0.1)
+                    await self.answer(agent_id, offer.id, decline=rng.random() < 0.1)
             if handled % 40 == 0:
-                await self.set_status(agent_id, "offline")
+                await self.set_status(agent_id, AgentStatus.OFFLINE)
                 await asyncio.sleep(0.05)
-                await self.set_status(agent_id, "available")
+                await self.set_status(agent_id, AgentStatus.AVAILABLE)
 
     async def answer(self, agent_id: uuid.UUID, offer_id: uuid.UUID, *, decline: bool) -> None:
         if decline:
@@ -77,15 +79,15 @@ class Crowd:
         await in_transaction(
             self.database,
             lambda s, steps: agent_service.resolve(
-                s, steps, agent_id=agent_id, conversation_id=conversation["id"]
+                s, steps, agent_id=agent_id, conversation_id=conversation.id
             ),
         )
 
-    async def set_status(self, agent_id: uuid.UUID, status: str) -> None:
+    async def set_status(self, agent_id: uuid.UUID, status: AgentStatus) -> None:
         await in_transaction(
             self.database,
             lambda s, steps: presence.set_status(
-                s, steps, agent_id=agent_id, status=status, at=agent_service.now()
+                s, steps, agent_id=agent_id, status=status, at=utc_now()
             ),
         )
 

@@ -2,15 +2,19 @@
 
 import uuid
 from collections import Counter
-from typing import Any
+from dataclasses import fields
+from typing import Any, Unpack
 
-from sqlalchemy import Integer, func, or_, select, update
+from sqlalchemy import Integer, Row, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing.domain import Agent, AgentChanges, AgentStatus, AvailableAgent
 from services.routing.models import agent, conversation
 
-Row = dict[str, Any]
+
+def _agent(row: Row[Any]) -> Agent:
+    return Agent(**row._mapping)
 
 
 def _capacity(channel: str) -> Any:
@@ -26,42 +30,44 @@ def _load(channel: str) -> Any:
     )
 
 
-async def insert_agent(session: AsyncSession, values: dict[str, Any]) -> Row:
-    row = (await session.execute(insert(agent).values(**values).returning(agent))).one()
-    return dict(row._mapping)
+async def insert_agent(session: AsyncSession, new: Agent) -> None:
+    values = {f.name: getattr(new, f.name) for f in fields(Agent)}
+    await session.execute(insert(agent).values(**values))
 
 
-async def agent_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
+async def agent_by_token_hash(session: AsyncSession, token_hash: str) -> Agent | None:
     row = (await session.execute(select(agent).where(agent.c.token_hash == token_hash))).first()
-    return dict(row._mapping) if row is not None else None
+    return _agent(row) if row is not None else None
 
 
-async def agent_by_id(session: AsyncSession, agent_id: uuid.UUID) -> Row | None:
+async def agent_by_id(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
     row = (await session.execute(select(agent).where(agent.c.id == agent_id))).first()
-    return dict(row._mapping) if row is not None else None
+    return _agent(row) if row is not None else None
 
 
 async def lock_agent(
     session: AsyncSession, agent_id: uuid.UUID, *, skip_locked: bool = False
-) -> Row | None:
-    """The agent's row, locked for this transaction (None if missing or skipped)."""
+) -> Agent | None:
+    """The agent, locked for this transaction (None if missing or skipped)."""
     statement = select(agent).where(agent.c.id == agent_id).with_for_update(skip_locked=skip_locked)
     row = (await session.execute(statement)).first()
-    return dict(row._mapping) if row is not None else None
+    return _agent(row) if row is not None else None
 
 
-async def update_agent(session: AsyncSession, agent_id: uuid.UUID, values: dict[str, Any]) -> Row:
+async def update_agent(
+    session: AsyncSession, agent_id: uuid.UUID, **changes: Unpack[AgentChanges]
+) -> Agent:
     row = (
         await session.execute(
-            update(agent).where(agent.c.id == agent_id).values(**values).returning(agent)
+            update(agent).where(agent.c.id == agent_id).values(**changes).returning(agent)
         )
     ).one()
-    return dict(row._mapping)
+    return _agent(row)
 
 
-async def all_agents(session: AsyncSession) -> list[Row]:
+async def all_agents(session: AsyncSession) -> list[Agent]:
     rows = await session.execute(select(agent).order_by(agent.c.created_at, agent.c.id))
-    return [dict(r._mapping) for r in rows]
+    return [_agent(r) for r in rows]
 
 
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
@@ -86,13 +92,13 @@ async def total_load(session: AsyncSession, agent_id: uuid.UUID) -> int:
 
 async def pool(
     session: AsyncSession, *, channel: str, any_skills: list[list[str]] | None
-) -> list[Row]:
+) -> list[AvailableAgent]:
     """Available agents with room on the channel and every skill of one of ``any_skills``
     (None: any agent): their skills, languages, capacity and load on the channel. Read
     without locks: the matcher locks and counts again before it offers."""
     load = _load(channel)
     capacity = _capacity(channel)
-    conditions = [agent.c.status == "available", capacity > load]
+    conditions = [agent.c.status == AgentStatus.AVAILABLE, capacity > load]
     if any_skills is not None:
         conditions.append(or_(*(agent.c.skills.contains(skills) for skills in any_skills)))
     rows = await session.execute(
@@ -105,10 +111,10 @@ async def pool(
             load.label("load"),
         ).where(*conditions)
     )
-    return [dict(r._mapping) for r in rows]
+    return [AvailableAgent(**r._mapping) for r in rows]
 
 
-async def lock_available(session: AsyncSession, agent_ids: list[uuid.UUID]) -> list[Row]:
+async def lock_available(session: AsyncSession, agent_ids: list[uuid.UUID]) -> list[Agent]:
     """Lock those of the agents no other transaction holds, in id order; skipped ones are left
     out (another instance is routing to them)."""
     statement = (
@@ -117,10 +123,12 @@ async def lock_available(session: AsyncSession, agent_ids: list[uuid.UUID]) -> l
         .order_by(agent.c.id)
         .with_for_update(skip_locked=True)
     )
-    return [dict(r._mapping) for r in await session.execute(statement)]
+    return [_agent(r) for r in await session.execute(statement)]
 
 
-async def loads_on(session: AsyncSession, agent_ids: list[uuid.UUID], channel: str) -> Counter[Any]:
+async def loads_on(
+    session: AsyncSession, agent_ids: list[uuid.UUID], channel: str
+) -> Counter[uuid.UUID]:
     """How many conversations of ``channel`` each agent holds (absent: none)."""
     rows = await session.execute(
         select(conversation.c.agent_id, func.count())

@@ -1,32 +1,22 @@
 """Queries on contacts and their identities."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing.domain import Contact, Identity, SeenIdentity
 from services.routing.models import contact, conversation, identity
 
-Row = dict[str, Any]
 
-
-async def contact_of_identity(
-    session: AsyncSession,
-    *,
-    namespace: str,
-    value: str,
-    verified: bool,
-    channel: str,
-    display_name: str | None,
-    at: datetime,
-) -> uuid.UUID:
+async def contact_of_identity(session: AsyncSession, seen: SeenIdentity) -> uuid.UUID:
     """The contact an identity belongs to, creating both when the identity is new."""
     new_contact = uuid.uuid4()
     await session.execute(
-        insert(contact).values(id=new_contact, display_name=display_name, created_at=at)
+        insert(contact).values(id=new_contact, display_name=seen.display_name, created_at=seen.at)
     )
     inserted = (
         await session.execute(
@@ -34,11 +24,11 @@ async def contact_of_identity(
             .values(
                 id=uuid.uuid4(),
                 contact_id=new_contact,
-                namespace=namespace,
-                value=value,
-                verified=verified,
-                channel=channel,
-                created_at=at,
+                namespace=seen.namespace,
+                value=seen.value,
+                verified=seen.verified,
+                channel=seen.channel,
+                created_at=seen.at,
             )
             .on_conflict_do_nothing(index_elements=[identity.c.namespace, identity.c.value])
             .returning(identity.c.contact_id)
@@ -49,7 +39,7 @@ async def contact_of_identity(
     await session.execute(delete(contact).where(contact.c.id == new_contact))
     existing = await session.scalar(
         select(identity.c.contact_id).where(
-            identity.c.namespace == namespace, identity.c.value == value
+            identity.c.namespace == seen.namespace, identity.c.value == seen.value
         )
     )
     assert existing is not None
@@ -57,16 +47,16 @@ async def contact_of_identity(
     return contact_id
 
 
-async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Row | None:
+async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact | None:
     row = (await session.execute(select(contact).where(contact.c.id == contact_id))).first()
-    return dict(row._mapping) if row is not None else None
+    return Contact(**row._mapping) if row is not None else None
 
 
-async def identities_of(session: AsyncSession, contact_id: uuid.UUID) -> list[Row]:
+async def identities_of(session: AsyncSession, contact_id: uuid.UUID) -> list[Identity]:
     rows = await session.execute(
         select(identity).where(identity.c.contact_id == contact_id).order_by(identity.c.created_at)
     )
-    return [dict(r._mapping) for r in rows]
+    return [Identity(**r._mapping) for r in rows]
 
 
 async def conversation_count(session: AsyncSession, contact_id: uuid.UUID) -> int:
@@ -76,11 +66,11 @@ async def conversation_count(session: AsyncSession, contact_id: uuid.UUID) -> in
     return int(count or 0)
 
 
-async def lock_contacts(session: AsyncSession, ids: list[uuid.UUID]) -> list[Row]:
+async def lock_contacts(session: AsyncSession, ids: list[uuid.UUID]) -> list[Contact]:
     rows = await session.execute(
         select(contact).where(contact.c.id.in_(ids)).order_by(contact.c.id).with_for_update()
     )
-    return [dict(r._mapping) for r in rows]
+    return [Contact(**r._mapping) for r in rows]
 
 
 async def merge(session: AsyncSession, *, source: uuid.UUID, target: uuid.UUID) -> None:
@@ -140,20 +130,19 @@ async def remember_agent(
 
 
 async def contacts_of_identities(
-    session: AsyncSession, identities: list[Row]
+    session: AsyncSession, identities: Sequence[SeenIdentity]
 ) -> dict[tuple[str, str], uuid.UUID]:
-    """:func:`contact_of_identity` for several (namespace, value, verified, channel,
-    display_name, at); (namespace, value) -> contact id."""
-    first: dict[tuple[str, str], Row] = {}
+    """:func:`contact_of_identity` for several; (namespace, value) -> contact id."""
+    first: dict[tuple[str, str], SeenIdentity] = {}
     for item in identities:
-        first.setdefault((item["namespace"], item["value"]), item)
+        first.setdefault((item.namespace, item.value), item)
     if not first:
         return {}
     fresh = {key: uuid.uuid4() for key in first}
     await session.execute(
         insert(contact),
         [
-            {"id": fresh[key], "display_name": item["display_name"], "created_at": item["at"]}
+            {"id": fresh[key], "display_name": item.display_name, "created_at": item.at}
             for key, item in first.items()
         ],
     )
@@ -165,11 +154,11 @@ async def contacts_of_identities(
             {
                 "id": uuid.uuid4(),
                 "contact_id": fresh[key],
-                "namespace": item["namespace"],
-                "value": item["value"],
-                "verified": item["verified"],
-                "channel": item["channel"],
-                "created_at": item["at"],
+                "namespace": item.namespace,
+                "value": item.value,
+                "verified": item.verified,
+                "channel": item.channel,
+                "created_at": item.at,
             }
             for key, item in first.items()
         ],
