@@ -3,8 +3,6 @@
 import secrets
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.routing.agent_service import token_hash
 from services.routing.domain import (
     Agent,
@@ -15,8 +13,7 @@ from services.routing.domain import (
     Queue,
     QueueRules,
 )
-from services.routing.lifecycle import Steps
-from services.routing.repository import agents, contacts, queues
+from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.events import LifecycleStep
@@ -26,8 +23,7 @@ DEFAULT_CAPACITY = {"phone": 1, "chat": 3, "social": 5, "email": 5}
 
 
 async def create_agent(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     name: str,
     skills: list[str],
@@ -51,17 +47,15 @@ async def create_agent(
         token_hash=token_hash(token),
         created_at=at,
     )
-    await agents.insert_agent(session, agent)
+    await uow.agents.insert_agent(agent)
     # Metrics time agents' statuses from their first one on.
-    steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent.id, agent_status=status)
+    uow.steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent.id, agent_status=status)
     return agent, token
 
 
-async def update_agent(
-    session: AsyncSession, *, agent_id: uuid.UUID, changes: AgentChanges
-) -> Agent:
+async def update_agent(uow: UnitOfWork, *, agent_id: uuid.UUID, changes: AgentChanges) -> Agent:
     """Change an agent's name, skills, languages or capacity."""
-    agent = await agents.lock_agent(session, agent_id)
+    agent = await uow.agents.lock_agent(agent_id)
     if agent is None:
         raise NotFound("no such agent")
     if not changes:
@@ -72,39 +66,39 @@ async def update_agent(
         changes["skills"] = sorted(set(changes["skills"]))
     if "languages" in changes:
         changes["languages"] = sorted(set(changes["languages"]))
-    return await agents.update_agent(session, agent_id, **changes)
+    return await uow.agents.update_agent(agent_id, **changes)
 
 
-async def get_agent(session: AsyncSession, *, agent_id: uuid.UUID) -> Agent:
-    agent = await agents.agent_by_id(session, agent_id)
+async def get_agent(uow: UnitOfWork, *, agent_id: uuid.UUID) -> Agent:
+    agent = await uow.agents.agent_by_id(agent_id)
     if agent is None:
         raise NotFound("no such agent")
     return agent
 
 
-async def list_agents(session: AsyncSession) -> list[Agent]:
-    return await agents.all_agents(session)
+async def list_agents(uow: UnitOfWork) -> list[Agent]:
+    return await uow.agents.all_agents()
 
 
-async def skills_in_use(session: AsyncSession) -> list[str]:
+async def skills_in_use(uow: UnitOfWork) -> list[str]:
     """Every skill an agent has or a queue asks for."""
     found: set[str] = set()
-    for agent in await agents.all_agents(session):
+    for agent in await uow.agents.all_agents():
         found.update(agent.skills)
-    for queue in await queues.all_queues(session):
+    for queue in await uow.queues.all_queues():
         found.update(queue.required_skills, queue.optional_skills)
     return sorted(found)
 
 
-async def _overflow_queue_id(session: AsyncSession, name: str) -> uuid.UUID:
-    target = await queues.queue_by_name(session, name)
+async def _overflow_queue_id(uow: UnitOfWork, name: str) -> uuid.UUID:
+    target = await uow.queues.queue_by_name(name)
     if target is None:
         raise BadRequest(f"overflow queue {name!r} does not exist")
     return target.id
 
 
 async def create_queue(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     name: str,
     channel: str,
@@ -114,9 +108,8 @@ async def create_queue(
     """A new queue with every rule of ``rules``; ``overflow_queue`` names another queue."""
     overflow_queue_id = None
     if overflow_queue is not None:
-        overflow_queue_id = await _overflow_queue_id(session, overflow_queue)
-    queue = await queues.insert_queue(
-        session,
+        overflow_queue_id = await _overflow_queue_id(uow, overflow_queue)
+    queue = await uow.queues.insert_queue(
         Queue(
             id=uuid.uuid4(),
             name=name,
@@ -142,79 +135,77 @@ async def create_queue(
 
 
 async def update_queue(
-    session: AsyncSession, *, name: str, overflow_queue: str | None, changes: QueueRules
+    uow: UnitOfWork, *, name: str, overflow_queue: str | None, changes: QueueRules
 ) -> Queue:
     """Change some of a queue's rules; ``overflow_queue`` names its new overflow queue."""
-    queue = await queues.queue_by_name(session, name)
+    queue = await uow.queues.queue_by_name(name)
     if queue is None:
         raise NotFound("no such queue")
     changes = changes.copy()
     if overflow_queue is not None:
-        changes["overflow_queue_id"] = await _overflow_queue_id(session, overflow_queue)
+        changes["overflow_queue_id"] = await _overflow_queue_id(uow, overflow_queue)
     if changes.get("overflow_queue_id") == queue.id:
         raise BadRequest("a queue cannot overflow into itself")
-    return await queues.update_queue(session, queue.id, **changes) if changes else queue
+    return await uow.queues.update_queue(queue.id, **changes) if changes else queue
 
 
-async def list_queues(session: AsyncSession) -> list[Queue]:
-    return await queues.all_queues(session)
+async def list_queues(uow: UnitOfWork) -> list[Queue]:
+    return await uow.queues.all_queues()
 
 
-async def get_queue(session: AsyncSession, *, name: str) -> Queue:
-    queue = await queues.queue_by_name(session, name)
+async def get_queue(uow: UnitOfWork, *, name: str) -> Queue:
+    queue = await uow.queues.queue_by_name(name)
     if queue is None:
         raise NotFound("no such queue")
     return queue
 
 
-async def overview(session: AsyncSession) -> Overview:
+async def overview(uow: UnitOfWork) -> Overview:
     """Waiting and longest wait per queue, and how many agents are in each status."""
     return Overview(
-        queues=await queues.overview(session, utc_now()),
-        unplaced=await queues.unplaced_count(session),
-        agents_by_status=await agents.count_by_status(session),
+        queues=await uow.queues.overview(utc_now()),
+        unplaced=await uow.queues.unplaced_count(),
+        agents_by_status=await uow.agents.count_by_status(),
     )
 
 
-async def get_contact(session: AsyncSession, *, contact_id: uuid.UUID) -> ContactCard:
-    contact = await contacts.get_contact(session, contact_id)
+async def get_contact(uow: UnitOfWork, *, contact_id: uuid.UUID) -> ContactCard:
+    contact = await uow.contacts.get_contact(contact_id)
     if contact is None:
         raise NotFound("no such contact")
     return ContactCard(
         id=contact.id,
         display_name=contact.display_name,
         last_agent_id=contact.last_agent_id,
-        identities=await contacts.identities_of(session, contact_id),
-        conversations=await contacts.conversation_count(session, contact_id),
+        identities=await uow.contacts.identities_of(contact_id),
+        conversations=await uow.contacts.conversation_count(contact_id),
     )
 
 
 async def merge_contacts(
-    session: AsyncSession, *, source_id: uuid.UUID, target_id: uuid.UUID
+    uow: UnitOfWork, *, source_id: uuid.UUID, target_id: uuid.UUID
 ) -> ContactCard:
     """Fold ``source`` into ``target``: its identities and conversations move over."""
     if source_id == target_id:
         raise BadRequest("cannot merge a contact into itself")
-    locked = await contacts.lock_contacts(session, [source_id, target_id])
+    locked = await uow.contacts.lock_contacts([source_id, target_id])
     if len(locked) != 2:
         raise NotFound("no such contact")
-    await contacts.merge(session, source=source_id, target=target_id)
-    return await get_contact(session, contact_id=target_id)
+    await uow.contacts.merge(source=source_id, target=target_id)
+    return await get_contact(uow, contact_id=target_id)
 
 
 async def split_contact(
-    session: AsyncSession, *, contact_id: uuid.UUID, identity_ids: list[uuid.UUID]
+    uow: UnitOfWork, *, contact_id: uuid.UUID, identity_ids: list[uuid.UUID]
 ) -> ContactCard:
     """Move some identities (and their conversations) of a contact to a new contact."""
-    if not await contacts.lock_contacts(session, [contact_id]):
+    if not await uow.contacts.lock_contacts([contact_id]):
         raise NotFound("no such contact")
-    owned = {i.id for i in await contacts.identities_of(session, contact_id)}
+    owned = {i.id for i in await uow.contacts.identities_of(contact_id)}
     unknown = [str(i) for i in identity_ids if i not in owned]
     if unknown:
         raise BadRequest("identities do not belong to this contact", detail=unknown)
     if set(identity_ids) >= owned:
         raise BadRequest("a split must leave the contact at least one identity")
-    new_id = await contacts.split(
-        session, source=contact_id, identity_ids=identity_ids, at=utc_now()
-    )
-    return await get_contact(session, contact_id=new_id)
+    new_id = await uow.contacts.split(source=contact_id, identity_ids=identity_ids, at=utc_now())
+    return await get_contact(uow, contact_id=new_id)

@@ -8,8 +8,6 @@ import hashlib
 import uuid
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.routing import holding
 from services.routing.domain import (
     Agent,
@@ -21,9 +19,8 @@ from services.routing.domain import (
     OfferState,
     PendingOffer,
 )
-from services.routing.lifecycle import Steps
 from services.routing.matching import Matcher
-from services.routing.repository import agents, contacts, conversations, offers, queues
+from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.events import (
@@ -50,27 +47,27 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def agent_by_token(session: AsyncSession, *, token: str) -> Agent | None:
-    return await agents.agent_by_token_hash(session, token_hash(token))
+async def agent_by_token(uow: UnitOfWork, *, token: str) -> Agent | None:
+    return await uow.agents.agent_by_token_hash(token_hash(token))
 
 
-async def my_offers(session: AsyncSession, *, agent_id: uuid.UUID) -> list[PendingOffer]:
-    return await offers.pending_for_agent(session, agent_id)
+async def my_offers(uow: UnitOfWork, *, agent_id: uuid.UUID) -> list[PendingOffer]:
+    return await uow.offers.pending_for_agent(agent_id)
 
 
-async def my_conversations(session: AsyncSession, *, agent_id: uuid.UUID) -> list[Conversation]:
-    return await conversations.held_by(session, agent_id)
+async def my_conversations(uow: UnitOfWork, *, agent_id: uuid.UUID) -> list[Conversation]:
+    return await uow.conversations.held_by(agent_id)
 
 
 async def _my_pending_offer(
-    session: AsyncSession, *, agent_id: uuid.UUID, offer_id: uuid.UUID
+    uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID
 ) -> tuple[Offer, Conversation]:
     """Lock the offer's conversation and return (offer, conversation) if still pending."""
-    offer = await offers.get_offer(session, offer_id)
+    offer = await uow.offers.get_offer(offer_id)
     if offer is None or offer.agent_id != agent_id:
         raise NotFound("no such offer")
-    conversation = await conversations.lock_conversation(session, offer.conversation_id)
-    offer = await offers.get_offer(session, offer_id)
+    conversation = await uow.conversations.lock_conversation(offer.conversation_id)
+    offer = await uow.offers.get_offer(offer_id)
     assert conversation is not None
     assert offer is not None
     if offer.state == OfferState.PENDING and offer.expires_at <= utc_now():
@@ -81,56 +78,49 @@ async def _my_pending_offer(
     return offer, conversation
 
 
-async def accept(
-    session: AsyncSession, steps: Steps, *, agent_id: uuid.UUID, offer_id: uuid.UUID
-) -> Conversation:
+async def accept(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -> Conversation:
     """Accept a pending offer: the conversation is now assigned to the agent."""
-    offer, conversation = await _my_pending_offer(session, agent_id=agent_id, offer_id=offer_id)
+    offer, conversation = await _my_pending_offer(uow, agent_id=agent_id, offer_id=offer_id)
     at = utc_now()
-    await agents.lock_agent(session, agent_id)
-    await offers.close_offer(session, offer.id, state=OfferState.ACCEPTED, at=at)
-    await agents.update_agent(session, agent_id, consecutive_timeouts=0)
+    await uow.agents.lock_agent(agent_id)
+    await uow.offers.close_offer(offer.id, state=OfferState.ACCEPTED, at=at)
+    await uow.agents.update_agent(agent_id, consecutive_timeouts=0)
     changes: ConversationChanges = {
         "status": ConversationStatus.ASSIGNED,
         "accepted_at": conversation.accepted_at or at,
         "last_agent_id": agent_id,
         "reply_due_at": None,
     }
-    queue = (
-        await queues.queue_by_id(session, conversation.queue_id) if conversation.queue_id else None
-    )
+    queue = await uow.queues.queue_by_id(conversation.queue_id) if conversation.queue_id else None
     if queue is not None and queue.reply_timeout_seconds is not None:
         changes["reply_due_at"] = at + timedelta(seconds=queue.reply_timeout_seconds)
-    await conversations.update_conversation(session, conversation, **changes)
+    await uow.conversations.update_conversation(conversation, **changes)
     if conversation.contact_id is not None:
-        await contacts.remember_agent(session, conversation.contact_id, agent_id, at)
-    steps.add(LifecycleStep.ACCEPTED, at=at, conversation=conversation, agent_id=agent_id)
-    steps.add(LifecycleStep.ASSIGNED, at=at, conversation=conversation, agent_id=agent_id)
+        await uow.contacts.remember_agent(conversation.contact_id, agent_id, at)
+    uow.steps.add(LifecycleStep.ACCEPTED, at=at, conversation=conversation, agent_id=agent_id)
+    uow.steps.add(LifecycleStep.ASSIGNED, at=at, conversation=conversation, agent_id=agent_id)
     return conversation
 
 
-async def decline(
-    session: AsyncSession, steps: Steps, *, agent_id: uuid.UUID, offer_id: uuid.UUID
-) -> Conversation:
+async def decline(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -> Conversation:
     """Decline a pending offer: the conversation goes on to the next agent."""
-    _, conversation = await _my_pending_offer(session, agent_id=agent_id, offer_id=offer_id)
+    _, conversation = await _my_pending_offer(uow, agent_id=agent_id, offer_id=offer_id)
     await holding.back_to_queue(
-        session,
-        steps,
+        uow,
         conversation=conversation,
         at=utc_now(),
         step=LifecycleStep.DECLINED,
         offer_state=OfferState.DECLINED,
     )
-    await agents.update_agent(session, agent_id, consecutive_timeouts=0)
+    await uow.agents.update_agent(agent_id, consecutive_timeouts=0)
     return conversation
 
 
 async def _mine(
-    session: AsyncSession, *, agent_id: uuid.UUID, conversation_id: uuid.UUID, action: str
+    uow: UnitOfWork, *, agent_id: uuid.UUID, conversation_id: uuid.UUID, action: str
 ) -> Conversation:
     """Lock one of the agent's conversations, assigned to them, or answer 404/409."""
-    conversation = await conversations.lock_conversation(session, conversation_id)
+    conversation = await uow.conversations.lock_conversation(conversation_id)
     holder = None if conversation is None else conversation.agent_id
     last = None if conversation is None else conversation.last_agent_id
     if conversation is None or not (holder == agent_id or (holder is None and last == agent_id)):
@@ -142,8 +132,7 @@ async def _mine(
 
 
 async def reply(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     agent_id: uuid.UUID,
     conversation_id: uuid.UUID,
@@ -152,7 +141,7 @@ async def reply(
 ) -> InteractionEvent:
     """Record the agent's reply and publish it as an outbound message for the connector."""
     conversation = await _mine(
-        session, agent_id=agent_id, conversation_id=conversation_id, action="reply"
+        uow, agent_id=agent_id, conversation_id=conversation_id, action="reply"
     )
     at = utc_now()
     reply_id = reply_id or uuid.uuid4()
@@ -170,8 +159,7 @@ async def reply(
         agent_id=str(agent_id),
         raw_ref=str(reply_id),
     )
-    new = await conversations.insert_reply(
-        session,
+    new = await uow.conversations.insert_reply(
         reply_id=reply_id,
         conversation_id=conversation_id,
         agent_id=agent_id,
@@ -183,35 +171,35 @@ async def reply(
     changes: ConversationChanges = {"reply_due_at": None}
     if conversation.first_reply_at is None:
         changes["first_reply_at"] = at
-        steps.add(LifecycleStep.FIRST_REPLY, at=at, conversation=conversation, agent_id=agent_id)
-    await conversations.update_conversation(session, conversation, **changes)
-    steps.message(message)
+        uow.steps.add(
+            LifecycleStep.FIRST_REPLY, at=at, conversation=conversation, agent_id=agent_id
+        )
+    await uow.conversations.update_conversation(conversation, **changes)
+    uow.steps.message(message)
     return message
 
 
 async def resolve(
-    session: AsyncSession, steps: Steps, *, agent_id: uuid.UUID, conversation_id: uuid.UUID
+    uow: UnitOfWork, *, agent_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> Conversation:
     """Resolve the agent's conversation, freeing the room it took."""
     conversation = await _mine(
-        session, agent_id=agent_id, conversation_id=conversation_id, action="resolve"
+        uow, agent_id=agent_id, conversation_id=conversation_id, action="resolve"
     )
     at = utc_now()
-    await holding.release(session, steps, conversation=conversation, at=at)
-    await conversations.update_conversation(
-        session,
+    await holding.release(uow, conversation=conversation, at=at)
+    await uow.conversations.update_conversation(
         conversation,
         status=ConversationStatus.RESOLVED,
         resolved_at=at,
         reply_due_at=None,
     )
-    steps.add(LifecycleStep.RESOLVED, at=at, conversation=conversation, agent_id=agent_id)
+    uow.steps.add(LifecycleStep.RESOLVED, at=at, conversation=conversation, agent_id=agent_id)
     return conversation
 
 
 async def transfer(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     matcher: Matcher,
     agent_id: uuid.UUID,
@@ -222,30 +210,28 @@ async def transfer(
 ) -> Conversation:
     """Hand the conversation to another agent (as an offer) or to a queue, with a note."""
     conversation = await _mine(
-        session, agent_id=agent_id, conversation_id=conversation_id, action="transfer"
+        uow, agent_id=agent_id, conversation_id=conversation_id, action="transfer"
     )
     at = utc_now()
     if to_agent_id is not None:
         if to_agent_id == agent_id:
             raise BadRequest("cannot transfer a conversation to yourself")
-        target = await agents.agent_by_id(session, to_agent_id)
+        target = await uow.agents.agent_by_id(to_agent_id)
         if target is None:
             raise NotFound("no such agent to transfer to")
-        await holding.release(session, steps, conversation=conversation, at=at)
-        target = await agents.lock_agent(session, to_agent_id)
+        await holding.release(uow, conversation=conversation, at=at)
+        target = await uow.agents.lock_agent(to_agent_id)
         assert target is not None
         if target.status != AgentStatus.AVAILABLE:
             raise Conflict(f"the agent is {target.status}", detail={"status": target.status.value})
         channel = conversation.channel
         room = target.room_on(channel)
-        if await agents.load_on(session, to_agent_id, channel) >= room:
+        if await uow.agents.load_on(to_agent_id, channel) >= room:
             raise Conflict(f"the agent has no room for another {channel} conversation")
         queue = (
-            await queues.queue_by_id(session, conversation.queue_id)
-            if conversation.queue_id
-            else None
+            await uow.queues.queue_by_id(conversation.queue_id) if conversation.queue_id else None
         )
-        steps.add(
+        uow.steps.add(
             LifecycleStep.TRANSFERRED,
             at=at,
             conversation=conversation,
@@ -254,8 +240,7 @@ async def transfer(
             note=note,
         )
         await holding.offer_to(
-            session,
-            steps,
+            uow,
             conversation=conversation,
             agent_id=to_agent_id,
             at=at,
@@ -264,11 +249,11 @@ async def transfer(
         )
         return conversation
     assert to_queue is not None
-    queue = await queues.queue_by_name(session, to_queue)
+    queue = await uow.queues.queue_by_name(to_queue)
     if queue is None:
         raise NotFound("no such queue to transfer to")
-    await holding.release(session, steps, conversation=conversation, at=at)
-    steps.add(
+    await holding.release(uow, conversation=conversation, at=at)
+    uow.steps.add(
         LifecycleStep.TRANSFERRED,
         at=at,
         conversation=conversation,
@@ -276,10 +261,9 @@ async def transfer(
         previous_agent_id=agent_id,
         note=note,
     )
-    await conversations.update_conversation(session, conversation, reply_due_at=None)
+    await uow.conversations.update_conversation(conversation, reply_due_at=None)
     await holding.place(
-        session,
-        steps,
+        uow,
         conversation=conversation,
         at=at,
         queue=queue,

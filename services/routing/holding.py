@@ -7,8 +7,6 @@ Every change of holder is written to the hold audit under both locks.
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.routing.domain import (
     Conversation,
     ConversationStatus,
@@ -16,15 +14,13 @@ from services.routing.domain import (
     OfferState,
     Queue,
 )
-from services.routing.lifecycle import Steps
-from services.routing.repository import agents, conversations, offers, queues
 from services.routing.repository.conversations import NewOffer
+from services.routing.unit_of_work import UnitOfWork
 from shared.events import LifecycleStep
 
 
 async def place(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     conversation: Conversation,
     at: datetime,
@@ -38,8 +34,7 @@ async def place(
     worker places it once a queue has room.
     """
     if queue is None:
-        queue = await queues.best_queue_for(
-            session,
+        queue = await uow.queues.best_queue_for(
             channel=conversation.channel,
             provider=conversation.provider,
             language=conversation.language,
@@ -47,25 +42,24 @@ async def place(
     full = (
         queue is not None
         and queue.max_waiting is not None
-        and await queues.waiting_count(session, queue.id) >= queue.max_waiting
+        and await uow.queues.waiting_count(queue.id) >= queue.max_waiting
     )
     if queue is not None and full:
         overflow_id = queue.overflow_queue_id
-        queue = await queues.queue_by_id(session, overflow_id) if overflow_id else None
+        queue = await uow.queues.queue_by_id(overflow_id) if overflow_id else None
     if queue is None:
-        await conversations.update_conversation(
-            session, conversation, status=ConversationStatus.QUEUED, queue_id=None
+        await uow.conversations.update_conversation(
+            conversation, status=ConversationStatus.QUEUED, queue_id=None
         )
         return False
-    await conversations.update_conversation(session, conversation, **queue.placement(at))
+    await uow.conversations.update_conversation(conversation, **queue.placement(at))
     conversation.queue_name = queue.name
-    steps.add(step, at=at, conversation=conversation, note=note)
+    uow.steps.add(step, at=at, conversation=conversation, note=note)
     return True
 
 
 async def offer_to(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     conversation: Conversation,
     agent_id: uuid.UUID,
@@ -75,19 +69,17 @@ async def offer_to(
 ) -> uuid.UUID:
     """Reserve the conversation for the agent (caller holds both locks); the offer's id."""
     offer_id = uuid.uuid4()
-    await conversations.record_hold(
-        session,
+    await uow.conversations.record_hold(
         conversation_id=conversation.id,
         agent_id=agent_id,
         channel=conversation.channel,
         delta=1,
         at=at,
     )
-    await conversations.update_conversation(
-        session, conversation, status=ConversationStatus.OFFERED, agent_id=agent_id
+    await uow.conversations.update_conversation(
+        conversation, status=ConversationStatus.OFFERED, agent_id=agent_id
     )
-    await offers.insert_offer(
-        session,
+    await uow.offers.insert_offer(
         Offer(
             id=offer_id,
             conversation_id=conversation.id,
@@ -100,54 +92,49 @@ async def offer_to(
             note=note,
         ),
     )
-    steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
-    steps.notify(
+    uow.steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
+    uow.steps.notify(
         agent_id, "offer.created", offer_id=str(offer_id), conversation_id=str(conversation.id)
     )
     return offer_id
 
 
-async def release(
-    session: AsyncSession, steps: Steps, *, conversation: Conversation, at: datetime
-) -> uuid.UUID:
+async def release(uow: UnitOfWork, *, conversation: Conversation, at: datetime) -> uuid.UUID:
     """Take the conversation from its holder (locking the agent); the former holder's id."""
     agent_id = conversation.agent_id
     assert agent_id is not None, "only a held conversation is released"
-    await agents.lock_agent(session, agent_id)
-    await conversations.record_hold(
-        session,
+    await uow.agents.lock_agent(agent_id)
+    await uow.conversations.record_hold(
         conversation_id=conversation.id,
         agent_id=agent_id,
         channel=conversation.channel,
         delta=-1,
         at=at,
     )
-    await conversations.update_conversation(session, conversation, agent_id=None)
-    if await agents.total_load(session, agent_id) == 0:
-        await agents.update_agent(session, agent_id, last_idle_at=at)
-    steps.notify(agent_id, "conversation.released", conversation_id=str(conversation.id))
+    await uow.conversations.update_conversation(conversation, agent_id=None)
+    if await uow.agents.total_load(agent_id) == 0:
+        await uow.agents.update_agent(agent_id, last_idle_at=at)
+    uow.steps.notify(agent_id, "conversation.released", conversation_id=str(conversation.id))
     return agent_id
 
 
 async def close_pending_offer(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     conversation: Conversation,
     state: OfferState,
     at: datetime,
 ) -> Offer | None:
     """Close the conversation's pending offer as ``state``; the offer, if there was one."""
-    pending = await offers.pending_offer_of(session, conversation.id)
+    pending = await uow.offers.pending_offer_of(conversation.id)
     if pending is not None:
-        await offers.close_offer(session, pending.id, state=state, at=at)
-        steps.notify(pending.agent_id, f"offer.{state}", offer_id=str(pending.id))
+        await uow.offers.close_offer(pending.id, state=state, at=at)
+        uow.steps.notify(pending.agent_id, f"offer.{state}", offer_id=str(pending.id))
     return pending
 
 
 async def back_to_queue(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     conversation: Conversation,
     at: datetime,
@@ -156,19 +143,18 @@ async def back_to_queue(
     note: str | None = None,
 ) -> uuid.UUID:
     """Return a held conversation to its queue, keeping its place; the former holder."""
-    await close_pending_offer(session, steps, conversation=conversation, state=offer_state, at=at)
-    previous = await release(session, steps, conversation=conversation, at=at)
-    await conversations.update_conversation(
-        session, conversation, status=ConversationStatus.QUEUED, reply_due_at=None
+    await close_pending_offer(uow, conversation=conversation, state=offer_state, at=at)
+    previous = await release(uow, conversation=conversation, at=at)
+    await uow.conversations.update_conversation(
+        conversation, status=ConversationStatus.QUEUED, reply_due_at=None
     )
     if step is not None:
-        steps.add(step, at=at, conversation=conversation, agent_id=previous, note=note)
+        uow.steps.add(step, at=at, conversation=conversation, agent_id=previous, note=note)
     return previous
 
 
 async def offer_many(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     choices: list[tuple[Conversation, uuid.UUID]],
     at: datetime,
@@ -186,13 +172,11 @@ async def offer_many(
         )
         for conversation, agent_id in choices
     ]
-    await conversations.offer_many(
-        session, new, at=at, expires_at=at + timedelta(seconds=timeout_s)
-    )
+    await uow.conversations.offer_many(new, at=at, expires_at=at + timedelta(seconds=timeout_s))
     for (conversation, agent_id), offer in zip(choices, new, strict=True):
         conversation.apply({"status": ConversationStatus.OFFERED, "agent_id": agent_id})
-        steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
-        steps.notify(
+        uow.steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
+        uow.steps.notify(
             agent_id,
             "offer.created",
             offer_id=str(offer.offer_id),

@@ -4,21 +4,16 @@ Events go to the outbox and notices to Postgres NOTIFY inside the transaction, s
 both leave only if it commits.
 """
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.domain import AgentStatus, Conversation
 from services.routing.models import outbox
-from shared.db import Database
 from shared.events import (
     ROUTING_TOPIC,
     Channel,
@@ -36,8 +31,6 @@ NOTICE_CHANNEL = "routing_agent"
 NOTIFY_ALL = text(
     "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
 )
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -97,40 +90,3 @@ class Steps:
                 NOTIFY_ALL,
                 {"channel": NOTICE_CHANNEL, "payloads": [json.dumps(n) for n in self.notices]},
             )
-
-
-#: SQLSTATEs of a deadlock and a serialization failure: the transaction may simply run again.
-RETRYABLE_STATES = frozenset({"40P01", "40001"})
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    return getattr(exc.orig, "pgcode", None) in RETRYABLE_STATES
-
-
-async def in_transaction(
-    database: Database,
-    work: Callable[[AsyncSession, Steps], Awaitable[T]],
-    *,
-    wake: Callable[[], None] | None = None,
-    attempts: int = 5,
-) -> T:
-    """Run ``work`` in one transaction with its steps flushed; retried on a deadlock.
-
-    Two transactions that lock the same conversations and agents in different orders
-    (an agent going offline while another accepts) can deadlock; Postgres aborts one.
-    """
-    for attempt in range(attempts):
-        steps = Steps()
-        try:
-            async with database.transaction() as session:
-                result = await work(session, steps)
-                await steps.flush(session)
-        except DBAPIError as exc:
-            if not _retryable(exc) or attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.05 * (attempt + 1))
-            continue
-        if steps.records and wake is not None:
-            wake()
-        return result
-    raise AssertionError("unreachable")

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import holding, presence
 from services.routing.domain import (
@@ -24,9 +23,8 @@ from services.routing.domain import (
     Queue,
     WaitingConversation,
 )
-from services.routing.lifecycle import Steps
-from services.routing.repository import agents, conversations, offers, queues
 from services.routing.settings import RoutingSettings
+from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.events import LifecycleStep
 
@@ -58,34 +56,32 @@ class Matcher:
             if w.contact_last_agent_at is not None and w.contact_last_agent_at >= since
         }
 
-    async def assign_now(self, session: AsyncSession, steps: Steps) -> bool:
+    async def assign_now(self, uow: UnitOfWork) -> bool:
         """:meth:`assign_waiting` inside a caller's transaction, under a savepoint: if matching
         fails, what it did is undone and the caller's own work stands. Whether it settled
         everything it looked at (False: some conversations still wait, or it failed)."""
-        records, notices = len(steps.records), len(steps.notices)
+        records, notices = len(uow.steps.records), len(uow.steps.notices)
         try:
-            async with session.begin_nested():
-                offered, considered = await self._assign(session, steps)
+            async with uow.session.begin_nested():
+                offered, considered = await self._assign(uow)
         except DBAPIError as exc:
-            del steps.records[records:]
-            del steps.notices[notices:]
+            del uow.steps.records[records:]
+            del uow.steps.notices[notices:]
             log.warning("matching left to the worker", extra={"error": repr(exc)})
             return False
         return offered == considered < self.settings.match_batch
 
-    async def assign_waiting(self, session: AsyncSession, steps: Steps) -> int:
+    async def assign_waiting(self, uow: UnitOfWork) -> int:
         """Offer queued conversations, in queue order, to their best eligible agents."""
-        offered, _ = await self._assign(session, steps)
+        offered, _ = await self._assign(uow)
         return offered
 
-    async def _assign(self, session: AsyncSession, steps: Steps) -> tuple[int, int]:
+    async def _assign(self, uow: UnitOfWork) -> tuple[int, int]:
         """(offered, looked at)."""
-        servable = {q.id: q for q in await queues.servable_queues(session)}
+        servable = {q.id: q for q in await uow.queues.servable_queues()}
         if not servable:
             return 0, 0
-        locked = await conversations.lock_waiting(
-            session, list(servable), self.settings.match_batch
-        )
+        locked = await uow.conversations.lock_waiting(list(servable), self.settings.match_batch)
         if not locked:
             return 0, 0
         at = utc_now()
@@ -100,8 +96,8 @@ class Matcher:
             of_channel = [q for q in waiting_queues if q.channel == channel]
             required = [list(q.required_skills) for q in of_channel]
             # Agents with every skill of at least one of these queues (all, when one needs none).
-            available = await agents.pool(
-                session, channel=channel, any_skills=None if [] in required else required
+            available = await uow.agents.pool(
+                channel=channel, any_skills=None if [] in required else required
             )
             pool = [plan.agent(one, channel) for one in available]
             for queue in of_channel:
@@ -117,7 +113,7 @@ class Matcher:
                 break
             unlocked = {agent_id for _, agent_id in proposal} - plan.locked - plan.excluded
             if unlocked:
-                await plan.lock(session, sorted(unlocked))
+                await plan.lock(uow, sorted(unlocked))
             pending = []
             for n, (conversation, agent_id) in enumerate(proposal):
                 if not plan.take(conversation, agent_id):
@@ -131,97 +127,90 @@ class Matcher:
             by_queue.setdefault(_queue_of(conversation), []).append((conversation, agent_id))
         for queue_id, choices in by_queue.items():
             await holding.offer_many(
-                session,
-                steps,
+                uow,
                 choices=choices,
                 at=at,
                 timeout_s=self.offer_timeout_s(servable[queue_id]),
             )
         return len(chosen), len(waiting)
 
-    async def expire_offers(self, session: AsyncSession, steps: Steps) -> int:
+    async def expire_offers(self, uow: UnitOfWork) -> int:
         """Time out overdue offers; an agent who lets N time out in a row is set away."""
         at = utc_now()
-        expired = await offers.expired(session, at, self.settings.match_batch)
+        expired = await uow.offers.expired(at, self.settings.match_batch)
         done = 0
         for offer_id, conversation_id in expired:
-            conversation = await conversations.lock_conversation(
-                session, conversation_id, skip_locked=True
+            conversation = await uow.conversations.lock_conversation(
+                conversation_id, skip_locked=True
             )
-            pending = await offers.pending_offer_of(session, conversation_id)
+            pending = await uow.offers.pending_offer_of(conversation_id)
             if conversation is None or pending is None or pending.id != offer_id:
                 continue
             agent_id = await holding.back_to_queue(
-                session,
-                steps,
+                uow,
                 conversation=conversation,
                 at=at,
                 step=LifecycleStep.TIMED_OUT,
                 offer_state=OfferState.TIMED_OUT,
             )
-            agent = await agents.lock_agent(session, agent_id)
+            agent = await uow.agents.lock_agent(agent_id)
             assert agent is not None
             timeouts = agent.consecutive_timeouts + 1
-            await agents.update_agent(session, agent_id, consecutive_timeouts=timeouts)
+            await uow.agents.update_agent(agent_id, consecutive_timeouts=timeouts)
             if (
                 timeouts >= self.settings.timeouts_before_away
                 and agent.status == AgentStatus.AVAILABLE
             ):
-                await presence.set_status(
-                    session, steps, agent_id=agent_id, status=AgentStatus.AWAY, at=at
-                )
+                await presence.set_status(uow, agent_id=agent_id, status=AgentStatus.AWAY, at=at)
             done += 1
         return done
 
-    async def overflow(self, session: AsyncSession, steps: Steps) -> int:
+    async def overflow(self, uow: UnitOfWork) -> int:
         """Widen the pool of conversations waiting past their queue's overflow time."""
         at = utc_now()
-        due = await conversations.lock_overflowing(session, at, self.settings.match_batch)
+        due = await uow.conversations.lock_overflowing(at, self.settings.match_batch)
         for conversation in due:
             queue = (
-                await queues.queue_by_id(session, conversation.queue_id)
+                await uow.queues.queue_by_id(conversation.queue_id)
                 if conversation.queue_id
                 else None
             )
             target_id = queue.overflow_queue_id if queue is not None else None
-            target = await queues.queue_by_id(session, target_id) if target_id else None
+            target = await uow.queues.queue_by_id(target_id) if target_id else None
             if queue is not None and target is not None:
                 await holding.place(
-                    session,
-                    steps,
+                    uow,
                     conversation=conversation,
                     at=at,
                     queue=target,
                     note=f"overflow from {queue.name}",
                 )
             else:
-                await conversations.update_conversation(
-                    session, conversation, optional_skills_dropped=True
+                await uow.conversations.update_conversation(
+                    conversation, optional_skills_dropped=True
                 )
         return len(due)
 
-    async def reply_timeouts(self, session: AsyncSession, steps: Steps) -> int:
+    async def reply_timeouts(self, uow: UnitOfWork) -> int:
         """Re-queue conversations whose agent has not replied within the queue's timeout."""
         at = utc_now()
-        overdue = await conversations.lock_reply_overdue(session, at, self.settings.match_batch)
+        overdue = await uow.conversations.lock_reply_overdue(at, self.settings.match_batch)
         for conversation in overdue:
             await holding.back_to_queue(
-                session, steps, conversation=conversation, at=at, note="no reply in time"
+                uow, conversation=conversation, at=at, note="no reply in time"
             )
         return len(overdue)
 
-    async def place_unplaced(self, session: AsyncSession, steps: Steps) -> int:
+    async def place_unplaced(self, uow: UnitOfWork) -> int:
         """Place conversations no queue took when they arrived (none matched, or full)."""
-        if not await queues.any_unplaced(session):
+        if not await uow.queues.any_unplaced():
             return 0
         placed = 0
         at = utc_now()
-        for queue in await queues.all_queues(session):
-            waiting = await conversations.lock_unplaced_for(
-                session, queue, self.settings.match_batch
-            )
+        for queue in await uow.queues.all_queues():
+            waiting = await uow.conversations.lock_unplaced_for(queue, self.settings.match_batch)
             for conversation in waiting:
-                placed += await holding.place(session, steps, conversation=conversation, at=at)
+                placed += await holding.place(uow, conversation=conversation, at=at)
         return placed
 
 
@@ -349,16 +338,16 @@ class _Plan:
                 fallback = agent
         return sticky if sticky is not None else fallback
 
-    async def lock(self, session: AsyncSession, agent_ids: list[uuid.UUID]) -> None:
+    async def lock(self, uow: UnitOfWork, agent_ids: list[uuid.UUID]) -> None:
         """Lock these agents where nobody else holds them; count their loads again."""
-        rows = await agents.lock_available(session, agent_ids)
+        rows = await uow.agents.lock_available(agent_ids)
         got = {row.id: row for row in rows if row.status == AgentStatus.AVAILABLE}
         self.excluded.update(set(agent_ids) - set(got))
         self.locked.update(got)
         channels = {channel for agent_id, channel in self.agents if agent_id in got}
         for channel in channels:
             ids = [agent_id for agent_id, ch in self.agents if ch == channel and agent_id in got]
-            loads = await agents.loads_on(session, ids, channel)
+            loads = await uow.agents.loads_on(ids, channel)
             for agent_id in ids:
                 agent = self.agents[(agent_id, channel)]
                 row = got[agent_id]

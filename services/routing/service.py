@@ -4,8 +4,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.routing import holding
 from services.routing.domain import (
     Conversation,
@@ -14,12 +12,9 @@ from services.routing.domain import (
     Queue,
     SeenIdentity,
 )
-from services.routing.lifecycle import Steps
-from services.routing.models import processed_event
-from services.routing.repository import contacts, conversations, queues
 from services.routing.settings import RoutingSettings
+from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
-from shared.db import claim_events
 from shared.events import (
     CallDisposition,
     Channel,
@@ -70,8 +65,7 @@ def step_id(event: InteractionEvent, step: LifecycleStep) -> uuid.UUID:
 
 
 async def record_interactions(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     settings: RoutingSettings,
     events: Sequence[InteractionEvent],
@@ -84,30 +78,28 @@ async def record_interactions(
     it, the others count) or adds them to its open conversation. Every other event goes
     through in order, one by one.
     """
-    claimed = await _claim(session, events)
+    claimed = await _claim(uow, events)
     by_key: dict[str, list[InteractionEvent]] = {}
     for event in claimed:
         by_key.setdefault(event.conversation_key, []).append(event)
     messages_only = {
         key: group for key, group in by_key.items() if all(map(opens_conversation, group))
     }
-    known = await conversations.keys_with_conversations(session, list(messages_only))
-    await _open_many(
-        session, steps, groups=[g for key, g in messages_only.items() if key not in known]
-    )
+    known = await uow.conversations.keys_with_conversations(list(messages_only))
+    await _open_many(uow, groups=[g for key, g in messages_only.items() if key not in known])
     attached = await _attach_many(
-        session, groups={key: g for key, g in messages_only.items() if key in known}
+        uow, groups={key: g for key, g in messages_only.items() if key in known}
     )
     done = (messages_only.keys() - known) | attached
     for event in claimed:
         if event.conversation_key in done:
             continue
         if event.type is EventType.CUSTOMER_LEFT:
-            await _customer_left(session, steps, event=event)
+            await _customer_left(uow, event=event)
         elif event.type is EventType.CALL_ENDED:
-            await _call_ended(session, steps, event=event)
+            await _call_ended(uow, event=event)
         elif opens_conversation(event):
-            await _inbound(session, steps, settings=settings, event=event)
+            await _inbound(uow, settings=settings, event=event)
     return any(opens_conversation(event) for event in claimed)
 
 
@@ -116,22 +108,18 @@ def _received_at(event: InteractionEvent, current: datetime) -> datetime:
     return min(event.occurred_at, current)
 
 
-async def _claim(
-    session: AsyncSession, events: Sequence[InteractionEvent]
-) -> list[InteractionEvent]:
+async def _claim(uow: UnitOfWork, events: Sequence[InteractionEvent]) -> list[InteractionEvent]:
     """The events not processed before, in order, each once; they are now recorded as processed."""
     first: dict[uuid.UUID, InteractionEvent] = {}
     for event in events:
         first.setdefault(event.event_id, event)
     if not first:
         return []
-    new = await claim_events(session, processed_event, list(first))
+    new = await uow.claim(first)
     return [event for event_id, event in first.items() if event_id in new]
 
 
-async def _open_many(
-    session: AsyncSession, steps: Steps, *, groups: Sequence[Sequence[InteractionEvent]]
-) -> None:
+async def _open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEvent]]) -> None:
     """:func:`_open` for keys that never had a conversation, each with its customer
     messages of the batch: the first opens the conversation, all of them count."""
     if not groups:
@@ -140,7 +128,7 @@ async def _open_many(
     events = [group[0] for group in groups]
     at_of = {e.event_id: _received_at(e, current) for e in events}
     identities = [identity_of(e, at_of[e.event_id]) for e in events]
-    contact_ids = await contacts.contacts_of_identities(session, identities)
+    contact_ids = await uow.contacts.contacts_of_identities(identities)
     chosen: dict[tuple[str, str, str | None], Queue | None] = {}
     waiting: dict[uuid.UUID, int] = {}
     opened: list[Conversation] = []
@@ -155,37 +143,37 @@ async def _open_many(
         conversation.inbound_count = len(group)
         target = (e.channel.value, e.provider, language)
         if target not in chosen:
-            chosen[target] = await queues.best_queue_for(
-                session, channel=e.channel.value, provider=e.provider, language=language
+            chosen[target] = await uow.queues.best_queue_for(
+                channel=e.channel.value, provider=e.provider, language=language
             )
-        queue = await _room_in(session, chosen[target], waiting)
+        queue = await _room_in(uow, chosen[target], waiting)
         if queue is not None:
             conversation.apply(queue.placement(at))
         opened.append(conversation)
         placed.append(queue)
-    inserted = await conversations.insert_conversations(session, opened)
+    inserted = await uow.conversations.insert_conversations(opened)
     for e, conversation, queue in zip(events, opened, placed, strict=True):
         if conversation.id not in inserted:
             continue
-        _announce_opened(steps, conversation, e)
+        _announce_opened(uow, conversation, e)
         if queue is not None:
             conversation.queue_name = queue.name
-            steps.add(LifecycleStep.QUEUED, at=at_of[e.event_id], conversation=conversation)
+            uow.steps.add(LifecycleStep.QUEUED, at=at_of[e.event_id], conversation=conversation)
 
 
 async def _room_in(
-    session: AsyncSession, queue: Queue | None, waiting: dict[uuid.UUID, int]
+    uow: UnitOfWork, queue: Queue | None, waiting: dict[uuid.UUID, int]
 ) -> Queue | None:
     """The queue a newcomer waits in: ``queue``, or its overflow queue when it is full (None:
     unplaced); ``waiting`` counts the conversations each queue holds, placed ones included."""
     if queue is None or queue.max_waiting is None:
         return _counted(queue, waiting)
     if queue.id not in waiting:
-        waiting[queue.id] = await queues.waiting_count(session, queue.id)
+        waiting[queue.id] = await uow.queues.waiting_count(queue.id)
     if waiting[queue.id] < queue.max_waiting:
         return _counted(queue, waiting)
     overflow_id = queue.overflow_queue_id
-    overflow = await queues.queue_by_id(session, overflow_id) if overflow_id else None
+    overflow = await uow.queues.queue_by_id(overflow_id) if overflow_id else None
     return _counted(overflow, waiting)
 
 
@@ -195,56 +183,50 @@ def _counted(queue: Queue | None, waiting: dict[uuid.UUID, int]) -> Queue | None
     return queue
 
 
-async def _inbound(
-    session: AsyncSession, steps: Steps, *, settings: RoutingSettings, event: InteractionEvent
-) -> None:
+async def _inbound(uow: UnitOfWork, *, settings: RoutingSettings, event: InteractionEvent) -> None:
     at = min(event.occurred_at, utc_now())
-    current = await conversations.lock_open_by_key(session, event.conversation_key)
+    current = await uow.conversations.lock_open_by_key(event.conversation_key)
     if current is not None:
-        await _attach(session, current, at=at)
+        await _attach(uow, current, at=at)
         return
-    closed = await conversations.lock_latest_closed_by_key(session, event.conversation_key)
+    closed = await uow.conversations.lock_latest_closed_by_key(event.conversation_key)
     window = timedelta(seconds=settings.reopen_window_s)
     closed_at = closed.resolved_at if closed is not None else None
     if closed is not None and closed_at is not None and at - closed_at <= window:
-        await _reopen(session, steps, closed, event=event, at=at)
+        await _reopen(uow, closed, event=event, at=at)
         return
-    await _open(session, steps, event=event, at=at)
+    await _open(uow, event=event, at=at)
 
 
-async def _attach(session: AsyncSession, current: Conversation, *, at: datetime) -> None:
-    await _count_inbound(session, current, count=1, at=at)
-    await conversations.save_inbound(session, [current])
+async def _attach(uow: UnitOfWork, current: Conversation, *, at: datetime) -> None:
+    await _count_inbound(uow, current, count=1, at=at)
+    await uow.conversations.save_inbound([current])
 
 
-async def _attach_many(
-    session: AsyncSession, *, groups: dict[str, list[InteractionEvent]]
-) -> set[str]:
+async def _attach_many(uow: UnitOfWork, *, groups: dict[str, list[InteractionEvent]]) -> set[str]:
     """Count customer messages in their open conversations, a batch's in two statements;
     the keys that had an open conversation (the others go through :func:`_inbound`)."""
     if not groups:
         return set()
     current = utc_now()
-    counted = await conversations.lock_open_by_keys(session, list(groups))
+    counted = await uow.conversations.lock_open_by_keys(list(groups))
     for conversation in counted:
         group = groups[conversation.conversation_key]
         at = max(_received_at(event, current) for event in group)
-        await _count_inbound(session, conversation, count=len(group), at=at)
-    await conversations.save_inbound(session, counted)
+        await _count_inbound(uow, conversation, count=len(group), at=at)
+    await uow.conversations.save_inbound(counted)
     return {conversation.conversation_key for conversation in counted}
 
 
 async def _count_inbound(
-    session: AsyncSession, conversation: Conversation, *, count: int, at: datetime
+    uow: UnitOfWork, conversation: Conversation, *, count: int, at: datetime
 ) -> None:
     """Count ``count`` more customer messages, the last at ``at``, in a conversation (not
     written yet): its counts, and the reply now due from the agent who holds it."""
     reply_due_at = conversation.reply_due_at
     if conversation.status == ConversationStatus.ASSIGNED and reply_due_at is None:
         queue = (
-            await queues.queue_by_id(session, conversation.queue_id)
-            if conversation.queue_id
-            else None
+            await uow.queues.queue_by_id(conversation.queue_id) if conversation.queue_id else None
         )
         if queue is not None and queue.reply_timeout_seconds is not None:
             reply_due_at = utc_now() + timedelta(seconds=queue.reply_timeout_seconds)
@@ -257,15 +239,13 @@ async def _count_inbound(
     )
 
 
-async def _open(
-    session: AsyncSession, steps: Steps, *, event: InteractionEvent, at: datetime
-) -> None:
-    contact_id = await contacts.contact_of_identity(session, identity_of(event, at))
+async def _open(uow: UnitOfWork, *, event: InteractionEvent, at: datetime) -> None:
+    contact_id = await uow.contacts.contact_of_identity(identity_of(event, at))
     conversation = _new_conversation(event, contact_id=contact_id, at=at)
-    if not await conversations.insert_conversation(session, conversation):
+    if not await uow.conversations.insert_conversation(conversation):
         return
-    _announce_opened(steps, conversation, event)
-    await holding.place(session, steps, conversation=conversation, at=at)
+    _announce_opened(uow, conversation, event)
+    await holding.place(uow, conversation=conversation, at=at)
 
 
 def _new_conversation(
@@ -288,9 +268,9 @@ def _new_conversation(
     )
 
 
-def _announce_opened(steps: Steps, conversation: Conversation, event: InteractionEvent) -> None:
+def _announce_opened(uow: UnitOfWork, conversation: Conversation, event: InteractionEvent) -> None:
     conversation.queue_name = None
-    steps.add(
+    uow.steps.add(
         LifecycleStep.OPENED,
         at=event.occurred_at,
         conversation=conversation,
@@ -300,15 +280,13 @@ def _announce_opened(steps: Steps, conversation: Conversation, event: Interactio
 
 
 async def _reopen(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     closed: Conversation,
     *,
     event: InteractionEvent,
     at: datetime,
 ) -> None:
-    await conversations.update_conversation(
-        session,
+    await uow.conversations.update_conversation(
         closed,
         status=ConversationStatus.QUEUED,
         cycle_started_at=at,
@@ -318,42 +296,42 @@ async def _reopen(
         accepted_at=None,
         resolved_at=None,
     )
-    steps.add(
+    uow.steps.add(
         LifecycleStep.REOPENED,
         at=event.occurred_at,
         conversation=closed,
         cause_event_id=event.event_id,
         event_id=step_id(event, LifecycleStep.REOPENED),
     )
-    await holding.place(session, steps, conversation=closed, at=at)
+    await holding.place(uow, conversation=closed, at=at)
 
 
-async def _customer_left(session: AsyncSession, steps: Steps, *, event: InteractionEvent) -> None:
-    current = await conversations.lock_open_by_key(session, event.conversation_key)
+async def _customer_left(uow: UnitOfWork, *, event: InteractionEvent) -> None:
+    current = await uow.conversations.lock_open_by_key(event.conversation_key)
     if current is not None and current.accepted_at is None:
-        await _abandon(session, steps, current, event=event)
+        await _abandon(uow, current, event=event)
 
 
-async def _call_ended(session: AsyncSession, steps: Steps, *, event: InteractionEvent) -> None:
-    current = await conversations.lock_open_by_key(session, event.conversation_key)
+async def _call_ended(uow: UnitOfWork, *, event: InteractionEvent) -> None:
+    current = await uow.conversations.lock_open_by_key(event.conversation_key)
     if current is None:
         return
     disposition = event.call.disposition if event.call else None
     if current.accepted_at is None and disposition is CallDisposition.ABANDONED:
-        await _abandon(session, steps, current, event=event)
+        await _abandon(uow, current, event=event)
         return
     # A call is over when it ends: resolve it, crediting whoever held it.
     at = event.occurred_at
     holder = current.agent_id
     if holder is not None:
         await holding.close_pending_offer(
-            session, steps, conversation=current, state=OfferState.WITHDRAWN, at=at
+            uow, conversation=current, state=OfferState.WITHDRAWN, at=at
         )
-        await holding.release(session, steps, conversation=current, at=at)
-    await conversations.update_conversation(
-        session, current, status=ConversationStatus.RESOLVED, resolved_at=at, reply_due_at=None
+        await holding.release(uow, conversation=current, at=at)
+    await uow.conversations.update_conversation(
+        current, status=ConversationStatus.RESOLVED, resolved_at=at, reply_due_at=None
     )
-    steps.add(
+    uow.steps.add(
         LifecycleStep.RESOLVED,
         at=at,
         conversation=current,
@@ -363,20 +341,18 @@ async def _call_ended(session: AsyncSession, steps: Steps, *, event: Interaction
     )
 
 
-async def _abandon(
-    session: AsyncSession, steps: Steps, current: Conversation, *, event: InteractionEvent
-) -> None:
+async def _abandon(uow: UnitOfWork, current: Conversation, *, event: InteractionEvent) -> None:
     at = event.occurred_at
     holder = current.agent_id
     if holder is not None:
         await holding.close_pending_offer(
-            session, steps, conversation=current, state=OfferState.WITHDRAWN, at=at
+            uow, conversation=current, state=OfferState.WITHDRAWN, at=at
         )
-        await holding.release(session, steps, conversation=current, at=at)
-    await conversations.update_conversation(
-        session, current, status=ConversationStatus.ABANDONED, resolved_at=at, reply_due_at=None
+        await holding.release(uow, conversation=current, at=at)
+    await uow.conversations.update_conversation(
+        current, status=ConversationStatus.ABANDONED, resolved_at=at, reply_due_at=None
     )
-    steps.add(
+    uow.steps.add(
         LifecycleStep.ABANDONED,
         at=at,
         conversation=current,

@@ -24,139 +24,6 @@ def _queue(row: Row[Any]) -> Queue:
     return Queue(**row._mapping)
 
 
-async def insert_queue(session: AsyncSession, new: Queue) -> Queue | None:
-    """Insert a queue; None when its name is taken."""
-    values = {f.name: getattr(new, f.name) for f in fields(Queue)}
-    row = (
-        await session.execute(
-            insert(queue)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[queue.c.name])
-            .returning(queue)
-        )
-    ).first()
-    return _queue(row) if row is not None else None
-
-
-async def update_queue(
-    session: AsyncSession, queue_id: uuid.UUID, **changes: Unpack[QueueRules]
-) -> Queue:
-    row = (
-        await session.execute(
-            update(queue).where(queue.c.id == queue_id).values(**changes).returning(queue)
-        )
-    ).one()
-    return _queue(row)
-
-
-async def queue_by_name(session: AsyncSession, name: str) -> Queue | None:
-    row = (await session.execute(select(queue).where(queue.c.name == name))).first()
-    return _queue(row) if row is not None else None
-
-
-async def queue_by_id(session: AsyncSession, queue_id: uuid.UUID) -> Queue | None:
-    row = (await session.execute(select(queue).where(queue.c.id == queue_id))).first()
-    return _queue(row) if row is not None else None
-
-
-async def all_queues(session: AsyncSession) -> list[Queue]:
-    rows = await session.execute(select(queue).order_by(queue.c.name))
-    return [_queue(r) for r in rows]
-
-
-async def best_queue_for(
-    session: AsyncSession, *, channel: str, provider: str, language: str | None
-) -> Queue | None:
-    """The queue that selects this conversation: highest priority, then most specific."""
-    specific = func.cardinality(queue.c.providers) + case(
-        (queue.c.language.is_not(None), 1), else_=0
-    )
-    row = (
-        await session.execute(
-            select(queue)
-            .where(
-                queue.c.channel == channel,
-                or_(func.cardinality(queue.c.providers) == 0, any_(queue.c.providers) == provider),
-                or_(queue.c.language.is_(None), queue.c.language == language),
-            )
-            .order_by(queue.c.priority.desc(), specific.desc(), queue.c.name)
-            .limit(1)
-        )
-    ).first()
-    return _queue(row) if row is not None else None
-
-
-async def waiting_count(session: AsyncSession, queue_id: uuid.UUID) -> int:
-    count = await session.scalar(
-        select(func.count()).where(
-            conversation.c.queue_id == queue_id, conversation.c.status.in_(WAITING_STATUSES)
-        )
-    )
-    return int(count or 0)
-
-
-async def overview(session: AsyncSession, now: datetime) -> list[QueueLoad]:
-    """Per queue: waiting, offered, assigned, and the longest current wait in seconds."""
-    waiting = and_(
-        conversation.c.queue_id == queue.c.id, conversation.c.status == ConversationStatus.QUEUED
-    )
-    longest = select(func.min(conversation.c.queued_at)).where(waiting).scalar_subquery()
-    counts = {
-        status: select(func.count())
-        .where(conversation.c.queue_id == queue.c.id, conversation.c.status == status)
-        .scalar_subquery()
-        for status in (
-            ConversationStatus.QUEUED,
-            ConversationStatus.OFFERED,
-            ConversationStatus.ASSIGNED,
-        )
-    }
-    rows = await session.execute(
-        select(
-            queue.c.name,
-            queue.c.channel,
-            counts[ConversationStatus.QUEUED].label("waiting"),
-            counts[ConversationStatus.OFFERED].label("offered"),
-            counts[ConversationStatus.ASSIGNED].label("assigned"),
-            longest.label("oldest_queued_at"),
-        ).order_by(queue.c.name)
-    )
-    return [
-        QueueLoad(
-            name=r.name,
-            channel=r.channel,
-            waiting=r.waiting,
-            offered=r.offered,
-            assigned=r.assigned,
-            longest_wait_seconds=(
-                max(0.0, (now - r.oldest_queued_at).total_seconds())
-                if r.oldest_queued_at is not None
-                else 0.0
-            ),
-        )
-        for r in rows
-    ]
-
-
-async def unplaced_count(session: AsyncSession) -> int:
-    count = await session.scalar(
-        select(func.count()).where(
-            conversation.c.status == ConversationStatus.QUEUED, conversation.c.queue_id.is_(None)
-        )
-    )
-    return int(count or 0)
-
-
-async def any_unplaced(session: AsyncSession) -> bool:
-    """Whether a conversation waits for a queue to take it."""
-    statement = select(
-        exists().where(
-            conversation.c.status == ConversationStatus.QUEUED, conversation.c.queue_id.is_(None)
-        )
-    )
-    return bool(await session.scalar(statement))
-
-
 #: Queues with at least one available agent who has their skills and room on the channel.
 _SERVABLE = text(
     f"""
@@ -175,6 +42,139 @@ _SERVABLE = text(
 )
 
 
-async def servable_queues(session: AsyncSession) -> list[Queue]:
-    """Queues with at least one available agent who has their skills and room on the channel."""
-    return [_queue(row) for row in await session.execute(_SERVABLE)]
+class QueueRepository:
+    """Queues and their load, in one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def insert_queue(self, new: Queue) -> Queue | None:
+        """Insert a queue; None when its name is taken."""
+        values = {f.name: getattr(new, f.name) for f in fields(Queue)}
+        row = (
+            await self._session.execute(
+                insert(queue)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[queue.c.name])
+                .returning(queue)
+            )
+        ).first()
+        return _queue(row) if row is not None else None
+
+    async def update_queue(self, queue_id: uuid.UUID, **changes: Unpack[QueueRules]) -> Queue:
+        row = (
+            await self._session.execute(
+                update(queue).where(queue.c.id == queue_id).values(**changes).returning(queue)
+            )
+        ).one()
+        return _queue(row)
+
+    async def queue_by_name(self, name: str) -> Queue | None:
+        row = (await self._session.execute(select(queue).where(queue.c.name == name))).first()
+        return _queue(row) if row is not None else None
+
+    async def queue_by_id(self, queue_id: uuid.UUID) -> Queue | None:
+        row = (await self._session.execute(select(queue).where(queue.c.id == queue_id))).first()
+        return _queue(row) if row is not None else None
+
+    async def all_queues(self) -> list[Queue]:
+        rows = await self._session.execute(select(queue).order_by(queue.c.name))
+        return [_queue(r) for r in rows]
+
+    async def best_queue_for(
+        self, *, channel: str, provider: str, language: str | None
+    ) -> Queue | None:
+        """The queue that selects this conversation: highest priority, then most specific."""
+        specific = func.cardinality(queue.c.providers) + case(
+            (queue.c.language.is_not(None), 1), else_=0
+        )
+        row = (
+            await self._session.execute(
+                select(queue)
+                .where(
+                    queue.c.channel == channel,
+                    or_(
+                        func.cardinality(queue.c.providers) == 0,
+                        any_(queue.c.providers) == provider,
+                    ),
+                    or_(queue.c.language.is_(None), queue.c.language == language),
+                )
+                .order_by(queue.c.priority.desc(), specific.desc(), queue.c.name)
+                .limit(1)
+            )
+        ).first()
+        return _queue(row) if row is not None else None
+
+    async def waiting_count(self, queue_id: uuid.UUID) -> int:
+        count = await self._session.scalar(
+            select(func.count()).where(
+                conversation.c.queue_id == queue_id, conversation.c.status.in_(WAITING_STATUSES)
+            )
+        )
+        return int(count or 0)
+
+    async def overview(self, now: datetime) -> list[QueueLoad]:
+        """Per queue: waiting, offered, assigned, and the longest current wait in seconds."""
+        waiting = and_(
+            conversation.c.queue_id == queue.c.id,
+            conversation.c.status == ConversationStatus.QUEUED,
+        )
+        longest = select(func.min(conversation.c.queued_at)).where(waiting).scalar_subquery()
+        counts = {
+            status: select(func.count())
+            .where(conversation.c.queue_id == queue.c.id, conversation.c.status == status)
+            .scalar_subquery()
+            for status in (
+                ConversationStatus.QUEUED,
+                ConversationStatus.OFFERED,
+                ConversationStatus.ASSIGNED,
+            )
+        }
+        rows = await self._session.execute(
+            select(
+                queue.c.name,
+                queue.c.channel,
+                counts[ConversationStatus.QUEUED].label("waiting"),
+                counts[ConversationStatus.OFFERED].label("offered"),
+                counts[ConversationStatus.ASSIGNED].label("assigned"),
+                longest.label("oldest_queued_at"),
+            ).order_by(queue.c.name)
+        )
+        return [
+            QueueLoad(
+                name=r.name,
+                channel=r.channel,
+                waiting=r.waiting,
+                offered=r.offered,
+                assigned=r.assigned,
+                longest_wait_seconds=(
+                    max(0.0, (now - r.oldest_queued_at).total_seconds())
+                    if r.oldest_queued_at is not None
+                    else 0.0
+                ),
+            )
+            for r in rows
+        ]
+
+    async def unplaced_count(self) -> int:
+        count = await self._session.scalar(
+            select(func.count()).where(
+                conversation.c.status == ConversationStatus.QUEUED,
+                conversation.c.queue_id.is_(None),
+            )
+        )
+        return int(count or 0)
+
+    async def any_unplaced(self) -> bool:
+        """Whether a conversation waits for a queue to take it."""
+        statement = select(
+            exists().where(
+                conversation.c.status == ConversationStatus.QUEUED,
+                conversation.c.queue_id.is_(None),
+            )
+        )
+        return bool(await self._session.scalar(statement))
+
+    async def servable_queues(self) -> list[Queue]:
+        """Queues with at least one available agent who has their skills and room on the channel."""
+        return [_queue(row) for row in await self._session.execute(_SERVABLE)]
