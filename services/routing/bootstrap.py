@@ -1,14 +1,12 @@
 """Wiring in one place: what a routing instance runs beside its endpoints, and what they get."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.routing import service
 from services.routing.feed import AgentFeed
+from services.routing.handlers import InteractionConsumer
 from services.routing.matching import Matcher
 from services.routing.models import outbox
 from services.routing.settings import RoutingSettings
-from services.routing.unit_of_work import UnitOfWork
 from services.routing.worker import RoutingWorker
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
@@ -43,21 +41,13 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
             published=relay.wake,
         )
         feed = AgentFeed(runtime.platform.database_url)
-
-        async def record_and_match(uow: UnitOfWork, events: Sequence[InteractionEvent]) -> bool:
-            """Record the events and offer what they queued; whether the worker has work."""
-            if not await service.record_interactions(uow, settings=settings, events=events):
-                # Nothing queued; a conversation that ended may have freed an agent.
-                return bool(uow.steps.records)
-            # Offer what just arrived in the same transaction: no second commit, no wait
-            # for the worker, which only runs for what this leaves.
-            return not await matcher.assign_now(uow)
-
-        async def handle(events: Sequence[InteractionEvent]) -> None:
-            uow = UnitOfWork(runtime.database, published=relay.wake)
-            if await uow.run(record_and_match, events):
-                worker.wake()
-
+        consumer = InteractionConsumer(
+            database=runtime.database,
+            settings=settings,
+            matcher=matcher,
+            published=relay.wake,
+            more_to_match=worker.wake,
+        )
         runtime.provide(matcher)
         runtime.provide(feed)
         runtime.provide(Wakeup(relay=relay, worker=worker))
@@ -67,7 +57,7 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
                 settings=runtime.platform,
                 group_id=settings.consumer_group,
                 decoders={INTERACTIONS_TOPIC: InteractionEvent.from_json},
-                handle=handle,
+                handle=consumer.handle,
                 producer=runtime.producer,
             )
         )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from services.chat.app import create_app as create_chat
-from services.routing import service
+from services.routing import handlers
 from services.routing.unit_of_work import UnitOfWork
 from shared.events import (
     INTERACTIONS_TOPIC,
@@ -99,7 +99,7 @@ async def test_automated_messages_and_statuses_never_open_a_conversation(
     status = interaction(provider=t, type=EventType.MESSAGE_STATUS)
     outbound = interaction(provider=t, type=EventType.MESSAGE_SENT, direction=Direction.OUTBOUND)
     async with UnitOfWork(routing.database) as uow:
-        await service.record_interactions(
+        await handlers.record_interactions(
             uow, settings=routing_settings(), events=[auto_reply, status, outbound]
         )
     assert uow.steps.records == []
@@ -116,7 +116,7 @@ async def test_a_batch_opens_new_conversations_and_counts_messages_in_open_ones(
     now = datetime.now(UTC)
     earlier = interaction(provider=t, occurred_at=now - timedelta(seconds=30))
     async with UnitOfWork(routing.database) as uow:
-        await service.record_interactions(uow, settings=routing_settings(), events=[earlier])
+        await handlers.record_interactions(uow, settings=routing_settings(), events=[earlier])
     new_key = interaction(provider=t).conversation_key
 
     def message(key: str, seconds_ago: int) -> InteractionEvent:
@@ -132,7 +132,7 @@ async def test_a_batch_opens_new_conversations_and_counts_messages_in_open_ones(
         message(new_key, 5),
     ]
     async with UnitOfWork(routing.database) as uow:
-        await service.record_interactions(uow, settings=routing_settings(), events=batch)
+        await handlers.record_interactions(uow, settings=routing_settings(), events=batch)
 
     rows = await routing.sql(
         "SELECT conversation_key AS key, inbound_count, last_inbound_at, opened_at "
@@ -182,7 +182,7 @@ async def test_replaying_the_same_events_changes_nothing(routing: Routing) -> No
     published = []
     for _ in range(2):
         async with UnitOfWork(routing.database) as uow:
-            await service.record_interactions(uow, settings=routing_settings(), events=[fresh])
+            await handlers.record_interactions(uow, settings=routing_settings(), events=[fresh])
         published.append(len(uow.steps.records))
     assert published == [1, 0]
 
@@ -213,7 +213,7 @@ async def test_a_message_after_the_reopen_window_opens_a_new_conversation(
     after = interaction(provider=t, conversation_key=key, occurred_at=now)
     for event in (first, left, within, left_again, after):
         async with UnitOfWork(routing.database) as uow:
-            await service.record_interactions(uow, settings=settings, events=[event])
+            await handlers.record_interactions(uow, settings=settings, events=[event])
 
     rows = await routing.sql(
         "SELECT id, status, reopen_count FROM routing.conversation "

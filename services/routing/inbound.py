@@ -1,4 +1,4 @@
-"""Routing's consumer logic: inbound interactions open, attach to, reopen and end conversations."""
+"""Customer contact: a message or a call opens a conversation, reopens one or counts in one."""
 
 import uuid
 from collections.abc import Sequence
@@ -8,7 +8,6 @@ from services.routing import holding
 from services.routing.domain import (
     Conversation,
     ConversationStatus,
-    OfferState,
     Queue,
     SeenIdentity,
 )
@@ -16,7 +15,6 @@ from services.routing.settings import RoutingSettings
 from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.events import (
-    CallDisposition,
     Channel,
     Direction,
     EventType,
@@ -64,69 +62,19 @@ def step_id(event: InteractionEvent, step: LifecycleStep) -> uuid.UUID:
     return event_id_for("routing", str(event.event_id), step)
 
 
-async def record_interactions(
-    uow: UnitOfWork,
-    *,
-    settings: RoutingSettings,
-    events: Sequence[InteractionEvent],
-) -> bool:
-    """Apply a batch of interactions, each at most once (by event id); whether any of them
-    may have put a conversation in a queue.
-
-    The common cases take a few statements for the whole batch: a key whose events are all
-    customer messages either opens its conversation (never had one: the first message opens
-    it, the others count) or adds them to its open conversation. Every other event goes
-    through in order, one by one.
-    """
-    claimed = await _claim(uow, events)
-    by_key: dict[str, list[InteractionEvent]] = {}
-    for event in claimed:
-        by_key.setdefault(event.conversation_key, []).append(event)
-    messages_only = {
-        key: group for key, group in by_key.items() if all(map(opens_conversation, group))
-    }
-    known = await uow.conversations.keys_with_conversations(list(messages_only))
-    await _open_many(uow, groups=[g for key, g in messages_only.items() if key not in known])
-    attached = await _attach_many(
-        uow, groups={key: g for key, g in messages_only.items() if key in known}
-    )
-    done = (messages_only.keys() - known) | attached
-    for event in claimed:
-        if event.conversation_key in done:
-            continue
-        if event.type is EventType.CUSTOMER_LEFT:
-            await _customer_left(uow, event=event)
-        elif event.type is EventType.CALL_ENDED:
-            await _call_ended(uow, event=event)
-        elif opens_conversation(event):
-            await _inbound(uow, settings=settings, event=event)
-    return any(opens_conversation(event) for event in claimed)
-
-
-def _received_at(event: InteractionEvent, current: datetime) -> datetime:
+def received_at(event: InteractionEvent, current: datetime) -> datetime:
     """When routing takes an interaction to have happened: never in the future."""
     return min(event.occurred_at, current)
 
 
-async def _claim(uow: UnitOfWork, events: Sequence[InteractionEvent]) -> list[InteractionEvent]:
-    """The events not processed before, in order, each once; they are now recorded as processed."""
-    first: dict[uuid.UUID, InteractionEvent] = {}
-    for event in events:
-        first.setdefault(event.event_id, event)
-    if not first:
-        return []
-    new = await uow.claim(first)
-    return [event for event_id, event in first.items() if event_id in new]
-
-
-async def _open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEvent]]) -> None:
-    """:func:`_open` for keys that never had a conversation, each with its customer
+async def open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEvent]]) -> None:
+    """Open conversations for keys that never had a conversation, each with its customer
     messages of the batch: the first opens the conversation, all of them count."""
     if not groups:
         return
     current = utc_now()
     events = [group[0] for group in groups]
-    at_of = {e.event_id: _received_at(e, current) for e in events}
+    at_of = {e.event_id: received_at(e, current) for e in events}
     identities = [identity_of(e, at_of[e.event_id]) for e in events]
     contact_ids = await uow.contacts.contacts_of_identities(identities)
     chosen: dict[tuple[str, str, str | None], Queue | None] = {}
@@ -139,7 +87,7 @@ async def _open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEv
         conversation = _new_conversation(
             e, contact_id=contact_ids[(seen.namespace, seen.value)], at=at
         )
-        conversation.last_inbound_at = max(_received_at(m, current) for m in group)
+        conversation.last_inbound_at = max(received_at(m, current) for m in group)
         conversation.inbound_count = len(group)
         target = (e.channel.value, e.provider, language)
         if target not in chosen:
@@ -183,7 +131,11 @@ def _counted(queue: Queue | None, waiting: dict[uuid.UUID, int]) -> Queue | None
     return queue
 
 
-async def _inbound(uow: UnitOfWork, *, settings: RoutingSettings, event: InteractionEvent) -> None:
+async def customer_contact(
+    uow: UnitOfWork, *, settings: RoutingSettings, event: InteractionEvent
+) -> None:
+    """One message or call of a customer: counted in their open conversation, or reopening
+    the one closed within the reopen window, or opening a new one."""
     at = min(event.occurred_at, utc_now())
     current = await uow.conversations.lock_open_by_key(event.conversation_key)
     if current is not None:
@@ -203,16 +155,16 @@ async def _attach(uow: UnitOfWork, current: Conversation, *, at: datetime) -> No
     await uow.conversations.save_inbound([current])
 
 
-async def _attach_many(uow: UnitOfWork, *, groups: dict[str, list[InteractionEvent]]) -> set[str]:
+async def attach_many(uow: UnitOfWork, *, groups: dict[str, list[InteractionEvent]]) -> set[str]:
     """Count customer messages in their open conversations, a batch's in two statements;
-    the keys that had an open conversation (the others go through :func:`_inbound`)."""
+    the keys that had an open conversation (the others go through :func:`customer_contact`)."""
     if not groups:
         return set()
     current = utc_now()
     counted = await uow.conversations.lock_open_by_keys(list(groups))
     for conversation in counted:
         group = groups[conversation.conversation_key]
-        at = max(_received_at(event, current) for event in group)
+        at = max(received_at(event, current) for event in group)
         await _count_inbound(uow, conversation, count=len(group), at=at)
     await uow.conversations.save_inbound(counted)
     return {conversation.conversation_key for conversation in counted}
@@ -304,59 +256,3 @@ async def _reopen(
         event_id=step_id(event, LifecycleStep.REOPENED),
     )
     await holding.place(uow, conversation=closed, at=at)
-
-
-async def _customer_left(uow: UnitOfWork, *, event: InteractionEvent) -> None:
-    current = await uow.conversations.lock_open_by_key(event.conversation_key)
-    if current is not None and current.accepted_at is None:
-        await _abandon(uow, current, event=event)
-
-
-async def _call_ended(uow: UnitOfWork, *, event: InteractionEvent) -> None:
-    current = await uow.conversations.lock_open_by_key(event.conversation_key)
-    if current is None:
-        return
-    disposition = event.call.disposition if event.call else None
-    if current.accepted_at is None and disposition is CallDisposition.ABANDONED:
-        await _abandon(uow, current, event=event)
-        return
-    # A call is over when it ends: resolve it, crediting whoever held it.
-    at = event.occurred_at
-    holder = current.agent_id
-    if holder is not None:
-        await holding.close_pending_offer(
-            uow, conversation=current, state=OfferState.WITHDRAWN, at=at
-        )
-        await holding.release(uow, conversation=current, at=at)
-    await uow.conversations.update_conversation(
-        current, status=ConversationStatus.RESOLVED, resolved_at=at, reply_due_at=None
-    )
-    uow.steps.add(
-        LifecycleStep.RESOLVED,
-        at=at,
-        conversation=current,
-        agent_id=holder,
-        cause_event_id=event.event_id,
-        event_id=step_id(event, LifecycleStep.RESOLVED),
-    )
-
-
-async def _abandon(uow: UnitOfWork, current: Conversation, *, event: InteractionEvent) -> None:
-    at = event.occurred_at
-    holder = current.agent_id
-    if holder is not None:
-        await holding.close_pending_offer(
-            uow, conversation=current, state=OfferState.WITHDRAWN, at=at
-        )
-        await holding.release(uow, conversation=current, at=at)
-    await uow.conversations.update_conversation(
-        current, status=ConversationStatus.ABANDONED, resolved_at=at, reply_due_at=None
-    )
-    uow.steps.add(
-        LifecycleStep.ABANDONED,
-        at=at,
-        conversation=current,
-        agent_id=holder,
-        cause_event_id=event.event_id,
-        event_id=step_id(event, LifecycleStep.ABANDONED),
-    )
