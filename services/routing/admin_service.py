@@ -47,7 +47,7 @@ async def create_agent(
         token_hash=token_hash(token),
         created_at=at,
     )
-    await uow.agents.insert_agent(agent)
+    await uow.agents.add(agent)
     # Metrics time agents' statuses from their first one on.
     uow.steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent.id, agent_status=status)
     return agent, token
@@ -55,7 +55,7 @@ async def create_agent(
 
 async def update_agent(uow: UnitOfWork, *, agent_id: uuid.UUID, changes: AgentChanges) -> Agent:
     """Change an agent's name, skills, languages or capacity."""
-    agent = await uow.agents.lock_agent(agent_id)
+    agent = await uow.agents.lock(agent_id)
     if agent is None:
         raise NotFound("no such agent")
     if not changes:
@@ -66,32 +66,32 @@ async def update_agent(uow: UnitOfWork, *, agent_id: uuid.UUID, changes: AgentCh
         changes["skills"] = sorted(set(changes["skills"]))
     if "languages" in changes:
         changes["languages"] = sorted(set(changes["languages"]))
-    return await uow.agents.update_agent(agent_id, **changes)
+    return await uow.agents.update(agent_id, **changes)
 
 
 async def get_agent(uow: UnitOfWork, *, agent_id: uuid.UUID) -> Agent:
-    agent = await uow.agents.agent_by_id(agent_id)
+    agent = await uow.agents.get(agent_id)
     if agent is None:
         raise NotFound("no such agent")
     return agent
 
 
 async def list_agents(uow: UnitOfWork) -> list[Agent]:
-    return await uow.agents.all_agents()
+    return await uow.agents.list_all()
 
 
 async def skills_in_use(uow: UnitOfWork) -> list[str]:
     """Every skill an agent has or a queue asks for."""
     found: set[str] = set()
-    for agent in await uow.agents.all_agents():
+    for agent in await uow.agents.list_all():
         found.update(agent.skills)
-    for queue in await uow.queues.all_queues():
+    for queue in await uow.queues.list_all():
         found.update(queue.required_skills, queue.optional_skills)
     return sorted(found)
 
 
 async def _overflow_queue_id(uow: UnitOfWork, name: str) -> uuid.UUID:
-    target = await uow.queues.queue_by_name(name)
+    target = await uow.queues.named(name)
     if target is None:
         raise BadRequest(f"overflow queue {name!r} does not exist")
     return target.id
@@ -109,7 +109,7 @@ async def create_queue(
     overflow_queue_id = None
     if overflow_queue is not None:
         overflow_queue_id = await _overflow_queue_id(uow, overflow_queue)
-    queue = await uow.queues.insert_queue(
+    queue = await uow.queues.add(
         Queue(
             id=uuid.uuid4(),
             name=name,
@@ -138,7 +138,7 @@ async def update_queue(
     uow: UnitOfWork, *, name: str, overflow_queue: str | None, changes: QueueRules
 ) -> Queue:
     """Change some of a queue's rules; ``overflow_queue`` names its new overflow queue."""
-    queue = await uow.queues.queue_by_name(name)
+    queue = await uow.queues.named(name)
     if queue is None:
         raise NotFound("no such queue")
     changes = changes.copy()
@@ -146,15 +146,15 @@ async def update_queue(
         changes["overflow_queue_id"] = await _overflow_queue_id(uow, overflow_queue)
     if changes.get("overflow_queue_id") == queue.id:
         raise BadRequest("a queue cannot overflow into itself")
-    return await uow.queues.update_queue(queue.id, **changes) if changes else queue
+    return await uow.queues.update(queue.id, **changes) if changes else queue
 
 
 async def list_queues(uow: UnitOfWork) -> list[Queue]:
-    return await uow.queues.all_queues()
+    return await uow.queues.list_all()
 
 
 async def get_queue(uow: UnitOfWork, *, name: str) -> Queue:
-    queue = await uow.queues.queue_by_name(name)
+    queue = await uow.queues.named(name)
     if queue is None:
         raise NotFound("no such queue")
     return queue
@@ -170,7 +170,7 @@ async def overview(uow: UnitOfWork) -> Overview:
 
 
 async def get_contact(uow: UnitOfWork, *, contact_id: uuid.UUID) -> ContactCard:
-    contact = await uow.contacts.get_contact(contact_id)
+    contact = await uow.contacts.get(contact_id)
     if contact is None:
         raise NotFound("no such contact")
     return ContactCard(
@@ -188,7 +188,7 @@ async def merge_contacts(
     """Fold ``source`` into ``target``: its identities and conversations move over."""
     if source_id == target_id:
         raise BadRequest("cannot merge a contact into itself")
-    locked = await uow.contacts.lock_contacts([source_id, target_id])
+    locked = await uow.contacts.lock_many([source_id, target_id])
     if len(locked) != 2:
         raise NotFound("no such contact")
     await uow.contacts.merge(source=source_id, target=target_id)
@@ -199,7 +199,7 @@ async def split_contact(
     uow: UnitOfWork, *, contact_id: uuid.UUID, identity_ids: list[uuid.UUID]
 ) -> ContactCard:
     """Move some identities (and their conversations) of a contact to a new contact."""
-    if not await uow.contacts.lock_contacts([contact_id]):
+    if not await uow.contacts.lock_many([contact_id]):
         raise NotFound("no such contact")
     owned = {i.id for i in await uow.contacts.identities_of(contact_id)}
     unknown = [str(i) for i in identity_ids if i not in owned]

@@ -48,7 +48,7 @@ def token_hash(token: str) -> str:
 
 
 async def agent_by_token(uow: UnitOfWork, *, token: str) -> Agent | None:
-    return await uow.agents.agent_by_token_hash(token_hash(token))
+    return await uow.agents.by_token_hash(token_hash(token))
 
 
 async def my_offers(uow: UnitOfWork, *, agent_id: uuid.UUID) -> list[PendingOffer]:
@@ -63,11 +63,11 @@ async def _my_pending_offer(
     uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID
 ) -> tuple[Offer, Conversation]:
     """Lock the offer's conversation and return (offer, conversation) if still pending."""
-    offer = await uow.offers.get_offer(offer_id)
+    offer = await uow.offers.get(offer_id)
     if offer is None or offer.agent_id != agent_id:
         raise NotFound("no such offer")
-    conversation = await uow.conversations.lock_conversation(offer.conversation_id)
-    offer = await uow.offers.get_offer(offer_id)
+    conversation = await uow.conversations.lock(offer.conversation_id)
+    offer = await uow.offers.get(offer_id)
     assert conversation is not None
     assert offer is not None
     if offer.state == OfferState.PENDING and offer.expires_at <= utc_now():
@@ -82,19 +82,19 @@ async def accept(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -
     """Accept a pending offer: the conversation is now assigned to the agent."""
     offer, conversation = await _my_pending_offer(uow, agent_id=agent_id, offer_id=offer_id)
     at = utc_now()
-    await uow.agents.lock_agent(agent_id)
-    await uow.offers.close_offer(offer.id, state=OfferState.ACCEPTED, at=at)
-    await uow.agents.update_agent(agent_id, consecutive_timeouts=0)
+    await uow.agents.lock(agent_id)
+    await uow.offers.close(offer.id, state=OfferState.ACCEPTED, at=at)
+    await uow.agents.update(agent_id, consecutive_timeouts=0)
     changes: ConversationChanges = {
         "status": ConversationStatus.ASSIGNED,
         "accepted_at": conversation.accepted_at or at,
         "last_agent_id": agent_id,
         "reply_due_at": None,
     }
-    queue = await uow.queues.queue_by_id(conversation.queue_id) if conversation.queue_id else None
+    queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
     if queue is not None and queue.reply_timeout_seconds is not None:
         changes["reply_due_at"] = at + timedelta(seconds=queue.reply_timeout_seconds)
-    await uow.conversations.update_conversation(conversation, **changes)
+    await uow.conversations.update(conversation, **changes)
     if conversation.contact_id is not None:
         await uow.contacts.remember_agent(conversation.contact_id, agent_id, at)
     uow.steps.add(LifecycleStep.ACCEPTED, at=at, conversation=conversation, agent_id=agent_id)
@@ -112,7 +112,7 @@ async def decline(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) 
         step=LifecycleStep.DECLINED,
         offer_state=OfferState.DECLINED,
     )
-    await uow.agents.update_agent(agent_id, consecutive_timeouts=0)
+    await uow.agents.update(agent_id, consecutive_timeouts=0)
     return conversation
 
 
@@ -120,7 +120,7 @@ async def _mine(
     uow: UnitOfWork, *, agent_id: uuid.UUID, conversation_id: uuid.UUID, action: str
 ) -> Conversation:
     """Lock one of the agent's conversations, assigned to them, or answer 404/409."""
-    conversation = await uow.conversations.lock_conversation(conversation_id)
+    conversation = await uow.conversations.lock(conversation_id)
     holder = None if conversation is None else conversation.agent_id
     last = None if conversation is None else conversation.last_agent_id
     if conversation is None or not (holder == agent_id or (holder is None and last == agent_id)):
@@ -159,7 +159,7 @@ async def reply(
         agent_id=str(agent_id),
         raw_ref=str(reply_id),
     )
-    new = await uow.conversations.insert_reply(
+    new = await uow.conversations.add_reply(
         reply_id=reply_id,
         conversation_id=conversation_id,
         agent_id=agent_id,
@@ -174,7 +174,7 @@ async def reply(
         uow.steps.add(
             LifecycleStep.FIRST_REPLY, at=at, conversation=conversation, agent_id=agent_id
         )
-    await uow.conversations.update_conversation(conversation, **changes)
+    await uow.conversations.update(conversation, **changes)
     uow.steps.message(message)
     return message
 
@@ -188,7 +188,7 @@ async def resolve(
     )
     at = utc_now()
     await holding.release(uow, conversation=conversation, at=at)
-    await uow.conversations.update_conversation(
+    await uow.conversations.update(
         conversation,
         status=ConversationStatus.RESOLVED,
         resolved_at=at,
@@ -216,11 +216,11 @@ async def transfer(
     if to_agent_id is not None:
         if to_agent_id == agent_id:
             raise BadRequest("cannot transfer a conversation to yourself")
-        target = await uow.agents.agent_by_id(to_agent_id)
+        target = await uow.agents.get(to_agent_id)
         if target is None:
             raise NotFound("no such agent to transfer to")
         await holding.release(uow, conversation=conversation, at=at)
-        target = await uow.agents.lock_agent(to_agent_id)
+        target = await uow.agents.lock(to_agent_id)
         assert target is not None
         if target.status != AgentStatus.AVAILABLE:
             raise Conflict(f"the agent is {target.status}", detail={"status": target.status.value})
@@ -228,9 +228,7 @@ async def transfer(
         room = target.room_on(channel)
         if await uow.agents.load_on(to_agent_id, channel) >= room:
             raise Conflict(f"the agent has no room for another {channel} conversation")
-        queue = (
-            await uow.queues.queue_by_id(conversation.queue_id) if conversation.queue_id else None
-        )
+        queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
         uow.steps.add(
             LifecycleStep.TRANSFERRED,
             at=at,
@@ -249,7 +247,7 @@ async def transfer(
         )
         return conversation
     assert to_queue is not None
-    queue = await uow.queues.queue_by_name(to_queue)
+    queue = await uow.queues.named(to_queue)
     if queue is None:
         raise NotFound("no such queue to transfer to")
     await holding.release(uow, conversation=conversation, at=at)
@@ -261,7 +259,7 @@ async def transfer(
         previous_agent_id=agent_id,
         note=note,
     )
-    await uow.conversations.update_conversation(conversation, reply_due_at=None)
+    await uow.conversations.update(conversation, reply_due_at=None)
     await holding.place(
         uow,
         conversation=conversation,

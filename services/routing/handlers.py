@@ -54,7 +54,7 @@ async def call_ended(uow: UnitOfWork, event: InteractionEvent, _: RoutingSetting
             uow, conversation=current, state=OfferState.WITHDRAWN, at=at
         )
         await holding.release(uow, conversation=current, at=at)
-    await uow.conversations.update_conversation(
+    await uow.conversations.update(
         current, status=ConversationStatus.RESOLVED, resolved_at=at, reply_due_at=None
     )
     uow.steps.add(
@@ -75,7 +75,7 @@ async def _abandon(uow: UnitOfWork, current: Conversation, *, event: Interaction
             uow, conversation=current, state=OfferState.WITHDRAWN, at=at
         )
         await holding.release(uow, conversation=current, at=at)
-    await uow.conversations.update_conversation(
+    await uow.conversations.update(
         current, status=ConversationStatus.ABANDONED, resolved_at=at, reply_due_at=None
     )
     uow.steps.add(

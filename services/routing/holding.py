@@ -46,13 +46,13 @@ async def place(
     )
     if queue is not None and full:
         overflow_id = queue.overflow_queue_id
-        queue = await uow.queues.queue_by_id(overflow_id) if overflow_id else None
+        queue = await uow.queues.get(overflow_id) if overflow_id else None
     if queue is None:
-        await uow.conversations.update_conversation(
+        await uow.conversations.update(
             conversation, status=ConversationStatus.QUEUED, queue_id=None
         )
         return False
-    await uow.conversations.update_conversation(conversation, **queue.placement(at))
+    await uow.conversations.update(conversation, **queue.placement(at))
     conversation.queue_name = queue.name
     uow.steps.add(step, at=at, conversation=conversation, note=note)
     return True
@@ -76,10 +76,10 @@ async def offer_to(
         delta=1,
         at=at,
     )
-    await uow.conversations.update_conversation(
+    await uow.conversations.update(
         conversation, status=ConversationStatus.OFFERED, agent_id=agent_id
     )
-    await uow.offers.insert_offer(
+    await uow.offers.add(
         Offer(
             id=offer_id,
             conversation_id=conversation.id,
@@ -103,7 +103,7 @@ async def release(uow: UnitOfWork, *, conversation: Conversation, at: datetime) 
     """Take the conversation from its holder (locking the agent); the former holder's id."""
     agent_id = conversation.agent_id
     assert agent_id is not None, "only a held conversation is released"
-    await uow.agents.lock_agent(agent_id)
+    await uow.agents.lock(agent_id)
     await uow.conversations.record_hold(
         conversation_id=conversation.id,
         agent_id=agent_id,
@@ -111,9 +111,9 @@ async def release(uow: UnitOfWork, *, conversation: Conversation, at: datetime) 
         delta=-1,
         at=at,
     )
-    await uow.conversations.update_conversation(conversation, agent_id=None)
+    await uow.conversations.update(conversation, agent_id=None)
     if await uow.agents.total_load(agent_id) == 0:
-        await uow.agents.update_agent(agent_id, last_idle_at=at)
+        await uow.agents.update(agent_id, last_idle_at=at)
     uow.steps.notify(agent_id, "conversation.released", conversation_id=str(conversation.id))
     return agent_id
 
@@ -126,9 +126,9 @@ async def close_pending_offer(
     at: datetime,
 ) -> Offer | None:
     """Close the conversation's pending offer as ``state``; the offer, if there was one."""
-    pending = await uow.offers.pending_offer_of(conversation.id)
+    pending = await uow.offers.pending_of(conversation.id)
     if pending is not None:
-        await uow.offers.close_offer(pending.id, state=state, at=at)
+        await uow.offers.close(pending.id, state=state, at=at)
         uow.steps.notify(pending.agent_id, f"offer.{state}", offer_id=str(pending.id))
     return pending
 
@@ -145,7 +145,7 @@ async def back_to_queue(
     """Return a held conversation to its queue, keeping its place; the former holder."""
     await close_pending_offer(uow, conversation=conversation, state=offer_state, at=at)
     previous = await release(uow, conversation=conversation, at=at)
-    await uow.conversations.update_conversation(
+    await uow.conversations.update(
         conversation, status=ConversationStatus.QUEUED, reply_due_at=None
     )
     if step is not None:

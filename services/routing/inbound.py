@@ -99,7 +99,7 @@ async def open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEve
             conversation.apply(queue.placement(at))
         opened.append(conversation)
         placed.append(queue)
-    inserted = await uow.conversations.insert_conversations(opened)
+    inserted = await uow.conversations.add_many(opened)
     for e, conversation, queue in zip(events, opened, placed, strict=True):
         if conversation.id not in inserted:
             continue
@@ -121,7 +121,7 @@ async def _room_in(
     if waiting[queue.id] < queue.max_waiting:
         return _counted(queue, waiting)
     overflow_id = queue.overflow_queue_id
-    overflow = await uow.queues.queue_by_id(overflow_id) if overflow_id else None
+    overflow = await uow.queues.get(overflow_id) if overflow_id else None
     return _counted(overflow, waiting)
 
 
@@ -177,9 +177,7 @@ async def _count_inbound(
     written yet): its counts, and the reply now due from the agent who holds it."""
     reply_due_at = conversation.reply_due_at
     if conversation.status == ConversationStatus.ASSIGNED and reply_due_at is None:
-        queue = (
-            await uow.queues.queue_by_id(conversation.queue_id) if conversation.queue_id else None
-        )
+        queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
         if queue is not None and queue.reply_timeout_seconds is not None:
             reply_due_at = utc_now() + timedelta(seconds=queue.reply_timeout_seconds)
     conversation.apply(
@@ -194,7 +192,7 @@ async def _count_inbound(
 async def _open(uow: UnitOfWork, *, event: InteractionEvent, at: datetime) -> None:
     contact_id = await uow.contacts.contact_of_identity(identity_of(event, at))
     conversation = _new_conversation(event, contact_id=contact_id, at=at)
-    if not await uow.conversations.insert_conversation(conversation):
+    if not await uow.conversations.add(conversation):
         return
     _announce_opened(uow, conversation, event)
     await holding.place(uow, conversation=conversation, at=at)
@@ -238,7 +236,7 @@ async def _reopen(
     event: InteractionEvent,
     at: datetime,
 ) -> None:
-    await uow.conversations.update_conversation(
+    await uow.conversations.update(
         closed,
         status=ConversationStatus.QUEUED,
         cycle_started_at=at,

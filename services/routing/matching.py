@@ -140,10 +140,8 @@ class Matcher:
         expired = await uow.offers.expired(at, self.settings.match_batch)
         done = 0
         for offer_id, conversation_id in expired:
-            conversation = await uow.conversations.lock_conversation(
-                conversation_id, skip_locked=True
-            )
-            pending = await uow.offers.pending_offer_of(conversation_id)
+            conversation = await uow.conversations.lock(conversation_id, skip_locked=True)
+            pending = await uow.offers.pending_of(conversation_id)
             if conversation is None or pending is None or pending.id != offer_id:
                 continue
             agent_id = await holding.back_to_queue(
@@ -153,10 +151,10 @@ class Matcher:
                 step=LifecycleStep.TIMED_OUT,
                 offer_state=OfferState.TIMED_OUT,
             )
-            agent = await uow.agents.lock_agent(agent_id)
+            agent = await uow.agents.lock(agent_id)
             assert agent is not None
             timeouts = agent.consecutive_timeouts + 1
-            await uow.agents.update_agent(agent_id, consecutive_timeouts=timeouts)
+            await uow.agents.update(agent_id, consecutive_timeouts=timeouts)
             if (
                 timeouts >= self.settings.timeouts_before_away
                 and agent.status == AgentStatus.AVAILABLE
@@ -170,13 +168,9 @@ class Matcher:
         at = utc_now()
         due = await uow.conversations.lock_overflowing(at, self.settings.match_batch)
         for conversation in due:
-            queue = (
-                await uow.queues.queue_by_id(conversation.queue_id)
-                if conversation.queue_id
-                else None
-            )
+            queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
             target_id = queue.overflow_queue_id if queue is not None else None
-            target = await uow.queues.queue_by_id(target_id) if target_id else None
+            target = await uow.queues.get(target_id) if target_id else None
             if queue is not None and target is not None:
                 await holding.place(
                     uow,
@@ -186,9 +180,7 @@ class Matcher:
                     note=f"overflow from {queue.name}",
                 )
             else:
-                await uow.conversations.update_conversation(
-                    conversation, optional_skills_dropped=True
-                )
+                await uow.conversations.update(conversation, optional_skills_dropped=True)
         return len(due)
 
     async def reply_timeouts(self, uow: UnitOfWork) -> int:
@@ -207,7 +199,7 @@ class Matcher:
             return 0
         placed = 0
         at = utc_now()
-        for queue in await uow.queues.all_queues():
+        for queue in await uow.queues.list_all():
             waiting = await uow.conversations.lock_unplaced_for(queue, self.settings.match_batch)
             for conversation in waiting:
                 placed += await holding.place(uow, conversation=conversation, at=at)

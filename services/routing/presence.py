@@ -22,7 +22,7 @@ async def _lock_holdings(uow: UnitOfWork, agent_id: uuid.UUID) -> tuple[Agent, l
     """Lock the agent's conversations, then the agent (the lock order), and return both."""
     held = await uow.conversations.held_by(agent_id)
     locked = await uow.conversations.lock_many([c.id for c in held])
-    agent = await uow.agents.lock_agent(agent_id)
+    agent = await uow.agents.lock(agent_id)
     if agent is None:
         raise NotFound("no such agent")
     # The matcher may have offered something between the read and the agent lock.
@@ -48,7 +48,7 @@ async def set_status(
     if status == AgentStatus.AVAILABLE:
         changes["last_idle_at"] = at
         changes["consecutive_timeouts"] = 0
-    agent = await uow.agents.update_agent(agent_id, **changes)
+    agent = await uow.agents.update(agent_id, **changes)
     uow.steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent_id, agent_status=status)
     uow.steps.notify(agent_id, "status.changed", status=status)
     if status not in UNREACHABLE:
@@ -59,11 +59,7 @@ async def set_status(
                 uow, conversation=conversation, at=at, note=f"agent went {status}"
             )
         elif conversation.status == ConversationStatus.ASSIGNED and status == AgentStatus.OFFLINE:
-            queue = (
-                await uow.queues.queue_by_id(conversation.queue_id)
-                if conversation.queue_id
-                else None
-            )
+            queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
             if queue is not None and queue.on_agent_offline == OnAgentOffline.REQUEUE:
                 await holding.back_to_queue(
                     uow, conversation=conversation, at=at, note="agent went offline"

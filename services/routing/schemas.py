@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events import Channel
 
-AgentStatus = Literal["available", "busy", "away", "offline"]
+#: The statuses of :class:`services.routing.domain.AgentStatus`, as the API takes them.
+StatusName = Literal["available", "busy", "away", "offline"]
 
 
 class _Body(BaseModel):
@@ -23,7 +24,7 @@ class _Out(BaseModel):
 
 
 class StatusChange(_Body):
-    status: AgentStatus
+    status: StatusName
 
 
 class ReplyBody(_Body):
@@ -104,7 +105,7 @@ class AgentCreate(_Body):
         default_factory=dict,
         description="Per channel; defaults phone 1, chat 3, social 5, email 5.",
     )
-    status: AgentStatus = "offline"
+    status: StatusName = "offline"
 
     @model_validator(mode="after")
     def _non_negative(self) -> "AgentCreate":

@@ -36,21 +36,21 @@ class AgentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def insert_agent(self, new: Agent) -> None:
+    async def add(self, new: Agent) -> None:
         values = {f.name: getattr(new, f.name) for f in fields(Agent)}
         await self._session.execute(insert(agent).values(**values))
 
-    async def agent_by_token_hash(self, token_hash: str) -> Agent | None:
+    async def by_token_hash(self, token_hash: str) -> Agent | None:
         row = (
             await self._session.execute(select(agent).where(agent.c.token_hash == token_hash))
         ).first()
         return _agent(row) if row is not None else None
 
-    async def agent_by_id(self, agent_id: uuid.UUID) -> Agent | None:
+    async def get(self, agent_id: uuid.UUID) -> Agent | None:
         row = (await self._session.execute(select(agent).where(agent.c.id == agent_id))).first()
         return _agent(row) if row is not None else None
 
-    async def lock_agent(self, agent_id: uuid.UUID, *, skip_locked: bool = False) -> Agent | None:
+    async def lock(self, agent_id: uuid.UUID, *, skip_locked: bool = False) -> Agent | None:
         """The agent, locked for this transaction (None if missing or skipped)."""
         statement = (
             select(agent).where(agent.c.id == agent_id).with_for_update(skip_locked=skip_locked)
@@ -58,7 +58,7 @@ class AgentRepository:
         row = (await self._session.execute(statement)).first()
         return _agent(row) if row is not None else None
 
-    async def update_agent(self, agent_id: uuid.UUID, **changes: Unpack[AgentChanges]) -> Agent:
+    async def update(self, agent_id: uuid.UUID, **changes: Unpack[AgentChanges]) -> Agent:
         row = (
             await self._session.execute(
                 update(agent).where(agent.c.id == agent_id).values(**changes).returning(agent)
@@ -66,7 +66,7 @@ class AgentRepository:
         ).one()
         return _agent(row)
 
-    async def all_agents(self) -> list[Agent]:
+    async def list_all(self) -> list[Agent]:
         rows = await self._session.execute(select(agent).order_by(agent.c.created_at, agent.c.id))
         return [_agent(r) for r in rows]
 

@@ -54,7 +54,7 @@ class ContactRepository:
         contact_id: uuid.UUID = existing
         return contact_id
 
-    async def get_contact(self, contact_id: uuid.UUID) -> Contact | None:
+    async def get(self, contact_id: uuid.UUID) -> Contact | None:
         row = (
             await self._session.execute(select(contact).where(contact.c.id == contact_id))
         ).first()
@@ -74,7 +74,7 @@ class ContactRepository:
         )
         return int(count or 0)
 
-    async def lock_contacts(self, ids: list[uuid.UUID]) -> list[Contact]:
+    async def lock_many(self, ids: list[uuid.UUID]) -> list[Contact]:
         rows = await self._session.execute(
             select(contact).where(contact.c.id.in_(ids)).order_by(contact.c.id).with_for_update()
         )

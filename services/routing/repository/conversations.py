@@ -130,7 +130,7 @@ class ConversationRepository:
         )
         return await self._one(_locked(statement))
 
-    async def lock_conversation(
+    async def lock(
         self, conversation_id: uuid.UUID, *, skip_locked: bool = False
     ) -> Conversation | None:
         statement = _with_queue().where(conversation.c.id == conversation_id)
@@ -141,9 +141,6 @@ class ConversationRepository:
         statement = _with_queue().where(conversation.c.id.in_(ids)).order_by(conversation.c.id)
         return await self._all(_locked(statement))
 
-    async def get_conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
-        return await self._one(_with_queue().where(conversation.c.id == conversation_id))
-
     async def held_by(self, agent_id: uuid.UUID) -> list[Conversation]:
         statement = (
             _with_queue()
@@ -152,7 +149,7 @@ class ConversationRepository:
         )
         return await self._all(statement)
 
-    async def insert_conversation(self, new: Conversation) -> bool:
+    async def add(self, new: Conversation) -> bool:
         """Insert an open conversation; False when its key already has one open."""
         inserted = (
             await self._session.execute(
@@ -167,8 +164,8 @@ class ConversationRepository:
         ).scalar()
         return inserted is not None
 
-    async def insert_conversations(self, new: Sequence[Conversation]) -> set[uuid.UUID]:
-        """:meth:`insert_conversation` for several; the ids of those inserted."""
+    async def add_many(self, new: Sequence[Conversation]) -> set[uuid.UUID]:
+        """:meth:`add` for several; the ids of those inserted."""
         if not new:
             return set()
         inserted = await self._session.execute(
@@ -182,9 +179,7 @@ class ConversationRepository:
         )
         return set(inserted.scalars())
 
-    async def update_conversation(
-        self, current: Conversation, **changes: Unpack[ConversationChanges]
-    ) -> None:
+    async def update(self, current: Conversation, **changes: Unpack[ConversationChanges]) -> None:
         """Write ``changes`` to the conversation, and take them into ``current``."""
         await self._session.execute(
             update(conversation).where(conversation.c.id == current.id).values(**changes)
@@ -330,7 +325,7 @@ class ConversationRepository:
         )
         return await self._all(_locked(statement, skip_locked=True))
 
-    async def insert_reply(
+    async def add_reply(
         self,
         *,
         reply_id: uuid.UUID,

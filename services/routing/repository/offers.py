@@ -17,7 +17,7 @@ class OfferRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def insert_offer(self, new: Offer) -> None:
+    async def add(self, new: Offer) -> None:
         await self._session.execute(
             insert(offer).values(
                 id=new.id,
@@ -31,11 +31,11 @@ class OfferRepository:
             )
         )
 
-    async def get_offer(self, offer_id: uuid.UUID) -> Offer | None:
+    async def get(self, offer_id: uuid.UUID) -> Offer | None:
         row = (await self._session.execute(select(offer).where(offer.c.id == offer_id))).first()
         return Offer(**row._mapping) if row is not None else None
 
-    async def pending_offer_of(self, conversation_id: uuid.UUID) -> Offer | None:
+    async def pending_of(self, conversation_id: uuid.UUID) -> Offer | None:
         row = (
             await self._session.execute(
                 select(offer).where(
@@ -64,7 +64,7 @@ class OfferRepository:
         )
         return [(offer_id, conversation_id) for offer_id, conversation_id in rows.all()]
 
-    async def close_offer(self, offer_id: uuid.UUID, *, state: OfferState, at: datetime) -> None:
+    async def close(self, offer_id: uuid.UUID, *, state: OfferState, at: datetime) -> None:
         await self._session.execute(
             update(offer).where(offer.c.id == offer_id).values(state=state, responded_at=at)
         )

@@ -48,7 +48,7 @@ class QueueRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def insert_queue(self, new: Queue) -> Queue | None:
+    async def add(self, new: Queue) -> Queue | None:
         """Insert a queue; None when its name is taken."""
         values = {f.name: getattr(new, f.name) for f in fields(Queue)}
         row = (
@@ -61,7 +61,7 @@ class QueueRepository:
         ).first()
         return _queue(row) if row is not None else None
 
-    async def update_queue(self, queue_id: uuid.UUID, **changes: Unpack[QueueRules]) -> Queue:
+    async def update(self, queue_id: uuid.UUID, **changes: Unpack[QueueRules]) -> Queue:
         row = (
             await self._session.execute(
                 update(queue).where(queue.c.id == queue_id).values(**changes).returning(queue)
@@ -69,15 +69,15 @@ class QueueRepository:
         ).one()
         return _queue(row)
 
-    async def queue_by_name(self, name: str) -> Queue | None:
+    async def named(self, name: str) -> Queue | None:
         row = (await self._session.execute(select(queue).where(queue.c.name == name))).first()
         return _queue(row) if row is not None else None
 
-    async def queue_by_id(self, queue_id: uuid.UUID) -> Queue | None:
+    async def get(self, queue_id: uuid.UUID) -> Queue | None:
         row = (await self._session.execute(select(queue).where(queue.c.id == queue_id))).first()
         return _queue(row) if row is not None else None
 
-    async def all_queues(self) -> list[Queue]:
+    async def list_all(self) -> list[Queue]:
         rows = await self._session.execute(select(queue).order_by(queue.c.name))
         return [_queue(r) for r in rows]
 
