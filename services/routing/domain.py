@@ -4,7 +4,7 @@ The enums' values are the strings stored in the database and shown by the API.
 """
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypedDict
@@ -316,4 +316,4 @@ class Overview:
 
     queues: list[QueueLoad]
     unplaced: int
-    agents_by_status: dict[str, int] = field(default_factory=dict)
+    agents_by_status: dict[str, int]
