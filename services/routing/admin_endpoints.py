@@ -1,13 +1,13 @@
 """The admin API: agents, queues, skills, contacts and the queue overview."""
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter
 
 from services.routing import admin_service, presence
-from services.routing.auth import AdminDep
-from services.routing.endpoints import run
+from services.routing.deps import AdminDep, UnitOfWorkDep
+from services.routing.domain import AgentChanges, AgentStatus, QueueRules
 from services.routing.schemas import (
     AgentCreate,
     AgentCreated,
@@ -22,134 +22,126 @@ from services.routing.schemas import (
     SplitBody,
     StatusChange,
 )
-from shared.service import RuntimeDep
+from shared.clock import utc_now
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
 
 @router.post("/agents", response_model=AgentCreated, status_code=201)
-async def create_agent(body: AgentCreate, runtime: RuntimeDep) -> AgentCreated:
+async def create_agent(body: AgentCreate, uow: UnitOfWorkDep) -> AgentCreated:
     """Create an agent; the answer carries the agent's bearer token, shown only once."""
-    agent, token = await run(
-        runtime,
-        lambda s, steps: admin_service.create_agent(
-            s,
-            steps,
-            name=body.name,
-            skills=body.skills,
-            languages=body.languages,
-            capacity={k.value: v for k, v in body.capacity.items()},
-            status=body.status,
-        ),
+    agent, token = await uow.run(
+        admin_service.create_agent,
+        name=body.name,
+        skills=body.skills,
+        languages=body.languages,
+        capacity={k.value: v for k, v in body.capacity.items()},
+        status=AgentStatus(body.status),
     )
     return AgentCreated(agent=AgentOut.model_validate(agent), token=token)
 
 
 @router.get("/agents", response_model=list[AgentOut])
-async def list_agents(runtime: RuntimeDep) -> Any:
+async def list_agents(uow: UnitOfWorkDep) -> Any:
     """Every agent."""
-    async with runtime.database.transaction() as session:
-        return await admin_service.list_agents(session)
+    async with uow:
+        return await admin_service.list_agents(uow)
 
 
 @router.get("/agents/{agent_id}", response_model=AgentOut)
-async def get_agent(agent_id: uuid.UUID, runtime: RuntimeDep) -> Any:
+async def get_agent(agent_id: uuid.UUID, uow: UnitOfWorkDep) -> Any:
     """One agent."""
-    async with runtime.database.transaction() as session:
-        return await admin_service.get_agent(session, agent_id=agent_id)
+    async with uow:
+        return await admin_service.get_agent(uow, agent_id=agent_id)
 
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
-async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, runtime: RuntimeDep) -> Any:
+async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, uow: UnitOfWorkDep) -> Any:
     """Change an agent's name, skills, languages or capacity."""
-    changes = body.model_dump(exclude_unset=True)
+    # The body's fields are the agent's: what was sent is what changes.
+    changes = cast(AgentChanges, body.model_dump(exclude_unset=True))
     if body.capacity is not None:
         changes["capacity"] = {k.value: v for k, v in body.capacity.items()}
-    return await run(
-        runtime, lambda s, _: admin_service.update_agent(s, agent_id=agent_id, changes=changes)
-    )
+    return await uow.run(admin_service.update_agent, agent_id=agent_id, changes=changes)
 
 
 @router.put("/agents/{agent_id}/status", response_model=AgentOut)
-async def set_agent_status(agent_id: uuid.UUID, body: StatusChange, runtime: RuntimeDep) -> Any:
+async def set_agent_status(agent_id: uuid.UUID, body: StatusChange, uow: UnitOfWorkDep) -> Any:
     """Set an agent's status on their behalf (a supervisor sending someone offline)."""
-    return await run(
-        runtime,
-        lambda s, steps: presence.set_status(
-            s, steps, agent_id=agent_id, status=body.status, at=admin_service.now()
-        ),
+    return await uow.run(
+        presence.set_status, agent_id=agent_id, status=AgentStatus(body.status), at=utc_now()
     )
 
 
 @router.get("/skills", response_model=list[str])
-async def skills(runtime: RuntimeDep) -> list[str]:
+async def skills(uow: UnitOfWorkDep) -> list[str]:
     """Every skill an agent has or a queue asks for."""
-    async with runtime.database.transaction() as session:
-        return await admin_service.skills_in_use(session)
+    async with uow:
+        return await admin_service.skills_in_use(uow)
 
 
 @router.post("/queues", response_model=QueueOut, status_code=201)
-async def create_queue(body: QueueCreate, runtime: RuntimeDep) -> Any:
+async def create_queue(body: QueueCreate, uow: UnitOfWorkDep) -> Any:
     """Create a queue (409 if the name is taken)."""
-    values = body.model_dump()
-    values["channel"] = body.channel.value
-    return await run(runtime, lambda s, _: admin_service.create_queue(s, values=values))
+    # The body's other fields are the queue's rules.
+    rules = cast(QueueRules, body.model_dump(exclude={"name", "channel", "overflow_queue"}))
+    return await uow.run(
+        admin_service.create_queue,
+        name=body.name,
+        channel=body.channel.value,
+        overflow_queue=body.overflow_queue,
+        rules=rules,
+    )
 
 
 @router.get("/queues", response_model=list[QueueOut])
-async def list_queues(runtime: RuntimeDep) -> Any:
+async def list_queues(uow: UnitOfWorkDep) -> Any:
     """Every queue."""
-    async with runtime.database.transaction() as session:
-        return await admin_service.list_queues(session)
+    async with uow:
+        return await admin_service.list_queues(uow)
 
 
 @router.get("/queues/{name}", response_model=QueueOut)
-async def get_queue(name: str, runtime: RuntimeDep) -> Any:
+async def get_queue(name: str, uow: UnitOfWorkDep) -> Any:
     """One queue."""
-    async with runtime.database.transaction() as session:
-        return await admin_service.get_queue(session, name=name)
+    async with uow:
+        return await admin_service.get_queue(uow, name=name)
 
 
 @router.patch("/queues/{name}", response_model=QueueOut)
-async def update_queue(name: str, body: QueueUpdate, runtime: RuntimeDep) -> Any:
+async def update_queue(name: str, body: QueueUpdate, uow: UnitOfWorkDep) -> Any:
     """Change a queue's rules; conversations already waiting keep their deadlines."""
-    changes = body.model_dump(exclude_unset=True)
-    return await run(
-        runtime, lambda s, _: admin_service.update_queue(s, name=name, changes=changes)
+    changes = cast(QueueRules, body.model_dump(exclude_unset=True, exclude={"overflow_queue"}))
+    return await uow.run(
+        admin_service.update_queue, name=name, overflow_queue=body.overflow_queue, changes=changes
     )
 
 
 @router.get("/overview", response_model=Overview)
-async def overview(runtime: RuntimeDep) -> Any:
+async def overview(uow: UnitOfWorkDep) -> Any:
     """Per queue: waiting, offered, assigned, longest wait; agents by status."""
-    async with runtime.database.transaction() as session:
-        return await admin_service.overview(session)
+    async with uow:
+        return await admin_service.overview(uow)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)
-async def get_contact(contact_id: uuid.UUID, runtime: RuntimeDep) -> Any:
+async def get_contact(contact_id: uuid.UUID, uow: UnitOfWorkDep) -> Any:
     """A contact with its identities and how many conversations it has."""
-    async with runtime.database.transaction() as session:
-        return await admin_service.get_contact(session, contact_id=contact_id)
+    async with uow:
+        return await admin_service.get_contact(uow, contact_id=contact_id)
 
 
 @router.post("/contacts/merge", response_model=ContactOut)
-async def merge_contacts(body: MergeBody, runtime: RuntimeDep) -> Any:
+async def merge_contacts(body: MergeBody, uow: UnitOfWorkDep) -> Any:
     """Merge the source contact into the target: identities and conversations move."""
-    return await run(
-        runtime,
-        lambda s, _: admin_service.merge_contacts(
-            s, source_id=body.source_id, target_id=body.target_id
-        ),
+    return await uow.run(
+        admin_service.merge_contacts, source_id=body.source_id, target_id=body.target_id
     )
 
 
 @router.post("/contacts/{contact_id}/split", response_model=ContactOut, status_code=201)
-async def split_contact(contact_id: uuid.UUID, body: SplitBody, runtime: RuntimeDep) -> Any:
+async def split_contact(contact_id: uuid.UUID, body: SplitBody, uow: UnitOfWorkDep) -> Any:
     """Split identities off a contact into a new one, which the answer describes."""
-    return await run(
-        runtime,
-        lambda s, _: admin_service.split_contact(
-            s, contact_id=contact_id, identity_ids=body.identity_ids
-        ),
+    return await uow.run(
+        admin_service.split_contact, contact_id=contact_id, identity_ids=body.identity_ids
     )

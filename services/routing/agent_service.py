@@ -6,15 +6,22 @@ An agent only ever sees their own offers and conversations: anything else is
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import timedelta
 
 from services.routing import holding
-from services.routing.lifecycle import Steps
+from services.routing.domain import (
+    Agent,
+    AgentStatus,
+    Conversation,
+    ConversationChanges,
+    ConversationStatus,
+    Offer,
+    OfferState,
+    PendingOffer,
+)
 from services.routing.matching import Matcher
-from services.routing.repository import agents, contacts, conversations, offers, queues
+from services.routing.unit_of_work import UnitOfWork
+from shared.clock import utc_now
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.events import (
     Channel,
@@ -27,122 +34,105 @@ from shared.events import (
     event_id_for,
 )
 
-Row = dict[str, Any]
-
 #: Why an action does not fit the conversation's state, by state.
 WRONG_STATE = {
-    "queued": "the conversation is waiting in its queue, not held by you",
-    "offered": "the conversation is offered to you: accept the offer first",
-    "resolved": "the conversation is already resolved",
-    "abandoned": "the customer abandoned the conversation",
+    ConversationStatus.QUEUED: "the conversation is waiting in its queue, not held by you",
+    ConversationStatus.OFFERED: "the conversation is offered to you: accept the offer first",
+    ConversationStatus.RESOLVED: "the conversation is already resolved",
+    ConversationStatus.ABANDONED: "the customer abandoned the conversation",
 }
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def agent_by_token(session: AsyncSession, *, token: str) -> Row | None:
-    return await agents.agent_by_token_hash(session, token_hash(token))
+async def agent_by_token(uow: UnitOfWork, *, token: str) -> Agent | None:
+    return await uow.agents.by_token_hash(token_hash(token))
 
 
-async def my_offers(session: AsyncSession, *, agent_id: uuid.UUID) -> list[Row]:
-    return await offers.pending_for_agent(session, agent_id)
+async def my_offers(uow: UnitOfWork, *, agent_id: uuid.UUID) -> list[PendingOffer]:
+    return await uow.offers.pending_for_agent(agent_id)
 
 
-async def my_conversations(session: AsyncSession, *, agent_id: uuid.UUID) -> list[Row]:
-    return await conversations.held_by(session, agent_id)
+async def my_conversations(uow: UnitOfWork, *, agent_id: uuid.UUID) -> list[Conversation]:
+    return await uow.conversations.held_by(agent_id)
 
 
 async def _my_pending_offer(
-    session: AsyncSession, *, agent_id: uuid.UUID, offer_id: uuid.UUID
-) -> tuple[Row, Row]:
+    uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID
+) -> tuple[Offer, Conversation]:
     """Lock the offer's conversation and return (offer, conversation) if still pending."""
-    offer = await offers.get_offer(session, offer_id)
-    if offer is None or offer["agent_id"] != agent_id:
+    offer = await uow.offers.get(offer_id)
+    if offer is None or offer.agent_id != agent_id:
         raise NotFound("no such offer")
-    conversation = await conversations.lock_conversation(session, offer["conversation_id"])
-    offer = await offers.get_offer(session, offer_id)
+    conversation = await uow.conversations.lock(offer.conversation_id)
+    offer = await uow.offers.get(offer_id)
     assert conversation is not None
     assert offer is not None
-    if offer["state"] == "pending" and offer["expires_at"] <= now():
-        raise Conflict("the offer timed out", detail={"state": "timed_out"})
-    if offer["state"] != "pending":
-        state = offer["state"].replace("_", " ")
-        raise Conflict(f"the offer was already {state}", detail={"state": offer["state"]})
+    if offer.state == OfferState.PENDING and offer.expires_at <= utc_now():
+        raise Conflict("the offer timed out", detail={"state": OfferState.TIMED_OUT.value})
+    if offer.state != OfferState.PENDING:
+        state = offer.state.replace("_", " ")
+        raise Conflict(f"the offer was already {state}", detail={"state": offer.state.value})
     return offer, conversation
 
 
-async def accept(
-    session: AsyncSession, steps: Steps, *, agent_id: uuid.UUID, offer_id: uuid.UUID
-) -> Row:
+async def accept(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -> Conversation:
     """Accept a pending offer: the conversation is now assigned to the agent."""
-    offer, conversation = await _my_pending_offer(session, agent_id=agent_id, offer_id=offer_id)
-    at = now()
-    await agents.lock_agent(session, agent_id)
-    await offers.close_offer(session, offer["id"], state="accepted", at=at)
-    await agents.update_agent(session, agent_id, {"consecutive_timeouts": 0})
-    values: dict[str, Any] = {
-        "status": "assigned",
-        "accepted_at": conversation["accepted_at"] or at,
+    offer, conversation = await _my_pending_offer(uow, agent_id=agent_id, offer_id=offer_id)
+    at = utc_now()
+    await uow.agents.lock(agent_id)
+    await uow.offers.close(offer.id, state=OfferState.ACCEPTED, at=at)
+    await uow.agents.update(agent_id, consecutive_timeouts=0)
+    changes: ConversationChanges = {
+        "status": ConversationStatus.ASSIGNED,
+        "accepted_at": conversation.accepted_at or at,
         "last_agent_id": agent_id,
         "reply_due_at": None,
     }
-    queue = (
-        await queues.queue_by_id(session, conversation["queue_id"])
-        if conversation["queue_id"]
-        else None
-    )
-    if queue is not None and queue["reply_timeout_seconds"] is not None:
-        values["reply_due_at"] = at + timedelta(seconds=queue["reply_timeout_seconds"])
-    await conversations.update_conversation(session, conversation["id"], values)
-    conversation.update(values)
-    if conversation["contact_id"] is not None:
-        await contacts.remember_agent(session, conversation["contact_id"], agent_id, at)
-    steps.add(LifecycleStep.ACCEPTED, at=at, conversation=conversation, agent_id=agent_id)
-    steps.add(LifecycleStep.ASSIGNED, at=at, conversation=conversation, agent_id=agent_id)
+    queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
+    if queue is not None and queue.reply_timeout_seconds is not None:
+        changes["reply_due_at"] = at + timedelta(seconds=queue.reply_timeout_seconds)
+    await uow.conversations.update(conversation, **changes)
+    if conversation.contact_id is not None:
+        await uow.contacts.remember_agent(conversation.contact_id, agent_id, at)
+    uow.steps.add(LifecycleStep.ACCEPTED, at=at, conversation=conversation, agent_id=agent_id)
+    uow.steps.add(LifecycleStep.ASSIGNED, at=at, conversation=conversation, agent_id=agent_id)
     return conversation
 
 
-async def decline(
-    session: AsyncSession, steps: Steps, *, agent_id: uuid.UUID, offer_id: uuid.UUID
-) -> Row:
+async def decline(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -> Conversation:
     """Decline a pending offer: the conversation goes on to the next agent."""
-    _, conversation = await _my_pending_offer(session, agent_id=agent_id, offer_id=offer_id)
+    _, conversation = await _my_pending_offer(uow, agent_id=agent_id, offer_id=offer_id)
     await holding.back_to_queue(
-        session,
-        steps,
+        uow,
         conversation=conversation,
-        at=now(),
+        at=utc_now(),
         step=LifecycleStep.DECLINED,
-        offer_state="declined",
+        offer_state=OfferState.DECLINED,
     )
-    await agents.update_agent(session, agent_id, {"consecutive_timeouts": 0})
+    await uow.agents.update(agent_id, consecutive_timeouts=0)
     return conversation
 
 
 async def _mine(
-    session: AsyncSession, *, agent_id: uuid.UUID, conversation_id: uuid.UUID, action: str
-) -> Row:
+    uow: UnitOfWork, *, agent_id: uuid.UUID, conversation_id: uuid.UUID, action: str
+) -> Conversation:
     """Lock one of the agent's conversations, assigned to them, or answer 404/409."""
-    conversation = await conversations.lock_conversation(session, conversation_id)
-    holder = None if conversation is None else conversation["agent_id"]
-    last = None if conversation is None else conversation["last_agent_id"]
+    conversation = await uow.conversations.lock(conversation_id)
+    holder = None if conversation is None else conversation.agent_id
+    last = None if conversation is None else conversation.last_agent_id
     if conversation is None or not (holder == agent_id or (holder is None and last == agent_id)):
         raise NotFound("no such conversation")
-    if conversation["status"] != "assigned":
-        status = conversation["status"]
-        raise Conflict(f"cannot {action}: {WRONG_STATE[status]}", detail={"status": status})
+    status = conversation.status
+    if status != ConversationStatus.ASSIGNED:
+        raise Conflict(f"cannot {action}: {WRONG_STATE[status]}", detail={"status": status.value})
     return conversation
 
 
 async def reply(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     agent_id: uuid.UUID,
     conversation_id: uuid.UUID,
@@ -151,64 +141,65 @@ async def reply(
 ) -> InteractionEvent:
     """Record the agent's reply and publish it as an outbound message for the connector."""
     conversation = await _mine(
-        session, agent_id=agent_id, conversation_id=conversation_id, action="reply"
+        uow, agent_id=agent_id, conversation_id=conversation_id, action="reply"
     )
-    at = now()
+    at = utc_now()
     reply_id = reply_id or uuid.uuid4()
     message = InteractionEvent(
         event_id=event_id_for("routing", str(reply_id), EventType.MESSAGE_SENT),
         type=EventType.MESSAGE_SENT,
-        channel=Channel(conversation["channel"]),
-        provider=conversation["provider"],
+        channel=Channel(conversation.channel),
+        provider=conversation.provider,
         direction=Direction.OUTBOUND,
         occurred_at=at,
         received_at=at,
-        customer=Customer(id=conversation["customer_id"], kind=conversation["customer_kind"]),
-        conversation_key=conversation["conversation_key"],
+        customer=Customer(id=conversation.customer_id, kind=conversation.customer_kind),
+        conversation_key=conversation.conversation_key,
         content=Content(text=text),
         agent_id=str(agent_id),
         raw_ref=str(reply_id),
     )
-    new = await conversations.insert_reply(
-        session,
-        {
-            "id": reply_id,
-            "conversation_id": conversation_id,
-            "agent_id": agent_id,
-            "text": text,
-            "sent_at": at,
-        },
+    new = await uow.conversations.add_reply(
+        reply_id=reply_id,
+        conversation_id=conversation_id,
+        agent_id=agent_id,
+        text=text,
+        sent_at=at,
     )
     if not new:  # the same reply sent again: already recorded and published
         return message
-    values: dict[str, Any] = {"reply_due_at": None}
-    if conversation["first_reply_at"] is None:
-        values["first_reply_at"] = at
-        steps.add(LifecycleStep.FIRST_REPLY, at=at, conversation=conversation, agent_id=agent_id)
-    await conversations.update_conversation(session, conversation_id, values)
-    steps.message(message)
+    changes: ConversationChanges = {"reply_due_at": None}
+    if conversation.first_reply_at is None:
+        changes["first_reply_at"] = at
+        uow.steps.add(
+            LifecycleStep.FIRST_REPLY, at=at, conversation=conversation, agent_id=agent_id
+        )
+    await uow.conversations.update(conversation, **changes)
+    uow.steps.message(message)
     return message
 
 
 async def resolve(
-    session: AsyncSession, steps: Steps, *, agent_id: uuid.UUID, conversation_id: uuid.UUID
-) -> Row:
+    uow: UnitOfWork, *, agent_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation:
     """Resolve the agent's conversation, freeing the room it took."""
     conversation = await _mine(
-        session, agent_id=agent_id, conversation_id=conversation_id, action="resolve"
+        uow, agent_id=agent_id, conversation_id=conversation_id, action="resolve"
     )
-    at = now()
-    await holding.release(session, steps, conversation=conversation, at=at)
-    values = {"status": "resolved", "resolved_at": at, "reply_due_at": None}
-    await conversations.update_conversation(session, conversation_id, values)
-    conversation.update(values)
-    steps.add(LifecycleStep.RESOLVED, at=at, conversation=conversation, agent_id=agent_id)
+    at = utc_now()
+    await holding.release(uow, conversation=conversation, at=at)
+    await uow.conversations.update(
+        conversation,
+        status=ConversationStatus.RESOLVED,
+        resolved_at=at,
+        reply_due_at=None,
+    )
+    uow.steps.add(LifecycleStep.RESOLVED, at=at, conversation=conversation, agent_id=agent_id)
     return conversation
 
 
 async def transfer(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
     matcher: Matcher,
     agent_id: uuid.UUID,
@@ -216,33 +207,29 @@ async def transfer(
     to_agent_id: uuid.UUID | None,
     to_queue: str | None,
     note: str | None,
-) -> Row:
+) -> Conversation:
     """Hand the conversation to another agent (as an offer) or to a queue, with a note."""
     conversation = await _mine(
-        session, agent_id=agent_id, conversation_id=conversation_id, action="transfer"
+        uow, agent_id=agent_id, conversation_id=conversation_id, action="transfer"
     )
-    at = now()
+    at = utc_now()
     if to_agent_id is not None:
         if to_agent_id == agent_id:
             raise BadRequest("cannot transfer a conversation to yourself")
-        target = await agents.agent_by_id(session, to_agent_id)
+        target = await uow.agents.get(to_agent_id)
         if target is None:
             raise NotFound("no such agent to transfer to")
-        await holding.release(session, steps, conversation=conversation, at=at)
-        target = await agents.lock_agent(session, to_agent_id)
+        await holding.release(uow, conversation=conversation, at=at)
+        target = await uow.agents.lock(to_agent_id)
         assert target is not None
-        if target["status"] != "available":
-            raise Conflict(f"the agent is {target['status']}", detail={"status": target["status"]})
-        channel = conversation["channel"]
-        room = int(target["capacity"].get(channel, 0))
-        if await agents.load_on(session, to_agent_id, channel) >= room:
+        if target.status != AgentStatus.AVAILABLE:
+            raise Conflict(f"the agent is {target.status}", detail={"status": target.status.value})
+        channel = conversation.channel
+        room = target.room_on(channel)
+        if await uow.agents.load_on(to_agent_id, channel) >= room:
             raise Conflict(f"the agent has no room for another {channel} conversation")
-        queue = (
-            await queues.queue_by_id(session, conversation["queue_id"])
-            if conversation["queue_id"]
-            else None
-        )
-        steps.add(
+        queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
+        uow.steps.add(
             LifecycleStep.TRANSFERRED,
             at=at,
             conversation=conversation,
@@ -251,8 +238,7 @@ async def transfer(
             note=note,
         )
         await holding.offer_to(
-            session,
-            steps,
+            uow,
             conversation=conversation,
             agent_id=to_agent_id,
             at=at,
@@ -261,22 +247,21 @@ async def transfer(
         )
         return conversation
     assert to_queue is not None
-    queue = await queues.queue_by_name(session, to_queue)
+    queue = await uow.queues.named(to_queue)
     if queue is None:
         raise NotFound("no such queue to transfer to")
-    await holding.release(session, steps, conversation=conversation, at=at)
-    steps.add(
+    await holding.release(uow, conversation=conversation, at=at)
+    uow.steps.add(
         LifecycleStep.TRANSFERRED,
         at=at,
         conversation=conversation,
-        queue=queue["name"],
+        queue=queue.name,
         previous_agent_id=agent_id,
         note=note,
     )
-    await conversations.update_conversation(session, conversation_id, {"reply_due_at": None})
+    await uow.conversations.update(conversation, reply_due_at=None)
     await holding.place(
-        session,
-        steps,
+        uow,
         conversation=conversation,
         at=at,
         queue=queue,

@@ -19,8 +19,11 @@ from shared.db import async_url
 
 log = logging.getLogger(__name__)
 
+#: A notice as NOTIFY carries it: the agent's id, its type and its string fields.
+Notice = dict[str, str]
+
 #: Put in every stream when the service stops, so open streams end.
-CLOSED: dict[str, str] = {"type": "closed"}
+CLOSED: Notice = {"type": "closed"}
 
 
 def plain_dsn(database_url: str) -> str:
@@ -34,7 +37,7 @@ class AgentFeed:
 
     def __init__(self, database_url: str) -> None:
         self._dsn = plain_dsn(database_url)
-        self._streams: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._streams: dict[str, set[asyncio.Queue[Notice]]] = {}
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
@@ -59,9 +62,9 @@ class AgentFeed:
             await self._task
 
     @contextlib.contextmanager
-    def subscribe(self, agent_id: str) -> Iterator[asyncio.Queue[dict[str, Any]]]:
+    def subscribe(self, agent_id: str) -> Iterator[asyncio.Queue[Notice]]:
         """A queue of the agent's notices while the block runs."""
-        stream: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        stream: asyncio.Queue[Notice] = asyncio.Queue(maxsize=1000)
         self._streams.setdefault(agent_id, set()).add(stream)
         try:
             yield stream
@@ -72,7 +75,7 @@ class AgentFeed:
                 self._streams.pop(agent_id, None)
 
     def _deliver(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        notice = json.loads(payload)
+        notice: Notice = json.loads(payload)
         for stream in self._streams.get(notice.get("agent_id", ""), set()):
             with contextlib.suppress(asyncio.QueueFull):
                 stream.put_nowait(notice)

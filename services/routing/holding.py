@@ -6,38 +6,25 @@ Every change of holder is written to the hold audit under both locks.
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.routing.lifecycle import Steps
-from services.routing.repository import agents, conversations, offers, queues
+from services.routing.domain import (
+    Conversation,
+    ConversationStatus,
+    Offer,
+    OfferState,
+    Queue,
+)
+from services.routing.repository.conversations import NewOffer
+from services.routing.unit_of_work import UnitOfWork
 from shared.events import LifecycleStep
-
-Row = dict[str, Any]
-
-
-def queue_values(queue: Row, at: datetime) -> dict[str, Any]:
-    """The columns of a conversation that starts waiting in ``queue`` at ``at``."""
-    overflow = queue["overflow_seconds"]
-    return {
-        "status": "queued",
-        "queue_id": queue["id"],
-        "priority": queue["priority"],
-        "queued_at": at,
-        "sla_deadline": at + timedelta(seconds=queue["sla_seconds"]),
-        "overflow_at": at + timedelta(seconds=overflow) if overflow is not None else None,
-        "optional_skills_dropped": False,
-    }
 
 
 async def place(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
-    conversation: Row,
+    conversation: Conversation,
     at: datetime,
-    queue: Row | None = None,
+    queue: Queue | None = None,
     step: LifecycleStep = LifecycleStep.QUEUED,
     note: str | None = None,
 ) -> bool:
@@ -47,37 +34,34 @@ async def place(
     worker places it once a queue has room.
     """
     if queue is None:
-        queue = await queues.best_queue_for(
-            session,
-            channel=conversation["channel"],
-            provider=conversation["provider"],
-            language=conversation["language"],
+        queue = await uow.queues.best_queue_for(
+            channel=conversation.channel,
+            provider=conversation.provider,
+            language=conversation.language,
         )
     full = (
         queue is not None
-        and queue["max_waiting"] is not None
-        and await queues.waiting_count(session, queue["id"]) >= queue["max_waiting"]
+        and queue.max_waiting is not None
+        and await uow.queues.waiting_count(queue.id) >= queue.max_waiting
     )
     if queue is not None and full:
-        overflow_id = queue["overflow_queue_id"]
-        queue = await queues.queue_by_id(session, overflow_id) if overflow_id else None
+        overflow_id = queue.overflow_queue_id
+        queue = await uow.queues.get(overflow_id) if overflow_id else None
     if queue is None:
-        values: dict[str, Any] = {"status": "queued", "queue_id": None}
-        await conversations.update_conversation(session, conversation["id"], values)
-        conversation.update(values)
+        await uow.conversations.update(
+            conversation, status=ConversationStatus.QUEUED, queue_id=None
+        )
         return False
-    values = queue_values(queue, at)
-    await conversations.update_conversation(session, conversation["id"], values)
-    conversation.update(values, queue_name=queue["name"])
-    steps.add(step, at=at, conversation=conversation, note=note)
+    await uow.conversations.update(conversation, **queue.placement(at))
+    conversation.queue_name = queue.name
+    uow.steps.add(step, at=at, conversation=conversation, note=note)
     return True
 
 
 async def offer_to(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
-    conversation: Row,
+    conversation: Conversation,
     agent_id: uuid.UUID,
     at: datetime,
     timeout_s: float,
@@ -85,120 +69,116 @@ async def offer_to(
 ) -> uuid.UUID:
     """Reserve the conversation for the agent (caller holds both locks); the offer's id."""
     offer_id = uuid.uuid4()
-    await conversations.record_hold(
-        session,
-        conversation_id=conversation["id"],
+    await uow.conversations.record_hold(
+        conversation_id=conversation.id,
         agent_id=agent_id,
-        channel=conversation["channel"],
+        channel=conversation.channel,
         delta=1,
         at=at,
     )
-    values = {"status": "offered", "agent_id": agent_id}
-    await conversations.update_conversation(session, conversation["id"], values)
-    conversation.update(values)
-    await offers.insert_offer(
-        session,
-        {
-            "id": offer_id,
-            "conversation_id": conversation["id"],
-            "agent_id": agent_id,
-            "queue_id": conversation["queue_id"],
-            "state": "pending",
-            "offered_at": at,
-            "expires_at": at + timedelta(seconds=timeout_s),
-            "note": note,
-        },
+    await uow.conversations.update(
+        conversation, status=ConversationStatus.OFFERED, agent_id=agent_id
     )
-    steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
-    steps.notify(
-        agent_id, "offer.created", offer_id=str(offer_id), conversation_id=str(conversation["id"])
+    await uow.offers.add(
+        Offer(
+            id=offer_id,
+            conversation_id=conversation.id,
+            agent_id=agent_id,
+            queue_id=conversation.queue_id,
+            state=OfferState.PENDING,
+            offered_at=at,
+            expires_at=at + timedelta(seconds=timeout_s),
+            responded_at=None,
+            note=note,
+        ),
+    )
+    uow.steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
+    uow.steps.notify(
+        agent_id, "offer.created", offer_id=str(offer_id), conversation_id=str(conversation.id)
     )
     return offer_id
 
 
-async def release(
-    session: AsyncSession, steps: Steps, *, conversation: Row, at: datetime
-) -> uuid.UUID:
+async def release(uow: UnitOfWork, *, conversation: Conversation, at: datetime) -> uuid.UUID:
     """Take the conversation from its holder (locking the agent); the former holder's id."""
-    agent_id: uuid.UUID = conversation["agent_id"]
-    await agents.lock_agent(session, agent_id)
-    await conversations.record_hold(
-        session,
-        conversation_id=conversation["id"],
+    agent_id = conversation.agent_id
+    assert agent_id is not None, "only a held conversation is released"
+    await uow.agents.lock(agent_id)
+    await uow.conversations.record_hold(
+        conversation_id=conversation.id,
         agent_id=agent_id,
-        channel=conversation["channel"],
+        channel=conversation.channel,
         delta=-1,
         at=at,
     )
-    await conversations.update_conversation(session, conversation["id"], {"agent_id": None})
-    conversation["agent_id"] = None
-    if await agents.total_load(session, agent_id) == 0:
-        await agents.update_agent(session, agent_id, {"last_idle_at": at})
-    steps.notify(agent_id, "conversation.released", conversation_id=str(conversation["id"]))
+    await uow.conversations.update(conversation, agent_id=None)
+    if await uow.agents.total_load(agent_id) == 0:
+        await uow.agents.update(agent_id, last_idle_at=at)
+    uow.steps.notify(agent_id, "conversation.released", conversation_id=str(conversation.id))
     return agent_id
 
 
 async def close_pending_offer(
-    session: AsyncSession, steps: Steps, *, conversation: Row, state: str, at: datetime
-) -> Row | None:
+    uow: UnitOfWork,
+    *,
+    conversation: Conversation,
+    state: OfferState,
+    at: datetime,
+) -> Offer | None:
     """Close the conversation's pending offer as ``state``; the offer, if there was one."""
-    pending = await offers.pending_offer_of(session, conversation["id"])
+    pending = await uow.offers.pending_of(conversation.id)
     if pending is not None:
-        await offers.close_offer(session, pending["id"], state=state, at=at)
-        steps.notify(pending["agent_id"], f"offer.{state}", offer_id=str(pending["id"]))
+        await uow.offers.close(pending.id, state=state, at=at)
+        uow.steps.notify(pending.agent_id, f"offer.{state}", offer_id=str(pending.id))
     return pending
 
 
 async def back_to_queue(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
-    conversation: Row,
+    conversation: Conversation,
     at: datetime,
     step: LifecycleStep | None = LifecycleStep.REQUEUED,
-    offer_state: str = "returned",
+    offer_state: OfferState = OfferState.RETURNED,
     note: str | None = None,
 ) -> uuid.UUID:
     """Return a held conversation to its queue, keeping its place; the former holder."""
-    await close_pending_offer(session, steps, conversation=conversation, state=offer_state, at=at)
-    previous = await release(session, steps, conversation=conversation, at=at)
-    values = {"status": "queued", "reply_due_at": None}
-    await conversations.update_conversation(session, conversation["id"], values)
-    conversation.update(values)
+    await close_pending_offer(uow, conversation=conversation, state=offer_state, at=at)
+    previous = await release(uow, conversation=conversation, at=at)
+    await uow.conversations.update(
+        conversation, status=ConversationStatus.QUEUED, reply_due_at=None
+    )
     if step is not None:
-        steps.add(step, at=at, conversation=conversation, agent_id=previous, note=note)
+        uow.steps.add(step, at=at, conversation=conversation, agent_id=previous, note=note)
     return previous
 
 
 async def offer_many(
-    session: AsyncSession,
-    steps: Steps,
+    uow: UnitOfWork,
     *,
-    choices: list[tuple[Row, uuid.UUID]],
+    choices: list[tuple[Conversation, uuid.UUID]],
     at: datetime,
     timeout_s: float,
 ) -> None:
     """:func:`offer_to` for several (conversation, agent) pairs in one statement; the caller
     holds every conversation's and agent's lock."""
-    rows = [
-        {
-            "offer_id": uuid.uuid4(),
-            "conversation_id": conversation["id"],
-            "agent_id": agent_id,
-            "queue_id": conversation["queue_id"],
-            "channel": conversation["channel"],
-        }
+    new = [
+        NewOffer(
+            offer_id=uuid.uuid4(),
+            conversation_id=conversation.id,
+            agent_id=agent_id,
+            queue_id=conversation.queue_id,
+            channel=conversation.channel,
+        )
         for conversation, agent_id in choices
     ]
-    await conversations.offer_many(
-        session, rows, at=at, expires_at=at + timedelta(seconds=timeout_s)
-    )
-    for (conversation, agent_id), row in zip(choices, rows, strict=True):
-        conversation.update(status="offered", agent_id=agent_id)
-        steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
-        steps.notify(
+    await uow.conversations.offer_many(new, at=at, expires_at=at + timedelta(seconds=timeout_s))
+    for (conversation, agent_id), offer in zip(choices, new, strict=True):
+        conversation.apply({"status": ConversationStatus.OFFERED, "agent_id": agent_id})
+        uow.steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)
+        uow.steps.notify(
             agent_id,
             "offer.created",
-            offer_id=str(row["offer_id"]),
-            conversation_id=str(conversation["id"]),
+            offer_id=str(offer.offer_id),
+            conversation_id=str(conversation.id),
         )

@@ -4,20 +4,16 @@ Events go to the outbox and notices to Postgres NOTIFY inside the transaction, s
 both leave only if it commits.
 """
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing.domain import AgentStatus, Conversation
 from services.routing.models import outbox
-from shared.db import Database
 from shared.events import (
     ROUTING_TOPIC,
     Channel,
@@ -36,9 +32,6 @@ NOTIFY_ALL = text(
     "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
 )
 
-Row = dict[str, Any]
-T = TypeVar("T")
-
 
 @dataclass
 class Steps:
@@ -52,11 +45,11 @@ class Steps:
         step: LifecycleStep,
         *,
         at: datetime,
-        conversation: Row | None = None,
+        conversation: Conversation | None = None,
         queue: str | None = None,
         agent_id: uuid.UUID | None = None,
         previous_agent_id: uuid.UUID | None = None,
-        agent_status: str | None = None,
+        agent_status: AgentStatus | None = None,
         cause_event_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
         note: str | None = None,
@@ -66,17 +59,17 @@ class Steps:
             event_id=event_id or uuid.uuid4(),
             type=step,
             occurred_at=at,
-            conversation_id=conversation["id"] if conversation else None,
-            conversation_key=conversation["conversation_key"] if conversation else None,
-            channel=Channel(conversation["channel"]) if conversation else None,
-            queue=queue if queue is not None else (conversation or {}).get("queue_name"),
+            conversation_id=conversation.id if conversation else None,
+            conversation_key=conversation.conversation_key if conversation else None,
+            channel=Channel(conversation.channel) if conversation else None,
+            queue=queue if queue is not None or conversation is None else conversation.queue_name,
             agent_id=str(agent_id) if agent_id else None,
             previous_agent_id=str(previous_agent_id) if previous_agent_id else None,
             cause_event_id=cause_event_id,
             agent_status=agent_status,
             note=note,
         )
-        key = conversation["conversation_key"].encode() if conversation else None
+        key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:
             key = str(agent_id).encode()
         self.records.append(OutgoingRecord(ROUTING_TOPIC, key, event.to_json()))
@@ -97,40 +90,3 @@ class Steps:
                 NOTIFY_ALL,
                 {"channel": NOTICE_CHANNEL, "payloads": [json.dumps(n) for n in self.notices]},
             )
-
-
-#: SQLSTATEs of a deadlock and a serialization failure: the transaction may simply run again.
-RETRYABLE_STATES = frozenset({"40P01", "40001"})
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    return getattr(exc.orig, "pgcode", None) in RETRYABLE_STATES
-
-
-async def in_transaction(
-    database: Database,
-    work: Callable[[AsyncSession, Steps], Awaitable[T]],
-    *,
-    wake: Callable[[], None] | None = None,
-    attempts: int = 5,
-) -> T:
-    """Run ``work`` in one transaction with its steps flushed; retried on a deadlock.
-
-    Two transactions that lock the same conversations and agents in different orders
-    (an agent going offline while another accepts) can deadlock; Postgres aborts one.
-    """
-    for attempt in range(attempts):
-        steps = Steps()
-        try:
-            async with database.transaction() as session:
-                result = await work(session, steps)
-                await steps.flush(session)
-        except DBAPIError as exc:
-            if not _retryable(exc) or attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.05 * (attempt + 1))
-            continue
-        if steps.records and wake is not None:
-            wake()
-        return result
-    raise AssertionError("unreachable")

@@ -7,29 +7,31 @@ after the agent's row is locked, so capacity holds however many instances run.
 
 import bisect
 import logging
+import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import holding, presence
-from services.routing.lifecycle import Steps
-from services.routing.repository import agents, conversations, offers, queues
+from services.routing.domain import (
+    AgentStatus,
+    AvailableAgent,
+    Conversation,
+    OfferState,
+    Queue,
+    WaitingConversation,
+)
 from services.routing.settings import RoutingSettings
+from services.routing.unit_of_work import UnitOfWork
+from shared.clock import utc_now
 from shared.events import LifecycleStep
-
-Row = dict[str, Any]
 
 log = logging.getLogger(__name__)
 
 #: Plan-lock-offer rounds one matching transaction makes at most.
 MAX_ROUNDS = 8
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -38,68 +40,69 @@ class Matcher:
 
     settings: RoutingSettings
 
-    def offer_timeout_s(self, queue: Row | None) -> float:
-        if queue is not None and queue["offer_timeout_seconds"] is not None:
-            return float(queue["offer_timeout_seconds"])
+    def offer_timeout_s(self, queue: Queue | None) -> float:
+        if queue is not None and queue.offer_timeout_seconds is not None:
+            return float(queue.offer_timeout_seconds)
         return self.settings.offer_timeout_s
 
-    def sticky_agents(self, waiting: list[Row], at: datetime) -> dict[Any, Any]:
+    def sticky_agents(
+        self, waiting: list[WaitingConversation], at: datetime
+    ) -> dict[uuid.UUID, uuid.UUID | None]:
         """Conversation id -> the customer's last agent, where still within the window."""
         since = at - timedelta(seconds=self.settings.sticky_window_s)
         return {
-            c["id"]: c["contact_last_agent_id"]
-            for c in waiting
-            if c["contact_last_agent_at"] is not None and c["contact_last_agent_at"] >= since
+            w.conversation.id: w.contact_last_agent_id
+            for w in waiting
+            if w.contact_last_agent_at is not None and w.contact_last_agent_at >= since
         }
 
-    async def assign_now(self, session: AsyncSession, steps: Steps) -> bool:
+    async def assign_now(self, uow: UnitOfWork) -> bool:
         """:meth:`assign_waiting` inside a caller's transaction, under a savepoint: if matching
         fails, what it did is undone and the caller's own work stands. Whether it settled
         everything it looked at (False: some conversations still wait, or it failed)."""
-        records, notices = len(steps.records), len(steps.notices)
+        records, notices = len(uow.steps.records), len(uow.steps.notices)
         try:
-            async with session.begin_nested():
-                offered, considered = await self._assign(session, steps)
+            async with uow.session.begin_nested():
+                offered, considered = await self._assign(uow)
         except DBAPIError as exc:
-            del steps.records[records:]
-            del steps.notices[notices:]
+            del uow.steps.records[records:]
+            del uow.steps.notices[notices:]
             log.warning("matching left to the worker", extra={"error": repr(exc)})
             return False
         return offered == considered < self.settings.match_batch
 
-    async def assign_waiting(self, session: AsyncSession, steps: Steps) -> int:
+    async def assign_waiting(self, uow: UnitOfWork) -> int:
         """Offer queued conversations, in queue order, to their best eligible agents."""
-        offered, _ = await self._assign(session, steps)
+        offered, _ = await self._assign(uow)
         return offered
 
-    async def _assign(self, session: AsyncSession, steps: Steps) -> tuple[int, int]:
+    async def _assign(self, uow: UnitOfWork) -> tuple[int, int]:
         """(offered, looked at)."""
-        queue_rows = {q["id"]: q for q in await queues.servable_queues(session)}
-        if not queue_rows:
+        servable = {q.id: q for q in await uow.queues.servable_queues()}
+        if not servable:
             return 0, 0
-        waiting = await conversations.lock_waiting(
-            session, list(queue_rows), self.settings.match_batch
-        )
-        if not waiting:
+        locked = await uow.conversations.lock_waiting(list(servable), self.settings.match_batch)
+        if not locked:
             return 0, 0
-        at = now()
+        at = utc_now()
         plan = _Plan(
-            queues=queue_rows,
-            tried={c["id"]: set(c["tried"]) for c in waiting},
-            sticky=self.sticky_agents(waiting, at),
+            queues=servable,
+            tried={w.conversation.id: set(w.tried) for w in locked},
+            sticky=self.sticky_agents(locked, at),
         )
-        waiting_queues = [queue_rows[q] for q in dict.fromkeys(c["queue_id"] for c in waiting)]
-        for channel in {q["channel"] for q in waiting_queues}:
-            of_channel = [q for q in waiting_queues if q["channel"] == channel]
-            required = [list(q["required_skills"]) for q in of_channel]
+        waiting = [w.conversation for w in locked]
+        waiting_queues = [servable[q] for q in dict.fromkeys(_queue_of(c) for c in waiting)]
+        for channel in {q.channel for q in waiting_queues}:
+            of_channel = [q for q in waiting_queues if q.channel == channel]
+            required = [list(q.required_skills) for q in of_channel]
             # Agents with every skill of at least one of these queues (all, when one needs none).
-            rows = await agents.pool(
-                session, channel=channel, any_skills=None if [] in required else required
+            available = await uow.agents.pool(
+                channel=channel, any_skills=None if [] in required else required
             )
-            pool = [plan.agent(row, channel) for row in rows]
+            pool = [plan.agent(one, channel) for one in available]
             for queue in of_channel:
                 plan.add_pool(queue, pool)
-        chosen: list[tuple[Row, Any]] = []
+        chosen: list[tuple[Conversation, uuid.UUID]] = []
         pending = waiting
         # Plan on what was read, lock the chosen agents (skipping those another instance
         # holds) and count their load again under the lock; offer the plan up to its first
@@ -110,7 +113,7 @@ class Matcher:
                 break
             unlocked = {agent_id for _, agent_id in proposal} - plan.locked - plan.excluded
             if unlocked:
-                await plan.lock(session, sorted(unlocked))
+                await plan.lock(uow, sorted(unlocked))
             pending = []
             for n, (conversation, agent_id) in enumerate(proposal):
                 if not plan.take(conversation, agent_id):
@@ -119,92 +122,87 @@ class Matcher:
                 chosen.append((conversation, agent_id))
             if not pending:
                 break
-        by_queue: dict[Any, list[tuple[Row, Any]]] = {}
+        by_queue: dict[uuid.UUID, list[tuple[Conversation, uuid.UUID]]] = {}
         for conversation, agent_id in chosen:
-            by_queue.setdefault(conversation["queue_id"], []).append((conversation, agent_id))
+            by_queue.setdefault(_queue_of(conversation), []).append((conversation, agent_id))
         for queue_id, choices in by_queue.items():
             await holding.offer_many(
-                session,
-                steps,
+                uow,
                 choices=choices,
                 at=at,
-                timeout_s=self.offer_timeout_s(queue_rows[queue_id]),
+                timeout_s=self.offer_timeout_s(servable[queue_id]),
             )
         return len(chosen), len(waiting)
 
-    async def expire_offers(self, session: AsyncSession, steps: Steps) -> int:
+    async def expire_offers(self, uow: UnitOfWork) -> int:
         """Time out overdue offers; an agent who lets N time out in a row is set away."""
-        at = now()
-        expired = await offers.expired_conversation_ids(session, at, self.settings.match_batch)
+        at = utc_now()
+        expired = await uow.offers.expired(at, self.settings.match_batch)
         done = 0
-        for item in expired:
-            conversation = await conversations.lock_conversation(
-                session, item["conversation_id"], skip_locked=True
-            )
-            pending = await offers.pending_offer_of(session, item["conversation_id"])
-            if conversation is None or pending is None or pending["id"] != item["id"]:
+        for offer_id, conversation_id in expired:
+            conversation = await uow.conversations.lock(conversation_id, skip_locked=True)
+            pending = await uow.offers.pending_of(conversation_id)
+            if conversation is None or pending is None or pending.id != offer_id:
                 continue
             agent_id = await holding.back_to_queue(
-                session,
-                steps,
+                uow,
                 conversation=conversation,
                 at=at,
                 step=LifecycleStep.TIMED_OUT,
-                offer_state="timed_out",
+                offer_state=OfferState.TIMED_OUT,
             )
-            agent = await agents.lock_agent(session, agent_id)
+            agent = await uow.agents.lock(agent_id)
             assert agent is not None
-            timeouts = agent["consecutive_timeouts"] + 1
-            await agents.update_agent(session, agent_id, {"consecutive_timeouts": timeouts})
-            if timeouts >= self.settings.timeouts_before_away and agent["status"] == "available":
-                await presence.set_status(session, steps, agent_id=agent_id, status="away", at=at)
+            timeouts = agent.consecutive_timeouts + 1
+            await uow.agents.update(agent_id, consecutive_timeouts=timeouts)
+            if (
+                timeouts >= self.settings.timeouts_before_away
+                and agent.status == AgentStatus.AVAILABLE
+            ):
+                await presence.set_status(uow, agent_id=agent_id, status=AgentStatus.AWAY, at=at)
             done += 1
         return done
 
-    async def overflow(self, session: AsyncSession, steps: Steps) -> int:
+    async def overflow(self, uow: UnitOfWork) -> int:
         """Widen the pool of conversations waiting past their queue's overflow time."""
-        at = now()
-        due = await conversations.lock_overflowing(session, at, self.settings.match_batch)
+        at = utc_now()
+        due = await uow.conversations.lock_overflowing(at, self.settings.match_batch)
         for conversation in due:
-            queue = await queues.queue_by_id(session, conversation["queue_id"])
-            target_id = queue["overflow_queue_id"] if queue is not None else None
-            target = await queues.queue_by_id(session, target_id) if target_id else None
+            queue = await uow.queues.get(conversation.queue_id) if conversation.queue_id else None
+            target_id = queue.overflow_queue_id if queue is not None else None
+            target = await uow.queues.get(target_id) if target_id else None
             if queue is not None and target is not None:
                 await holding.place(
-                    session,
-                    steps,
+                    uow,
                     conversation=conversation,
                     at=at,
                     queue=target,
-                    note=f"overflow from {queue['name']}",
+                    note=f"overflow from {queue.name}",
                 )
             else:
-                values = {"optional_skills_dropped": True}
-                await conversations.update_conversation(session, conversation["id"], values)
+                await uow.conversations.update(conversation, optional_skills_dropped=True)
         return len(due)
 
-    async def reply_timeouts(self, session: AsyncSession, steps: Steps) -> int:
+    async def reply_timeouts(self, uow: UnitOfWork) -> int:
         """Re-queue conversations whose agent has not replied within the queue's timeout."""
-        at = now()
-        overdue = await conversations.lock_reply_overdue(session, at, self.settings.match_batch)
+        at = utc_now()
+        overdue = await uow.conversations.lock_reply_overdue(at, self.settings.match_batch)
         for conversation in overdue:
             await holding.back_to_queue(
-                session, steps, conversation=conversation, at=at, note="no reply in time"
+                uow, conversation=conversation, at=at, note="no reply in time"
             )
         return len(overdue)
 
-    async def place_unplaced(self, session: AsyncSession, steps: Steps) -> int:
+    async def place_unplaced(self, uow: UnitOfWork) -> int:
         """Place conversations no queue took when they arrived (none matched, or full)."""
-        if not await queues.any_unplaced(session):
+        if not await uow.queues.any_unplaced():
             return 0
         placed = 0
-        at = now()
-        for queue in await queues.all_queues(session):
-            waiting = await conversations.lock_unplaced_for(
-                session, queue, self.settings.match_batch
-            )
+        at = utc_now()
+        for queue in await uow.queues.list_all():
+            waiting = await uow.conversations.lock_unplaced_for(queue, self.settings.match_batch)
             for conversation in waiting:
-                placed += await holding.place(session, steps, conversation=conversation, at=at)
+                placed += await holding.place(uow, conversation=conversation, at=at)
         return placed
 
 
@@ -212,7 +210,7 @@ class Matcher:
 class _Agent:
     """An agent's standing on one channel as this transaction knows it."""
 
-    id: Any
+    id: uuid.UUID
     channel: str
     skills: frozenset[str]
     languages: frozenset[str]
@@ -234,48 +232,48 @@ class _Agent:
 class _Plan:
     """The matcher's working state for one transaction: who may take what, and who is locked."""
 
-    queues: dict[Any, Row]
-    tried: dict[Any, set[Any]]
-    sticky: dict[Any, Any]
+    queues: dict[uuid.UUID, Queue]
+    tried: dict[uuid.UUID, set[uuid.UUID]]
+    sticky: dict[uuid.UUID, uuid.UUID | None]
     #: Queue id -> its eligible agents by id (available, required skills, language).
-    pools: dict[Any, dict[Any, _Agent]] = field(default_factory=dict)
-    agents: dict[tuple[Any, str], _Agent] = field(default_factory=dict)
-    locked: set[Any] = field(default_factory=set)
-    excluded: set[Any] = field(default_factory=set)
+    pools: dict[uuid.UUID, dict[uuid.UUID, _Agent]] = field(default_factory=dict)
+    agents: dict[tuple[uuid.UUID, str], _Agent] = field(default_factory=dict)
+    locked: set[uuid.UUID] = field(default_factory=set)
+    excluded: set[uuid.UUID] = field(default_factory=set)
 
-    def agent(self, row: Row, channel: str) -> _Agent:
+    def agent(self, available: AvailableAgent, channel: str) -> _Agent:
         """The one entry of this agent on this channel (queues of a channel share it)."""
-        key = (row["id"], channel)
+        key = (available.id, channel)
         if key not in self.agents:
             self.agents[key] = _Agent(
-                id=row["id"],
+                id=available.id,
                 channel=channel,
-                skills=frozenset(row["skills"]),
-                languages=frozenset(row["languages"]),
-                last_idle_at=row["last_idle_at"],
-                capacity=int(row["capacity"]),
-                load=int(row["load"]),
+                skills=frozenset(available.skills),
+                languages=frozenset(available.languages),
+                last_idle_at=available.last_idle_at,
+                capacity=int(available.capacity),
+                load=int(available.load),
             )
         return self.agents[key]
 
-    def add_pool(self, queue: Row, pool: list[_Agent]) -> None:
-        required = frozenset(queue["required_skills"])
-        language = queue["language"]
-        self.pools[queue["id"]] = {
+    def add_pool(self, queue: Queue, pool: list[_Agent]) -> None:
+        required = frozenset(queue.required_skills)
+        language = queue.language
+        self.pools[queue.id] = {
             a.id: a
             for a in pool
             if required <= a.skills and (language is None or language in a.languages)
         }
 
-    def skills_of(self, conversation: Row) -> frozenset[str]:
-        queue = self.queues[conversation["queue_id"]]
-        skills = set(queue["required_skills"])
-        if not conversation["optional_skills_dropped"]:
-            skills.update(queue["optional_skills"])
+    def skills_of(self, conversation: Conversation) -> frozenset[str]:
+        queue = self.queues[_queue_of(conversation)]
+        skills = set(queue.required_skills)
+        if not conversation.optional_skills_dropped:
+            skills.update(queue.optional_skills)
         return frozenset(skills)
 
-    def fits(self, conversation: Row, agent: _Agent, skills: frozenset[str]) -> bool:
-        language = self.queues[conversation["queue_id"]]["language"]
+    def fits(self, conversation: Conversation, agent: _Agent, skills: frozenset[str]) -> bool:
+        language = self.queues[_queue_of(conversation)].language
         return (
             agent.id not in self.excluded
             and agent.load + agent.planned < agent.capacity
@@ -283,7 +281,7 @@ class _Plan:
             and (language is None or language in agent.languages)
         )
 
-    def propose(self, pending: list[Row]) -> list[tuple[Row, Any]]:
+    def propose(self, pending: list[Conversation]) -> list[tuple[Conversation, uuid.UUID]]:
         """Each conversation, in queue order, with its best agent given the ones before it:
         agents not yet offered it first, then the sticky agent, the least loaded (load over
         capacity), the longest idle."""
@@ -291,13 +289,13 @@ class _Plan:
             known.planned = 0
         # Each queue's agents, best first; an agent moves down as the proposal loads it.
         order = {q: sorted(a.rank() for a in pool.values()) for q, pool in self.pools.items()}
-        queues_of: dict[Any, list[Any]] = {}
+        queues_of: dict[uuid.UUID, list[uuid.UUID]] = {}
         for queue_id, pool in self.pools.items():
             for agent_id in pool:
                 queues_of.setdefault(agent_id, []).append(queue_id)
         proposal = []
         for conversation in pending:
-            agent = self._best(conversation, order[conversation["queue_id"]])
+            agent = self._best(conversation, order[_queue_of(conversation)])
             if agent is None:
                 continue
             before = agent.rank()
@@ -311,11 +309,12 @@ class _Plan:
             proposal.append((conversation, agent.id))
         return proposal
 
-    def _best(self, conversation: Row, ranks: list[tuple[Any, ...]]) -> _Agent | None:
-        pool = self.pools[conversation["queue_id"]]
+    def _best(self, conversation: Conversation, ranks: list[tuple[Any, ...]]) -> _Agent | None:
+        pool = self.pools[_queue_of(conversation)]
         skills = self.skills_of(conversation)
-        tried = self.tried.get(conversation["id"], set())
-        sticky = pool.get(self.sticky.get(conversation["id"]))
+        tried = self.tried.get(conversation.id, set())
+        sticky_id = self.sticky.get(conversation.id)
+        sticky = pool.get(sticky_id) if sticky_id is not None else None
         if sticky is not None and not self.fits(conversation, sticky, skills):
             sticky = None
         if sticky is not None and sticky.id not in tried:
@@ -331,27 +330,27 @@ class _Plan:
                 fallback = agent
         return sticky if sticky is not None else fallback
 
-    async def lock(self, session: AsyncSession, agent_ids: list[Any]) -> None:
+    async def lock(self, uow: UnitOfWork, agent_ids: list[uuid.UUID]) -> None:
         """Lock these agents where nobody else holds them; count their loads again."""
-        rows = await agents.lock_available(session, agent_ids)
-        got = {row["id"]: row for row in rows if row["status"] == "available"}
+        rows = await uow.agents.lock_available(agent_ids)
+        got = {row.id: row for row in rows if row.status == AgentStatus.AVAILABLE}
         self.excluded.update(set(agent_ids) - set(got))
         self.locked.update(got)
         channels = {channel for agent_id, channel in self.agents if agent_id in got}
         for channel in channels:
             ids = [agent_id for agent_id, ch in self.agents if ch == channel and agent_id in got]
-            loads = await agents.loads_on(session, ids, channel)
+            loads = await uow.agents.loads_on(ids, channel)
             for agent_id in ids:
                 agent = self.agents[(agent_id, channel)]
                 row = got[agent_id]
-                agent.skills = frozenset(row["skills"])
-                agent.languages = frozenset(row["languages"])
-                agent.capacity = int(row["capacity"].get(channel, 0))
+                agent.skills = frozenset(row.skills)
+                agent.languages = frozenset(row.languages)
+                agent.capacity = row.room_on(channel)
                 agent.load = loads[agent_id]
 
-    def take(self, conversation: Row, agent_id: Any) -> bool:
+    def take(self, conversation: Conversation, agent_id: uuid.UUID) -> bool:
         """Count the offer against the agent if it is locked and still fits."""
-        agent = self.agents[(agent_id, conversation["channel"])]
+        agent = self.agents[(agent_id, conversation.channel)]
         agent.planned = 0
         if agent_id not in self.locked or not self.fits(
             conversation, agent, self.skills_of(conversation)
@@ -359,3 +358,9 @@ class _Plan:
             return False
         agent.load += 1
         return True
+
+
+def _queue_of(conversation: Conversation) -> uuid.UUID:
+    """The queue of a conversation the matcher took: it waits in one."""
+    assert conversation.queue_id is not None
+    return conversation.queue_id

@@ -17,10 +17,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from services.routing.domain import OPEN_STATUSES, ConversationStatus, OfferState
 from shared.db import naming_metadata, processed_event_table
 from shared.outbox import outbox_table
 
 metadata = naming_metadata("routing")
+
+#: The open conversations, as a literal predicate: with bound parameters Postgres cannot
+#: match the partial index once asyncpg's prepared statement switches to a generic plan.
+OPEN_PREDICATE = "status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
 
 processed_event = processed_event_table(metadata)
 
@@ -99,7 +104,7 @@ conversation = Table(
     Column("customer_kind", String(32), nullable=False),
     Column("contact_id", Uuid, ForeignKey("contact.id"), nullable=True, index=True),
     Column("language", String(16), nullable=True),
-    # queued, offered, assigned, resolved, abandoned
+    # a ConversationStatus
     Column("status", String(16), nullable=False),
     Column("queue_id", Uuid, ForeignKey("queue.id"), nullable=True),
     Column("agent_id", Uuid, ForeignKey("agent.id"), nullable=True, index=True),
@@ -126,7 +131,7 @@ conversation = Table(
         "uq_conversation_open_key",
         "conversation_key",
         unique=True,
-        postgresql_where=text("status IN ('queued', 'offered', 'assigned')"),
+        postgresql_where=text(OPEN_PREDICATE),
     ),
     Index("ix_conversation_key", "conversation_key"),
     Index(
@@ -134,7 +139,7 @@ conversation = Table(
         "priority",
         "sla_deadline",
         "queued_at",
-        postgresql_where=text("status = 'queued'"),
+        postgresql_where=text(f"status = '{ConversationStatus.QUEUED}'"),
     ),
 )
 
@@ -145,7 +150,7 @@ offer = Table(
     Column("conversation_id", Uuid, ForeignKey("conversation.id"), nullable=False, index=True),
     Column("agent_id", Uuid, ForeignKey("agent.id"), nullable=False, index=True),
     Column("queue_id", Uuid, nullable=True),
-    # pending, accepted, declined, timed_out, returned, withdrawn
+    # an OfferState
     Column("state", String(16), nullable=False),
     Column("offered_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
@@ -155,7 +160,7 @@ offer = Table(
         "uq_offer_pending_conversation",
         "conversation_id",
         unique=True,
-        postgresql_where=text("state = 'pending'"),
+        postgresql_where=text(f"state = '{OfferState.PENDING}'"),
     ),
 )
 

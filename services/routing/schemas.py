@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events import Channel
 
-AgentStatus = Literal["available", "busy", "away", "offline"]
+#: The statuses of :class:`services.routing.domain.AgentStatus`, as the API takes them.
+StatusName = Literal["available", "busy", "away", "offline"]
 
 
 class _Body(BaseModel):
@@ -23,7 +24,7 @@ class _Out(BaseModel):
 
 
 class StatusChange(_Body):
-    status: AgentStatus
+    status: StatusName
 
 
 class ReplyBody(_Body):
@@ -104,7 +105,7 @@ class AgentCreate(_Body):
         default_factory=dict,
         description="Per channel; defaults phone 1, chat 3, social 5, email 5.",
     )
-    status: AgentStatus = "offline"
+    status: StatusName = "offline"
 
     @model_validator(mode="after")
     def _non_negative(self) -> "AgentCreate":
@@ -188,7 +189,7 @@ class QueueOut(_Out):
     on_agent_offline: str
 
 
-class QueueLoad(BaseModel):
+class QueueLoad(_Out):
     name: str
     channel: str
     waiting: int
@@ -197,7 +198,7 @@ class QueueLoad(BaseModel):
     longest_wait_seconds: float
 
 
-class Overview(BaseModel):
+class Overview(_Out):
     queues: list[QueueLoad]
     unplaced: int = Field(description="Conversations no queue has taken yet.")
     agents_by_status: dict[str, int]

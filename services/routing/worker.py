@@ -6,16 +6,14 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.routing.lifecycle import Steps, in_transaction
 from services.routing.matching import Matcher
+from services.routing.unit_of_work import UnitOfWork
 from shared.db import Database
 from shared.kafka import is_transient
 
 log = logging.getLogger(__name__)
 
-Pass = Callable[[AsyncSession, Steps], Awaitable[int]]
+Pass = Callable[[UnitOfWork], Awaitable[int]]
 
 
 class RoutingWorker:
@@ -72,7 +70,8 @@ class RoutingWorker:
             passes += [m.expire_offers, m.reply_timeouts, m.overflow]
         changed = 0
         for routing_pass in passes:
-            count = await in_transaction(self._database, routing_pass, wake=self._published)
+            uow = UnitOfWork(self._database, published=self._published)
+            count = await uow.run(routing_pass)
             self.done[routing_pass.__name__] += count
             changed += count
         return changed

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from services.chat.app import create_app as create_chat
-from services.routing import service
-from services.routing.lifecycle import Steps
+from services.routing import handlers
+from services.routing.unit_of_work import UnitOfWork
 from shared.events import (
     INTERACTIONS_TOPIC,
     Channel,
@@ -98,12 +98,11 @@ async def test_automated_messages_and_statuses_never_open_a_conversation(
     auto_reply = interaction(provider=t, automated=True)
     status = interaction(provider=t, type=EventType.MESSAGE_STATUS)
     outbound = interaction(provider=t, type=EventType.MESSAGE_SENT, direction=Direction.OUTBOUND)
-    collected = Steps()
-    async with routing.database.transaction() as session:
-        await service.record_interactions(
-            session, collected, settings=routing_settings(), events=[auto_reply, status, outbound]
+    async with UnitOfWork(routing.database) as uow:
+        await handlers.record_interactions(
+            uow, settings=routing_settings(), events=[auto_reply, status, outbound]
         )
-    assert collected.records == []
+    assert uow.steps.records == []
     rows = await routing.sql(
         "SELECT count(*) AS n FROM routing.conversation WHERE provider = :p", p=t
     )
@@ -116,10 +115,8 @@ async def test_a_batch_opens_new_conversations_and_counts_messages_in_open_ones(
     t = tag()
     now = datetime.now(UTC)
     earlier = interaction(provider=t, occurred_at=now - timedelta(seconds=30))
-    async with routing.database.transaction() as session:
-        await service.record_interactions(
-            session, Steps(), settings=routing_settings(), events=[earlier]
-        )
+    async with UnitOfWork(routing.database) as uow:
+        await handlers.record_interactions(uow, settings=routing_settings(), events=[earlier])
     new_key = interaction(provider=t).conversation_key
 
     def message(key: str, seconds_ago: int) -> InteractionEvent:
@@ -134,11 +131,8 @@ async def test_a_batch_opens_new_conversations_and_counts_messages_in_open_ones(
         message(earlier.conversation_key, 1),  # the latest of the open one
         message(new_key, 5),
     ]
-    collected = Steps()
-    async with routing.database.transaction() as session:
-        await service.record_interactions(
-            session, collected, settings=routing_settings(), events=batch
-        )
+    async with UnitOfWork(routing.database) as uow:
+        await handlers.record_interactions(uow, settings=routing_settings(), events=batch)
 
     rows = await routing.sql(
         "SELECT conversation_key AS key, inbound_count, last_inbound_at, opened_at "
@@ -152,7 +146,7 @@ async def test_a_batch_opens_new_conversations_and_counts_messages_in_open_ones(
     assert rows[0]["last_inbound_at"] == batch[3].occurred_at
     assert rows[1]["opened_at"] == batch[0].occurred_at
     assert rows[1]["last_inbound_at"] == batch[2].occurred_at
-    published = [json.loads(r.value) for r in collected.records]
+    published = [json.loads(r.value) for r in uow.steps.records]
     opened = [e["conversation_key"] for e in published if e["type"] == LifecycleStep.OPENED]
     assert opened == [new_key]
 
@@ -187,12 +181,9 @@ async def test_replaying_the_same_events_changes_nothing(routing: Routing) -> No
     fresh = interaction(provider=f"{t}-direct")
     published = []
     for _ in range(2):
-        collected = Steps()
-        async with routing.database.transaction() as session:
-            await service.record_interactions(
-                session, collected, settings=routing_settings(), events=[fresh]
-            )
-        published.append(len(collected.records))
+        async with UnitOfWork(routing.database) as uow:
+            await handlers.record_interactions(uow, settings=routing_settings(), events=[fresh])
+        published.append(len(uow.steps.records))
     assert published == [1, 0]
 
 
@@ -221,8 +212,8 @@ async def test_a_message_after_the_reopen_window_opens_a_new_conversation(
     )
     after = interaction(provider=t, conversation_key=key, occurred_at=now)
     for event in (first, left, within, left_again, after):
-        async with routing.database.transaction() as session:
-            await service.record_interactions(session, Steps(), settings=settings, events=[event])
+        async with UnitOfWork(routing.database) as uow:
+            await handlers.record_interactions(uow, settings=settings, events=[event])
 
     rows = await routing.sql(
         "SELECT id, status, reopen_count FROM routing.conversation "

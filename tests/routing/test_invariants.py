@@ -19,8 +19,10 @@ import pytest
 
 from services.routing import agent_service, presence
 from services.routing.app import create_app
-from services.routing.lifecycle import in_transaction
+from services.routing.domain import AgentStatus
+from services.routing.unit_of_work import UnitOfWork
 from services.routing.worker import RoutingWorker
+from shared.clock import utc_now
 from shared.db import Database
 from shared.errors import Conflict
 from shared.events import INTERACTIONS_TOPIC
@@ -46,8 +48,8 @@ class Crowd:
         rng = random.Random(seed)
         handled = 0
         while not self.stop.is_set():
-            async with self.database.transaction() as session:
-                offers = await agent_service.my_offers(session, agent_id=agent_id)
+            async with UnitOfWork(self.database) as uow:
+                offers = await agent_service.my_offers(uow, agent_id=agent_id)
             if not offers:
                 await asyncio.sleep(0.3)
                 continue
@@ -55,38 +57,23 @@ class Crowd:
                 handled += 1
                 # Conflict: the offer went back meanwhile (we went offline, it timed out).
                 with contextlib.suppress(Conflict):
-                    await self.answer(agent_id, offer["id"], decline=rng.random() < 0.1)
+                    await self.answer(agent_id, offer.id, decline=rng.random() < 0.1)
             if handled % 40 == 0:
-                await self.set_status(agent_id, "offline")
+                await self.set_status(agent_id, AgentStatus.OFFLINE)
                 await asyncio.sleep(0.05)
-                await self.set_status(agent_id, "available")
+                await self.set_status(agent_id, AgentStatus.AVAILABLE)
 
     async def answer(self, agent_id: uuid.UUID, offer_id: uuid.UUID, *, decline: bool) -> None:
+        uow = UnitOfWork(self.database)
         if decline:
-            await in_transaction(
-                self.database,
-                lambda s, steps: agent_service.decline(
-                    s, steps, agent_id=agent_id, offer_id=offer_id
-                ),
-            )
+            await uow.run(agent_service.decline, agent_id=agent_id, offer_id=offer_id)
             return
-        conversation = await in_transaction(
-            self.database,
-            lambda s, steps: agent_service.accept(s, steps, agent_id=agent_id, offer_id=offer_id),
-        )
-        await in_transaction(
-            self.database,
-            lambda s, steps: agent_service.resolve(
-                s, steps, agent_id=agent_id, conversation_id=conversation["id"]
-            ),
-        )
+        conversation = await uow.run(agent_service.accept, agent_id=agent_id, offer_id=offer_id)
+        await uow.run(agent_service.resolve, agent_id=agent_id, conversation_id=conversation.id)
 
-    async def set_status(self, agent_id: uuid.UUID, status: str) -> None:
-        await in_transaction(
-            self.database,
-            lambda s, steps: presence.set_status(
-                s, steps, agent_id=agent_id, status=status, at=agent_service.now()
-            ),
+    async def set_status(self, agent_id: uuid.UUID, status: AgentStatus) -> None:
+        await UnitOfWork(self.database).run(
+            presence.set_status, agent_id=agent_id, status=status, at=utc_now()
         )
 
     async def watch(self, routing: Routing, agent_ids: list[str]) -> None:

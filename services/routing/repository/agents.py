@@ -2,15 +2,19 @@
 
 import uuid
 from collections import Counter
-from typing import Any
+from dataclasses import fields
+from typing import Any, Unpack
 
-from sqlalchemy import Integer, func, or_, select, update
+from sqlalchemy import Integer, Row, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing.domain import Agent, AgentChanges, AgentStatus, AvailableAgent
 from services.routing.models import agent, conversation
 
-Row = dict[str, Any]
+
+def _agent(row: Row[Any]) -> Agent:
+    return Agent(**row._mapping)
 
 
 def _capacity(channel: str) -> Any:
@@ -26,105 +30,106 @@ def _load(channel: str) -> Any:
     )
 
 
-async def insert_agent(session: AsyncSession, values: dict[str, Any]) -> Row:
-    row = (await session.execute(insert(agent).values(**values).returning(agent))).one()
-    return dict(row._mapping)
+class AgentRepository:
+    """Agents and their load, in one transaction."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
 
-async def agent_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
-    row = (await session.execute(select(agent).where(agent.c.token_hash == token_hash))).first()
-    return dict(row._mapping) if row is not None else None
+    async def add(self, new: Agent) -> None:
+        values = {f.name: getattr(new, f.name) for f in fields(Agent)}
+        await self._session.execute(insert(agent).values(**values))
 
+    async def by_token_hash(self, token_hash: str) -> Agent | None:
+        row = (
+            await self._session.execute(select(agent).where(agent.c.token_hash == token_hash))
+        ).first()
+        return _agent(row) if row is not None else None
 
-async def agent_by_id(session: AsyncSession, agent_id: uuid.UUID) -> Row | None:
-    row = (await session.execute(select(agent).where(agent.c.id == agent_id))).first()
-    return dict(row._mapping) if row is not None else None
+    async def get(self, agent_id: uuid.UUID) -> Agent | None:
+        row = (await self._session.execute(select(agent).where(agent.c.id == agent_id))).first()
+        return _agent(row) if row is not None else None
 
-
-async def lock_agent(
-    session: AsyncSession, agent_id: uuid.UUID, *, skip_locked: bool = False
-) -> Row | None:
-    """The agent's row, locked for this transaction (None if missing or skipped)."""
-    statement = select(agent).where(agent.c.id == agent_id).with_for_update(skip_locked=skip_locked)
-    row = (await session.execute(statement)).first()
-    return dict(row._mapping) if row is not None else None
-
-
-async def update_agent(session: AsyncSession, agent_id: uuid.UUID, values: dict[str, Any]) -> Row:
-    row = (
-        await session.execute(
-            update(agent).where(agent.c.id == agent_id).values(**values).returning(agent)
+    async def lock(self, agent_id: uuid.UUID, *, skip_locked: bool = False) -> Agent | None:
+        """The agent, locked for this transaction (None if missing or skipped)."""
+        statement = (
+            select(agent).where(agent.c.id == agent_id).with_for_update(skip_locked=skip_locked)
         )
-    ).one()
-    return dict(row._mapping)
+        row = (await self._session.execute(statement)).first()
+        return _agent(row) if row is not None else None
 
+    async def update(self, agent_id: uuid.UUID, **changes: Unpack[AgentChanges]) -> Agent:
+        row = (
+            await self._session.execute(
+                update(agent).where(agent.c.id == agent_id).values(**changes).returning(agent)
+            )
+        ).one()
+        return _agent(row)
 
-async def all_agents(session: AsyncSession) -> list[Row]:
-    rows = await session.execute(select(agent).order_by(agent.c.created_at, agent.c.id))
-    return [dict(r._mapping) for r in rows]
+    async def list_all(self) -> list[Agent]:
+        rows = await self._session.execute(select(agent).order_by(agent.c.created_at, agent.c.id))
+        return [_agent(r) for r in rows]
 
-
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(agent.c.status, func.count()).group_by(agent.c.status))
-    return {status: int(count) for status, count in rows.all()}
-
-
-async def load_on(session: AsyncSession, agent_id: uuid.UUID, channel: str) -> int:
-    """How many conversations of ``channel`` the agent holds (offered or assigned)."""
-    count = await session.scalar(
-        select(func.count()).where(
-            conversation.c.agent_id == agent_id, conversation.c.channel == channel
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self._session.execute(
+            select(agent.c.status, func.count()).group_by(agent.c.status)
         )
-    )
-    return int(count or 0)
+        return {status: int(count) for status, count in rows.all()}
 
+    async def load_on(self, agent_id: uuid.UUID, channel: str) -> int:
+        """How many conversations of ``channel`` the agent holds (offered or assigned)."""
+        count = await self._session.scalar(
+            select(func.count()).where(
+                conversation.c.agent_id == agent_id, conversation.c.channel == channel
+            )
+        )
+        return int(count or 0)
 
-async def total_load(session: AsyncSession, agent_id: uuid.UUID) -> int:
-    count = await session.scalar(select(func.count()).where(conversation.c.agent_id == agent_id))
-    return int(count or 0)
+    async def total_load(self, agent_id: uuid.UUID) -> int:
+        count = await self._session.scalar(
+            select(func.count()).where(conversation.c.agent_id == agent_id)
+        )
+        return int(count or 0)
 
+    async def pool(
+        self, *, channel: str, any_skills: list[list[str]] | None
+    ) -> list[AvailableAgent]:
+        """Available agents with room on the channel and every skill of one of ``any_skills``
+        (None: any agent): their skills, languages, capacity and load on the channel. Read
+        without locks: the matcher locks and counts again before it offers."""
+        load = _load(channel)
+        capacity = _capacity(channel)
+        conditions = [agent.c.status == AgentStatus.AVAILABLE, capacity > load]
+        if any_skills is not None:
+            conditions.append(or_(*(agent.c.skills.contains(skills) for skills in any_skills)))
+        rows = await self._session.execute(
+            select(
+                agent.c.id,
+                agent.c.skills,
+                agent.c.languages,
+                agent.c.last_idle_at,
+                capacity.label("capacity"),
+                load.label("load"),
+            ).where(*conditions)
+        )
+        return [AvailableAgent(**r._mapping) for r in rows]
 
-async def pool(
-    session: AsyncSession, *, channel: str, any_skills: list[list[str]] | None
-) -> list[Row]:
-    """Available agents with room on the channel and every skill of one of ``any_skills``
-    (None: any agent): their skills, languages, capacity and load on the channel. Read
-    without locks: the matcher locks and counts again before it offers."""
-    load = _load(channel)
-    capacity = _capacity(channel)
-    conditions = [agent.c.status == "available", capacity > load]
-    if any_skills is not None:
-        conditions.append(or_(*(agent.c.skills.contains(skills) for skills in any_skills)))
-    rows = await session.execute(
-        select(
-            agent.c.id,
-            agent.c.skills,
-            agent.c.languages,
-            agent.c.last_idle_at,
-            capacity.label("capacity"),
-            load.label("load"),
-        ).where(*conditions)
-    )
-    return [dict(r._mapping) for r in rows]
+    async def lock_available(self, agent_ids: list[uuid.UUID]) -> list[Agent]:
+        """Lock those of the agents no other transaction holds, in id order; skipped ones are left
+        out (another instance is routing to them)."""
+        statement = (
+            select(agent)
+            .where(agent.c.id.in_(agent_ids))
+            .order_by(agent.c.id)
+            .with_for_update(skip_locked=True)
+        )
+        return [_agent(r) for r in await self._session.execute(statement)]
 
-
-async def lock_available(session: AsyncSession, agent_ids: list[uuid.UUID]) -> list[Row]:
-    """Lock those of the agents no other transaction holds, in id order; skipped ones are left
-    out (another instance is routing to them)."""
-    statement = (
-        select(agent)
-        .where(agent.c.id.in_(agent_ids))
-        .order_by(agent.c.id)
-        .with_for_update(skip_locked=True)
-    )
-    return [dict(r._mapping) for r in await session.execute(statement)]
-
-
-async def loads_on(session: AsyncSession, agent_ids: list[uuid.UUID], channel: str) -> Counter[Any]:
-    """How many conversations of ``channel`` each agent holds (absent: none)."""
-    rows = await session.execute(
-        select(conversation.c.agent_id, func.count())
-        .where(conversation.c.agent_id.in_(agent_ids), conversation.c.channel == channel)
-        .group_by(conversation.c.agent_id)
-    )
-    return Counter({agent_id: int(count) for agent_id, count in rows.all()})
+    async def loads_on(self, agent_ids: list[uuid.UUID], channel: str) -> Counter[uuid.UUID]:
+        """How many conversations of ``channel`` each agent holds (absent: none)."""
+        rows = await self._session.execute(
+            select(conversation.c.agent_id, func.count())
+            .where(conversation.c.agent_id.in_(agent_ids), conversation.c.channel == channel)
+            .group_by(conversation.c.agent_id)
+        )
+        return Counter({agent_id: int(count) for agent_id, count in rows.all()})

@@ -1,153 +1,180 @@
 """Queries on queues."""
 
 import uuid
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
-from sqlalchemy import and_, any_, case, exists, func, or_, select, text, update
+from sqlalchemy import Row, and_, any_, case, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing.domain import (
+    WAITING_STATUSES,
+    AgentStatus,
+    ConversationStatus,
+    Queue,
+    QueueLoad,
+    QueueRules,
+)
 from services.routing.models import conversation, queue
 
-Row = dict[str, Any]
 
-WAITING = ("queued", "offered")
-
-
-async def insert_queue(session: AsyncSession, values: dict[str, Any]) -> Row | None:
-    """Insert a queue; None when its name is taken."""
-    row = (
-        await session.execute(
-            insert(queue)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[queue.c.name])
-            .returning(queue)
-        )
-    ).first()
-    return dict(row._mapping) if row is not None else None
+def _queue(row: Row[Any]) -> Queue:
+    return Queue(**row._mapping)
 
 
-async def update_queue(session: AsyncSession, queue_id: uuid.UUID, values: dict[str, Any]) -> Row:
-    row = (
-        await session.execute(
-            update(queue).where(queue.c.id == queue_id).values(**values).returning(queue)
-        )
-    ).one()
-    return dict(row._mapping)
-
-
-async def queue_by_name(session: AsyncSession, name: str) -> Row | None:
-    row = (await session.execute(select(queue).where(queue.c.name == name))).first()
-    return dict(row._mapping) if row is not None else None
-
-
-async def queue_by_id(session: AsyncSession, queue_id: uuid.UUID) -> Row | None:
-    row = (await session.execute(select(queue).where(queue.c.id == queue_id))).first()
-    return dict(row._mapping) if row is not None else None
-
-
-async def all_queues(session: AsyncSession) -> list[Row]:
-    rows = await session.execute(select(queue).order_by(queue.c.name))
-    return [dict(r._mapping) for r in rows]
-
-
-async def best_queue_for(
-    session: AsyncSession, *, channel: str, provider: str, language: str | None
-) -> Row | None:
-    """The queue that selects this conversation: highest priority, then most specific."""
-    specific = func.cardinality(queue.c.providers) + case(
-        (queue.c.language.is_not(None), 1), else_=0
+#: Queues with at least one available agent who has their skills and room on the channel.
+_SERVABLE = text(
+    f"""
+    SELECT q.* FROM routing.queue q
+    WHERE EXISTS (
+        SELECT 1 FROM routing.agent a
+        WHERE a.status = '{AgentStatus.AVAILABLE}'
+          AND a.skills @> q.required_skills
+          AND (q.language IS NULL OR q.language = ANY(a.languages))
+          AND COALESCE((a.capacity ->> q.channel)::int, 0) > (
+              SELECT count(*) FROM routing.conversation h
+              WHERE h.agent_id = a.id AND h.channel = q.channel
+          )
     )
-    row = (
-        await session.execute(
-            select(queue)
-            .where(
-                queue.c.channel == channel,
-                or_(func.cardinality(queue.c.providers) == 0, any_(queue.c.providers) == provider),
-                or_(queue.c.language.is_(None), queue.c.language == language),
+    """  # noqa: S608 (only enum members are formatted in)
+)
+
+
+class QueueRepository:
+    """Queues and their load, in one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, new: Queue) -> Queue | None:
+        """Insert a queue; None when its name is taken."""
+        values = {f.name: getattr(new, f.name) for f in fields(Queue)}
+        row = (
+            await self._session.execute(
+                insert(queue)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[queue.c.name])
+                .returning(queue)
             )
-            .order_by(queue.c.priority.desc(), specific.desc(), queue.c.name)
-            .limit(1)
-        )
-    ).first()
-    return dict(row._mapping) if row is not None else None
+        ).first()
+        return _queue(row) if row is not None else None
 
-
-async def waiting_count(session: AsyncSession, queue_id: uuid.UUID) -> int:
-    count = await session.scalar(
-        select(func.count()).where(
-            conversation.c.queue_id == queue_id, conversation.c.status.in_(WAITING)
-        )
-    )
-    return int(count or 0)
-
-
-async def overview(session: AsyncSession, now: datetime) -> list[Row]:
-    """Per queue: waiting, offered, assigned, and the longest current wait in seconds."""
-    waiting = and_(conversation.c.queue_id == queue.c.id, conversation.c.status == "queued")
-    longest = select(func.min(conversation.c.queued_at)).where(waiting).scalar_subquery()
-    counts = {
-        status: select(func.count())
-        .where(conversation.c.queue_id == queue.c.id, conversation.c.status == status)
-        .scalar_subquery()
-        for status in ("queued", "offered", "assigned")
-    }
-    rows = await session.execute(
-        select(
-            queue.c.name,
-            queue.c.channel,
-            counts["queued"].label("waiting"),
-            counts["offered"].label("offered"),
-            counts["assigned"].label("assigned"),
-            longest.label("oldest_queued_at"),
-        ).order_by(queue.c.name)
-    )
-    result = []
-    for r in rows:
-        row = dict(r._mapping)
-        oldest = row.pop("oldest_queued_at")
-        row["longest_wait_seconds"] = (
-            max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-        )
-        result.append(row)
-    return result
-
-
-async def unplaced_count(session: AsyncSession) -> int:
-    count = await session.scalar(
-        select(func.count()).where(
-            conversation.c.status == "queued", conversation.c.queue_id.is_(None)
-        )
-    )
-    return int(count or 0)
-
-
-async def any_unplaced(session: AsyncSession) -> bool:
-    """Whether a conversation waits for a queue to take it."""
-    statement = select(
-        exists().where(conversation.c.status == "queued", conversation.c.queue_id.is_(None))
-    )
-    return bool(await session.scalar(statement))
-
-
-async def servable_queues(session: AsyncSession) -> list[Row]:
-    """Queues with at least one available agent who has their skills and room on the channel."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT q.* FROM routing.queue q
-            WHERE EXISTS (
-                SELECT 1 FROM routing.agent a
-                WHERE a.status = 'available'
-                  AND a.skills @> q.required_skills
-                  AND (q.language IS NULL OR q.language = ANY(a.languages))
-                  AND COALESCE((a.capacity ->> q.channel)::int, 0) > (
-                      SELECT count(*) FROM routing.conversation h
-                      WHERE h.agent_id = a.id AND h.channel = q.channel
-                  )
+    async def update(self, queue_id: uuid.UUID, **changes: Unpack[QueueRules]) -> Queue:
+        row = (
+            await self._session.execute(
+                update(queue).where(queue.c.id == queue_id).values(**changes).returning(queue)
             )
-            """
+        ).one()
+        return _queue(row)
+
+    async def named(self, name: str) -> Queue | None:
+        row = (await self._session.execute(select(queue).where(queue.c.name == name))).first()
+        return _queue(row) if row is not None else None
+
+    async def get(self, queue_id: uuid.UUID) -> Queue | None:
+        row = (await self._session.execute(select(queue).where(queue.c.id == queue_id))).first()
+        return _queue(row) if row is not None else None
+
+    async def list_all(self) -> list[Queue]:
+        rows = await self._session.execute(select(queue).order_by(queue.c.name))
+        return [_queue(r) for r in rows]
+
+    async def best_queue_for(
+        self, *, channel: str, provider: str, language: str | None
+    ) -> Queue | None:
+        """The queue that selects this conversation: highest priority, then most specific."""
+        specific = func.cardinality(queue.c.providers) + case(
+            (queue.c.language.is_not(None), 1), else_=0
         )
-    )
-    return [dict(row._mapping) for row in rows]
+        row = (
+            await self._session.execute(
+                select(queue)
+                .where(
+                    queue.c.channel == channel,
+                    or_(
+                        func.cardinality(queue.c.providers) == 0,
+                        any_(queue.c.providers) == provider,
+                    ),
+                    or_(queue.c.language.is_(None), queue.c.language == language),
+                )
+                .order_by(queue.c.priority.desc(), specific.desc(), queue.c.name)
+                .limit(1)
+            )
+        ).first()
+        return _queue(row) if row is not None else None
+
+    async def waiting_count(self, queue_id: uuid.UUID) -> int:
+        count = await self._session.scalar(
+            select(func.count()).where(
+                conversation.c.queue_id == queue_id, conversation.c.status.in_(WAITING_STATUSES)
+            )
+        )
+        return int(count or 0)
+
+    async def overview(self, now: datetime) -> list[QueueLoad]:
+        """Per queue: waiting, offered, assigned, and the longest current wait in seconds."""
+        waiting = and_(
+            conversation.c.queue_id == queue.c.id,
+            conversation.c.status == ConversationStatus.QUEUED,
+        )
+        longest = select(func.min(conversation.c.queued_at)).where(waiting).scalar_subquery()
+        counts = {
+            status: select(func.count())
+            .where(conversation.c.queue_id == queue.c.id, conversation.c.status == status)
+            .scalar_subquery()
+            for status in (
+                ConversationStatus.QUEUED,
+                ConversationStatus.OFFERED,
+                ConversationStatus.ASSIGNED,
+            )
+        }
+        rows = await self._session.execute(
+            select(
+                queue.c.name,
+                queue.c.channel,
+                counts[ConversationStatus.QUEUED].label("waiting"),
+                counts[ConversationStatus.OFFERED].label("offered"),
+                counts[ConversationStatus.ASSIGNED].label("assigned"),
+                longest.label("oldest_queued_at"),
+            ).order_by(queue.c.name)
+        )
+        return [
+            QueueLoad(
+                name=r.name,
+                channel=r.channel,
+                waiting=r.waiting,
+                offered=r.offered,
+                assigned=r.assigned,
+                longest_wait_seconds=(
+                    max(0.0, (now - r.oldest_queued_at).total_seconds())
+                    if r.oldest_queued_at is not None
+                    else 0.0
+                ),
+            )
+            for r in rows
+        ]
+
+    async def unplaced_count(self) -> int:
+        count = await self._session.scalar(
+            select(func.count()).where(
+                conversation.c.status == ConversationStatus.QUEUED,
+                conversation.c.queue_id.is_(None),
+            )
+        )
+        return int(count or 0)
+
+    async def any_unplaced(self) -> bool:
+        """Whether a conversation waits for a queue to take it."""
+        statement = select(
+            exists().where(
+                conversation.c.status == ConversationStatus.QUEUED,
+                conversation.c.queue_id.is_(None),
+            )
+        )
+        return bool(await self._session.scalar(statement))
+
+    async def servable_queues(self) -> list[Queue]:
+        """Queues with at least one available agent who has their skills and room on the channel."""
+        return [_queue(row) for row in await self._session.execute(_SERVABLE)]

@@ -1,0 +1,110 @@
+"""The unit of work: one routing transaction, its repositories and what it publishes.
+
+Everything routing does to the database happens inside one: the consumer's batches, the
+worker's passes and every endpoint. Its lifecycle steps are flushed into the outbox (and
+its agent notices into NOTIFY) just before the commit, so they leave only if it commits.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Concatenate, ParamSpec, Self, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.lifecycle import Steps
+from services.routing.models import processed_event
+from services.routing.repository.agents import AgentRepository
+from services.routing.repository.contacts import ContactRepository
+from services.routing.repository.conversations import ConversationRepository
+from services.routing.repository.offers import OfferRepository
+from services.routing.repository.queues import QueueRepository
+from shared.db import Database, claim_events
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: SQLSTATEs of a deadlock and a serialization failure: the transaction may simply run again.
+RETRYABLE_STATES = frozenset({"40P01", "40001"})
+
+#: How many times :meth:`UnitOfWork.run` tries a transaction Postgres aborted.
+ATTEMPTS = 5
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "pgcode", None) in RETRYABLE_STATES
+
+
+class UnitOfWork:
+    """One transaction at a time: ``async with uow:`` opens it and commits it on a clean exit.
+
+    ``published`` is called after a commit that published lifecycle events (to wake the
+    outbox relay, and whoever else waits for them).
+    """
+
+    session: AsyncSession
+    steps: Steps
+    agents: AgentRepository
+    contacts: ContactRepository
+    conversations: ConversationRepository
+    offers: OfferRepository
+    queues: QueueRepository
+
+    def __init__(self, database: Database, *, published: Callable[[], None] | None = None) -> None:
+        self._database = database
+        self._published = published
+
+    async def __aenter__(self) -> Self:
+        self._transaction = self._database.transaction()
+        self.session = await self._transaction.__aenter__()
+        self.steps = Steps()
+        self.agents = AgentRepository(self.session)
+        self.contacts = ContactRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
+        self.offers = OfferRepository(self.session)
+        self.queues = QueueRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if error is None:
+            try:
+                await self.steps.flush(self.session)
+            except BaseException as exc:
+                await self._transaction.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+        await self._transaction.__aexit__(kind, error, traceback)
+        if error is None and self.steps.records and self._published is not None:
+            self._published()
+
+    async def claim(self, event_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Record these event ids as processed; those not processed before."""
+        return await claim_events(self.session, processed_event, event_ids)
+
+    async def run(
+        self,
+        work: Callable[Concatenate[Self, P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(uow, ...)`` in one transaction, run again on a deadlock.
+
+        Two transactions that lock the same conversations and agents in different orders
+        (an agent going offline while another accepts) can deadlock; Postgres aborts one.
+        """
+        for attempt in range(ATTEMPTS):
+            try:
+                async with self:
+                    return await work(self, *args, **kwargs)
+            except DBAPIError as exc:
+                if not _retryable(exc) or attempt == ATTEMPTS - 1:
+                    raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
