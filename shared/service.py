@@ -12,7 +12,7 @@ import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -67,8 +67,6 @@ class Runtime:
     database: Database
     workers: list[Worker] = field(default_factory=list)
     _provided: dict[type, object] = field(default_factory=dict)
-    # Being replaced by provide/get; goes once no service reads it.
-    state: dict[str, Any] = field(default_factory=dict)
 
     def add_worker(self, worker: Worker) -> None:
         """Start ``worker`` with the service and stop it (draining) at shutdown."""
