@@ -136,18 +136,16 @@ async def settle(
     error: str | None = None,
     provider_message_id: str | None = None,
 ) -> None:
-    """Record a delivery's final state (sent or failed)."""
-    await session.execute(
-        update(table)
-        .where(table.c.event_id == event_id)
-        .values(
-            state=state,
-            lease_until=None,
-            settled_at=at,
-            last_error=error,
-            provider_message_id=provider_message_id,
-        )
-    )
+    """Record a delivery's final state (sent or failed); a sent one keeps its last error."""
+    values: dict[str, object] = {
+        "state": state,
+        "lease_until": None,
+        "settled_at": at,
+        "provider_message_id": provider_message_id,
+    }
+    if error is not None:
+        values["last_error"] = error
+    await session.execute(update(table).where(table.c.event_id == event_id).values(values))
 
 
 async def requeue(
