@@ -22,10 +22,16 @@ from shared.outbound.transport import (
     retry_after_s,
 )
 from shared.outbound.wiring import install
-from shared.outbound.worker import DELIVERIES, UNCERTAIN_REASON, DeliveryWorker
+from shared.outbound.worker import (
+    DELIVERIES,
+    DELIVERY_SECONDS,
+    UNCERTAIN_REASON,
+    DeliveryWorker,
+)
 
 __all__ = [
     "DELIVERIES",
+    "DELIVERY_SECONDS",
     "UNCERTAIN_REASON",
     "DeliveryState",
     "DeliveryWorker",

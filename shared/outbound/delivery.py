@@ -99,8 +99,9 @@ async def due(session: AsyncSession, table: Table, *, at: datetime, limit: int) 
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    # The attempt about to be made counts: ``lease`` records it.
     return [
-        Delivery(InteractionEvent.from_json(row.event), row.attempts, row.created_at)
+        Delivery(InteractionEvent.from_json(row.event), row.attempts + 1, row.created_at)
         for row in rows
     ]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Self
+
+from pydantic import BaseModel, Field, model_validator
 
 __all__ = ["OutboundSettings"]
 
@@ -32,3 +34,10 @@ class OutboundSettings(BaseModel):
         default=None,
         description="Consumer group of the replies to deliver; default <service>-outbound.",
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_call(self) -> Self:
+        # A lease shorter than a call would mark a delivery uncertain while it is being sent.
+        if self.outbound_lease_s <= self.outbound_timeout_s:
+            raise ValueError("OUTBOUND_LEASE_S must be longer than OUTBOUND_TIMEOUT_S")
+        return self

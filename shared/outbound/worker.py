@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import httpx
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,7 @@ from shared.outbound.transport import Failed, Outcome, Retry, Sent, Transport
 from shared.outbox import OutboxRelay, enqueue
 from shared.tasks import finish
 
-__all__ = ["DELIVERIES", "UNCERTAIN_REASON", "DeliveryWorker"]
+__all__ = ["DELIVERIES", "DELIVERY_SECONDS", "UNCERTAIN_REASON", "DeliveryWorker"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,13 @@ DELIVERIES = Counter(
     "switchboard_outbound_deliveries_total",
     "Agent replies delivered to providers, by outcome (sent, retry, failed, uncertain).",
     ["provider", "outcome"],
+)
+
+DELIVERY_SECONDS = Histogram(
+    "switchboard_outbound_delivery_seconds",
+    "From a reply's queuing to the provider's acceptance, retries and rate limits included.",
+    ["provider"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
 )
 
 UNCERTAIN_REASON = (
@@ -193,6 +200,7 @@ class DeliveryWorker:
                     session, event, MessageStatus.SENT, at, None, outcome.provider_message_id
                 )
                 DELIVERIES.labels(label, "sent").inc()
+                DELIVERY_SECONDS.labels(label).observe((at - item.created_at).total_seconds())
             elif isinstance(outcome, Retry) and (retry_at := self._retry_at(item, outcome, at)):
                 await delivery.requeue(
                     session, self._table, event.event_id, at=retry_at, error=outcome.reason
