@@ -111,10 +111,19 @@ class DeliveryWorker:
         return next((t for t in self._transports if t.serves(event)), None)
 
     async def deliver_once(self) -> int:
-        """Expire stale leases, then send one batch of due deliveries; how many were sent."""
+        """Expire stale leases, then send one batch of due deliveries; how many were claimed."""
         await self._expire_leases()
         claimed = await self._claim()
-        await asyncio.gather(*(self._deliver(item) for item in claimed))
+        results = await asyncio.gather(
+            *(self._deliver(item) for item in claimed), return_exceptions=True
+        )
+        for item, result in zip(claimed, results, strict=True):
+            if isinstance(result, Exception):
+                # Left `sending`: the provider may have taken it, so its lease ends it uncertain.
+                log.error(
+                    "delivery not settled",
+                    extra={"event_id": str(item.event.event_id), "error": repr(result)},
+                )
         return len(claimed)
 
     async def _run(self) -> None:
