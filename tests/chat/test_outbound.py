@@ -129,6 +129,22 @@ async def test_a_slack_reply_is_posted_in_its_thread_once(
     assert status["provider"] == "slack"
 
 
+async def test_slack_replies_to_one_channel_leave_a_second_apart(
+    connector: str, producer: EventProducer, broker: str, emulator: ProviderEmulator
+) -> None:
+    key = slack_key()
+    first, second = reply("slack", key, "first"), reply("slack", key, "second")
+    await publish_interactions(producer, [first, second])
+
+    for sent in (first, second):
+        [status] = await statuses_of(broker, sent)
+        assert status["content"]["status"] == "sent"
+    channel = key.split(":")[1]
+    requests = [r for r in emulator.to("/chat.postMessage") if r.json()["channel"] == channel]
+    assert sorted(r.json()["text"] for r in requests) == ["first", "second"]
+    assert abs(requests[1].at - requests[0].at) >= 0.9
+
+
 async def test_a_slack_429_is_retried_after_retry_after(
     connector: str,
     producer: EventProducer,

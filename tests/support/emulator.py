@@ -29,6 +29,8 @@ class Recorded:
     query: str
     headers: dict[str, str]
     body: bytes
+    #: When it arrived (``time.monotonic()``).
+    at: float
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -84,6 +86,7 @@ class ProviderEmulator:
             request.url.query,
             {k.lower(): v for k, v in request.headers.items()},
             await request.body(),
+            time.monotonic(),
         )
         queue = self._scripts[recorded.path]
         answer = queue.popleft() if queue else Answer(body=DEFAULT_BODIES.get(recorded.path, {}))
