@@ -5,13 +5,14 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from services.chat import visitors
+from services.chat import models, outbound, visitors
 from services.chat.endpoints import router as webhooks
 from services.chat.hub import Hub
 from services.chat.settings import ChatSettings
 from services.chat.visitor_endpoints import router as website_chat
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
+from shared.outbound import install as install_outbound
 from shared.service import Runtime, create_service_app
 from shared.workers import PeriodicWorker
 
@@ -49,6 +50,14 @@ def create_app() -> FastAPI:
                 interval_s=settings.idle_check_interval_s,
                 job=close_idle,
             )
+        )
+        install_outbound(
+            runtime,
+            settings=settings,
+            delivery=models.delivery,
+            outbox=models.outbox,
+            transports=outbound.transports(settings),
+            wants=outbound.may_be_delivered,
         )
 
     app = create_service_app(

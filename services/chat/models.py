@@ -15,6 +15,8 @@ from sqlalchemy import (
 )
 
 from shared.db import naming_metadata
+from shared.outbound import delivery_table
+from shared.outbox import outbox_table
 
 metadata = naming_metadata("chat")
 
@@ -55,3 +57,9 @@ slack_event = Table(
     Column("event_id", String(100), primary_key=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+
+#: One row per agent reply to a Slack or generic chat conversation, until it is delivered.
+delivery = delivery_table(metadata)
+
+#: The message.status events of those deliveries, relayed to Kafka after their commit.
+outbox = outbox_table(metadata)

@@ -3,10 +3,11 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.outbound import OutboundSettings
 from shared.settings import ServiceSettings
 
 
-class ChatSettings(ServiceSettings):
+class ChatSettings(ServiceSettings, OutboundSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     generic_secret: SecretStr = Field(
@@ -44,6 +45,24 @@ class ChatSettings(ServiceSettings):
         default=2,
         gt=0,
         description="How often a widget connection looks for replies another instance stored.",
+    )
+
+    slack_api_url: str = Field(
+        default="https://slack.com/api", description="Base URL of Slack's Web API."
+    )
+    slack_bot_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bot token replies are posted with (chat.postMessage); empty: Slack "
+        "replies fail with 'no outbound path configured'.",
+    )
+    generic_outbound_url: str = Field(
+        default="",
+        description="Where replies to generic chat conversations are POSTed (Standard "
+        "Webhooks signature); empty: they fail with 'no outbound path configured'.",
+    )
+    generic_outbound_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the replies' webhook-signature; unset: CHAT_GENERIC_SECRET.",
     )
 
     @property

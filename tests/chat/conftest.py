@@ -48,7 +48,12 @@ def chat_app(**env: str) -> FastAPI:
     """A chat connector built with these environment variables, on a consumer group of its own."""
     # A group of this app's own: a group shared with apps that already stopped waits
     # for their sessions to time out on the embedded broker.
-    with environment({"CHAT_REPLIES_GROUP": f"chat-replies-{uuid.uuid4().hex[:8]}", **env}):
+    group = uuid.uuid4().hex[:8]
+    defaults = {
+        "CHAT_REPLIES_GROUP": f"chat-replies-{group}",
+        "CHAT_OUTBOUND_GROUP": f"chat-outbound-{group}",
+    }
+    with environment({**defaults, **env}):
         return create_app()
 
 
