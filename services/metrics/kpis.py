@@ -17,6 +17,9 @@ Sums = Mapping[str, tuple[int, int]]
 FORMULAS = {
     "volume": "inbound = customer messages and inbound calls; outbound = agents' messages "
     "and calls; automated = bots, auto-replies, bounces",
+    "delivery": "failure rate = failed / (sent + failed), over outbound non-automated "
+    "message.status events of agents' replies, each counted once; delivered and read are "
+    "receipts; a status without agent_id counts under no agent",
     "first_response_time": "first human agent reply - first inbound customer message; "
     "mean, median and p90 (nearest rank) over conversations first answered in the range",
     "first_resolution_time": "sum(first resolve - opening) / resolved conversations",
@@ -58,6 +61,19 @@ def _mean_time(name: str, sums: Sums, measure: str, count_name: str) -> Kpi:
     return _kpi(name, "seconds", mean_seconds(total, n), **{count_name: n, "total_ms": total})
 
 
+def _delivery(sums: Sums) -> Kpi:
+    sent, failed = _n(sums, "reply_sent"), _n(sums, "reply_failed")
+    return _kpi(
+        "delivery",
+        "percent",
+        percent(failed, sent + failed),
+        sent=sent,
+        delivered=_n(sums, "reply_delivered"),
+        read=_n(sums, "reply_read"),
+        failed=failed,
+    )
+
+
 def compute(sums: Sums, frt: Percentiles | None) -> dict[str, Kpi]:
     """Every KPI from the sums of one range (or one bucket) and its FRT percentiles."""
     kpis: list[Kpi] = []
@@ -74,6 +90,7 @@ def compute(sums: Sums, frt: Percentiles | None) -> dict[str, Kpi]:
             conversations=conversations,
         )
     )
+    kpis.append(_delivery(sums))
     first_response = _mean_time("first_response_time", sums, "frt", "responded")
     first_response.stats = {
         "mean": first_response.value,

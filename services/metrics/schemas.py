@@ -37,6 +37,10 @@ class VolumeLine(BaseModel):
     inbound: int = 0
     outbound: int = 0
     automated: int = 0
+    reply_sent: int = 0
+    reply_delivered: int = 0
+    reply_read: int = 0
+    reply_failed: int = 0
 
 
 class KpiBucket(BaseModel):

@@ -16,10 +16,24 @@ from services.metrics.repository import writes
 from services.metrics.schemas import RebuildResult
 from services.metrics.settings import MetricsSettings
 from shared.db import Database, claim_events
-from shared.events import Direction, EventType, InteractionEvent, LifecycleStep, RoutingEvent
+from shared.events import (
+    Direction,
+    EventType,
+    InteractionEvent,
+    LifecycleStep,
+    MessageStatus,
+    RoutingEvent,
+)
 
 #: Interaction types that count in volume.
 VOLUME_TYPES = (EventType.MESSAGE_RECEIVED, EventType.MESSAGE_SENT, EventType.CALL_STARTED)
+#: The measure each delivery outcome of an agent's reply counts in.
+DELIVERY_MEASURES = {
+    MessageStatus.SENT: "reply_sent",
+    MessageStatus.DELIVERED: "reply_delivered",
+    MessageStatus.READ: "reply_read",
+    MessageStatus.FAILED: "reply_failed",
+}
 
 
 def thresholds_of(settings: MetricsSettings) -> Thresholds:
@@ -80,7 +94,17 @@ async def _fold_conversations(
     await writes.save_facts(session, changed)
 
 
+def _delivery_measure(event: InteractionEvent) -> str | None:
+    # Statuses of bots' messages and of anything inbound are not our agents' replies.
+    if event.automated or event.direction is not Direction.OUTBOUND or event.content is None:
+        return None
+    status = event.content.status
+    return None if status is None else DELIVERY_MEASURES[status]
+
+
 def _volume_measure(event: InteractionEvent) -> str | None:
+    if event.type is EventType.MESSAGE_STATUS:
+        return _delivery_measure(event)
     if event.type not in VOLUME_TYPES:
         return None
     if event.automated:

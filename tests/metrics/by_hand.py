@@ -51,6 +51,12 @@ def items_of(day: Day) -> list[Item]:
             items.append(Item(at, "automated", s.channel, "", "", s.provider))
         for at, agent in s.replies:
             items.append(Item(at, "outbound", s.channel, "", agent, s.provider))
+        for outcome in s.outcomes:
+            if outcome.counted:
+                measure = f"reply_{outcome.status}"
+                items.append(
+                    Item(outcome.at, measure, s.channel, "", outcome.agent or "", s.provider)
+                )
         if s.replies:
             at, agent = min(s.replies)
             items.append(Item(at, "frt", agent=agent, ms=_ms(at, min(s.inbound)), **dims))
@@ -184,6 +190,16 @@ def expected(
                 "outbound": n("outbound"),
                 "automated": n("automated"),
                 "conversations": n("conversations"),
+            },
+            "stats": {},
+        },
+        "delivery": {
+            "value": _pct(n("reply_failed"), n("reply_sent") + n("reply_failed")),
+            "counts": {
+                "sent": n("reply_sent"),
+                "delivered": n("reply_delivered"),
+                "read": n("reply_read"),
+                "failed": n("reply_failed"),
             },
             "stats": {},
         },

@@ -17,11 +17,13 @@ from shared.events import (
     CallDisposition,
     CallInfo,
     Channel,
+    Content,
     Customer,
     Direction,
     EventType,
     InteractionEvent,
     LifecycleStep,
+    MessageStatus,
     RoutingEvent,
     SurveyAnswer,
 )
@@ -36,6 +38,23 @@ PROVIDERS = {
 }
 #: Longest wait before an answer or abandon, per channel (seconds).
 MAX_WAIT_S = {"phone": 60, "chat": 180, "social": 7200, "email": 6 * 3600}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A ``message.status`` about one of the conversation's outbound messages."""
+
+    at: datetime
+    status: MessageStatus
+    #: The reply's agent on the connector's own sent/failed; provider receipts carry none.
+    agent: str | None = None
+    automated: bool = False
+    inbound: bool = False
+
+    @property
+    def counted(self) -> bool:
+        """Only statuses of agents' replies count: never a bot's, never an inbound one."""
+        return not self.automated and not self.inbound
 
 
 @dataclass
@@ -63,6 +82,7 @@ class Script:
     after_call_ms: int = 0
     csat: tuple[int, datetime] | None = None
     nps: tuple[int, datetime] | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
 
     @property
     def agent(self) -> str:
@@ -116,6 +136,10 @@ def script_day(seed: int, conversations_per_channel: int = 60) -> Day:
             else:
                 _script_messages(rng, script, agents)
             scripts.append(script)
+    # Outcomes draw from their own generator so the rest of the day stays as it was.
+    outcome_rng = random.Random(seed + 1)
+    for script in scripts:
+        _script_outcomes(outcome_rng, script)
     statuses = {agent: _script_statuses(rng, start) for agent in agents}
     return Day(tag, start, queues, agents, scripts, statuses)
 
@@ -188,6 +212,27 @@ def _script_surveys(rng: random.Random, s: Script) -> None:
         s.csat = (rng.randint(1, 5), after)
     if rng.random() < 0.4:
         s.nps = (rng.randint(0, 10), after + _s(5))
+
+
+def _script_outcomes(rng: random.Random, s: Script) -> None:
+    """What the connector and the provider report about each outbound message."""
+    for at, agent in s.replies:
+        sent_at = at + _s(rng.randrange(1, 5))
+        if rng.random() < 0.15:
+            s.outcomes.append(Outcome(sent_at, MessageStatus.FAILED, agent))
+            continue
+        s.outcomes.append(Outcome(sent_at, MessageStatus.SENT, agent))
+        if rng.random() < 0.7:
+            delivered_at = sent_at + _s(rng.randrange(1, 60))
+            s.outcomes.append(Outcome(delivered_at, MessageStatus.DELIVERED))
+            if rng.random() < 0.6:
+                read_at = delivered_at + _s(rng.randrange(1, 3600))
+                s.outcomes.append(Outcome(read_at, MessageStatus.READ))
+    for at in s.bot_replies:
+        s.outcomes.append(Outcome(at + _s(1), MessageStatus.SENT, automated=True))
+    if s.replies and rng.random() < 0.1:
+        # An inbound status is about no message we sent: never an outcome of a reply.
+        s.outcomes.append(Outcome(s.replies[0][0] + _s(2), MessageStatus.DELIVERED, inbound=True))
 
 
 def _script_statuses(rng: random.Random, day: datetime) -> list[tuple[datetime, str]]:
@@ -295,6 +340,18 @@ def conversation_events(s: Script, rng: random.Random) -> list[InteractionEvent 
             out.append(_step(s, LifecycleStep.ABANDONED, s.abandoned_at))
     out += [_step(s, LifecycleStep.RESOLVED, at, s.agent) for at in s.resolves]
     out += [_step(s, LifecycleStep.REOPENED, at, s.agent) for at in s.reopens]
+    for outcome in s.outcomes:
+        out.append(
+            _interaction(
+                s,
+                EventType.MESSAGE_STATUS,
+                outcome.at,
+                direction=Direction.INBOUND if outcome.inbound else Direction.OUTBOUND,
+                content=Content(status=outcome.status),
+                agent_id=outcome.agent,
+                automated=outcome.automated,
+            )
+        )
     for kind, answer in (("csat", s.csat), ("nps", s.nps)):
         if answer is not None:
             out.append(
@@ -334,4 +391,9 @@ def publish_order(day: Day, seed: int) -> tuple[list[Any], list[Any]]:
     events += status_events(day)
     rng.shuffle(events)
     duplicates = rng.sample(events, len(events) // 10)
+    # Some reply outcomes certainly arrive twice, whatever the sample above took.
+    outcomes = [
+        e for e in events if isinstance(e, InteractionEvent) and e.type is EventType.MESSAGE_STATUS
+    ]
+    duplicates += rng.sample(outcomes, 3)
     return events, duplicates

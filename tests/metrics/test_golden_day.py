@@ -7,8 +7,11 @@ from typing import Any
 
 import httpx
 
+from shared.events import MessageStatus
 from tests.metrics.by_hand import expected, expected_backlog, items_of
 from tests.metrics.scenario import Day
+
+DELIVERY_MEASURES = ("reply_sent", "reply_delivered", "reply_read", "reply_failed")
 
 
 async def kpis(url: str, day: Day, granularity: str = "day", **filters: str) -> dict[str, Any]:
@@ -44,6 +47,12 @@ def test_the_script_stays_inside_its_day_and_covers_every_case(golden_day: Day) 
     assert any(s.csat for s in day.scripts)
     assert any(s.nps for s in day.scripts)
     assert any(s.bot_replies for s in day.scripts)
+    replied = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]
+    statuses = [[o.status for o in s.outcomes if o.counted] for s in day.scripts]
+    assert any(line[i : i + 3] == replied for line in statuses for i in range(len(line)))
+    assert any(MessageStatus.FAILED in line for line in statuses)
+    assert any(o.agent is None and o.counted for s in day.scripts for o in s.outcomes)
+    assert any(not o.counted for s in day.scripts for o in s.outcomes)
 
 
 async def test_day_totals_match_the_script(metrics_url: str, golden_day: Day) -> None:
@@ -103,17 +112,14 @@ async def test_minute_buckets_add_up_to_the_day(metrics_url: str, golden_day: Da
 async def test_volume_by_channel_and_provider(metrics_url: str, golden_day: Day) -> None:
     day = golden_day
     report = await kpis(metrics_url, day)
+    measures = ("inbound", "outbound", "automated", *DELIVERY_MEASURES)
     want: dict[tuple[str, str], dict[str, int]] = {}
     for item in items_of(day):
-        if item.measure in ("inbound", "outbound", "automated"):
-            line = want.setdefault(
-                (item.channel, item.provider), {"inbound": 0, "outbound": 0, "automated": 0}
-            )
+        if item.measure in measures:
+            line = want.setdefault((item.channel, item.provider), dict.fromkeys(measures, 0))
             line[item.measure] += 1
     got = {
-        (line["channel"], line["provider"]): {
-            k: line[k] for k in ("inbound", "outbound", "automated")
-        }
+        (line["channel"], line["provider"]): {k: line[k] for k in measures}
         for line in report["volume_by_provider"]
     }
     assert got == want

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,14 +13,19 @@ from services.metrics.models import kpi_bucket
 from shared.db import Database
 from shared.events import (
     Channel,
+    Content,
     Customer,
     Direction,
     EventType,
     InteractionEvent,
     LifecycleStep,
+    MessageStatus,
     RoutingEvent,
+    event_id_for,
 )
 from shared.kafka import EventProducer
+from shared.outbound import status_event
+from tests.factories import interaction
 from tests.metrics.conftest import ADMIN_TOKEN, Golden, publish, wait_processed
 from tests.metrics.scenario import Day
 
@@ -118,3 +123,54 @@ async def test_replaying_every_event_changes_nothing(
 
     assert await buckets_of(database, day) == before_buckets
     assert await report(metrics_url, day, "hour") == before
+
+
+async def test_a_redelivered_reply_outcome_counts_once(
+    metrics_url: str, producer: EventProducer, database: Database
+) -> None:
+    # A day of its own, far from the golden one; one conversation, so one partition and order.
+    day = datetime(1998, 1, 1, tzinfo=UTC) + timedelta(days=uuid.uuid4().int % 300)
+    key = f"webchat:{uuid.uuid4().hex}"
+    agent = f"agent-{uuid.uuid4().hex[:8]}"
+
+    def reply(minute: int) -> InteractionEvent:
+        reply_id = str(uuid.uuid4())
+        at = day + timedelta(hours=9, minutes=minute)
+        return interaction(
+            event_id=event_id_for("routing", reply_id, EventType.MESSAGE_SENT),
+            type=EventType.MESSAGE_SENT,
+            direction=Direction.OUTBOUND,
+            occurred_at=at,
+            received_at=at,
+            conversation_key=key,
+            agent_id=agent,
+            raw_ref=reply_id,
+        )
+
+    answered, refused = reply(0), reply(5)
+    sent = status_event(answered, MessageStatus.SENT, at=answered.occurred_at)
+    failed = status_event(refused, MessageStatus.FAILED, at=refused.occurred_at, reason="400")
+    # The provider's receipt knows the message, not the agent who wrote it.
+    delivered = sent.model_copy(
+        update={
+            "event_id": uuid.uuid4(),
+            "content": Content(status=MessageStatus.DELIVERED),
+            "agent_id": None,
+            "status_of": None,
+        }
+    )
+    await publish(producer, [sent, failed, delivered])
+    await wait_processed(database, [sent.event_id, failed.event_id, delivered.event_id])
+    marker = sent.model_copy(update={"event_id": uuid.uuid4(), "content": None})
+    await publish(producer, [sent, failed, delivered, marker])
+    await wait_processed(database, [marker.event_id])
+
+    params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+        everyone = (await client.get("/kpis", params=params)).json()["totals"]["delivery"]
+        mine = (await client.get("/kpis", params=params | {"agent": agent})).json()["totals"][
+            "delivery"
+        ]
+    assert everyone["counts"] == {"sent": 1, "delivered": 1, "read": 0, "failed": 1}
+    assert everyone["value"] == 50.0
+    assert mine["counts"] == {"sent": 1, "delivered": 0, "read": 0, "failed": 1}

@@ -98,12 +98,24 @@ async def sums_by(
     return [(value, measure, int(n), int(total)) for value, measure, n, total in rows]
 
 
+#: The measures of ``volume`` and ``delivery``: the events counted per channel and provider.
+VOLUME_MEASURES = (
+    "inbound",
+    "outbound",
+    "automated",
+    "reply_sent",
+    "reply_delivered",
+    "reply_read",
+    "reply_failed",
+)
+
+
 async def volume_breakdown(session: AsyncSession, f: Filters) -> list[tuple[str, str, str, int]]:
-    """``(channel, provider, measure, events)`` of the interaction volume."""
+    """``(channel, provider, measure, events)`` of the interaction volume and reply outcomes."""
     t = _buckets_for(f)
     rows = await session.execute(
         select(t.c.channel, t.c.provider, t.c.measure, func.sum(t.c.n))
-        .where(*_bucket_conditions(f, t), t.c.measure.in_(("inbound", "outbound", "automated")))
+        .where(*_bucket_conditions(f, t), t.c.measure.in_(VOLUME_MEASURES))
         .group_by(t.c.channel, t.c.provider, t.c.measure)
         .order_by(t.c.channel, t.c.provider, t.c.measure)
     )
