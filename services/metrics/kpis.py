@@ -17,9 +17,9 @@ Sums = Mapping[str, tuple[int, int]]
 FORMULAS = {
     "volume": "inbound = customer messages and inbound calls; outbound = agents' messages "
     "and calls; automated = bots, auto-replies, bounces",
-    "delivery": "failure rate = failed / (sent + failed), over outbound non-automated "
-    "message.status events of agents' replies, each counted once; delivered and read are "
-    "receipts; a status without agent_id counts under no agent",
+    "delivery": "failure rate = (failed + undelivered) / (sent + failed); sent and failed are "
+    "the connector's own outcome of each agent's reply (message.status with status_of), one per "
+    "reply; delivered, read and undelivered are the provider's receipts, which carry no agent",
     "first_response_time": "first human agent reply - first inbound customer message; "
     "mean, median and p90 (nearest rank) over conversations first answered in the range",
     "first_resolution_time": "sum(first resolve - opening) / resolved conversations",
@@ -63,14 +63,16 @@ def _mean_time(name: str, sums: Sums, measure: str, count_name: str) -> Kpi:
 
 def _delivery(sums: Sums) -> Kpi:
     sent, failed = _n(sums, "reply_sent"), _n(sums, "reply_failed")
+    undelivered = _n(sums, "reply_undelivered")
     return _kpi(
         "delivery",
         "percent",
-        percent(failed, sent + failed),
+        percent(failed + undelivered, sent + failed),
         sent=sent,
         delivered=_n(sums, "reply_delivered"),
         read=_n(sums, "reply_read"),
         failed=failed,
+        undelivered=undelivered,
     )
 
 

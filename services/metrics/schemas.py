@@ -41,6 +41,7 @@ class VolumeLine(BaseModel):
     reply_delivered: int = 0
     reply_read: int = 0
     reply_failed: int = 0
+    reply_undelivered: int = 0
 
 
 class KpiBucket(BaseModel):

@@ -27,12 +27,16 @@ from shared.events import (
 
 #: Interaction types that count in volume.
 VOLUME_TYPES = (EventType.MESSAGE_RECEIVED, EventType.MESSAGE_SENT, EventType.CALL_STARTED)
-#: The measure each delivery outcome of an agent's reply counts in.
-DELIVERY_MEASURES = {
-    MessageStatus.SENT: "reply_sent",
+#: The measure the connector's own outcome of an agent's reply counts in (``status_of`` set):
+#: exactly one per reply, sent or failed.
+OUTCOME_MEASURES = {MessageStatus.SENT: "reply_sent", MessageStatus.FAILED: "reply_failed"}
+#: The measure a provider's receipt counts in (no ``status_of``). A receipt's "sent" repeats
+#: the connector's outcome (WhatsApp reports it too) and is not counted again; its "failed"
+#: is a reply the provider took and could not deliver.
+RECEIPT_MEASURES = {
     MessageStatus.DELIVERED: "reply_delivered",
     MessageStatus.READ: "reply_read",
-    MessageStatus.FAILED: "reply_failed",
+    MessageStatus.FAILED: "reply_undelivered",
 }
 
 
@@ -99,7 +103,10 @@ def _delivery_measure(event: InteractionEvent) -> str | None:
     if event.automated or event.direction is not Direction.OUTBOUND or event.content is None:
         return None
     status = event.content.status
-    return None if status is None else DELIVERY_MEASURES[status]
+    if status is None:
+        return None
+    measures = OUTCOME_MEASURES if event.status_of is not None else RECEIPT_MEASURES
+    return measures.get(status)
 
 
 def _volume_measure(event: InteractionEvent) -> str | None:

@@ -52,8 +52,8 @@ def items_of(day: Day) -> list[Item]:
         for at, agent in s.replies:
             items.append(Item(at, "outbound", s.channel, "", agent, s.provider))
         for outcome in s.outcomes:
-            if outcome.counted:
-                measure = f"reply_{outcome.status}"
+            if outcome.measure is not None:
+                measure = outcome.measure
                 items.append(
                     Item(outcome.at, measure, s.channel, "", outcome.agent or "", s.provider)
                 )
@@ -194,12 +194,15 @@ def expected(
             "stats": {},
         },
         "delivery": {
-            "value": _pct(n("reply_failed"), n("reply_sent") + n("reply_failed")),
+            "value": _pct(
+                n("reply_failed") + n("reply_undelivered"), n("reply_sent") + n("reply_failed")
+            ),
             "counts": {
                 "sent": n("reply_sent"),
                 "delivered": n("reply_delivered"),
                 "read": n("reply_read"),
                 "failed": n("reply_failed"),
+                "undelivered": n("reply_undelivered"),
             },
             "stats": {},
         },

@@ -50,11 +50,28 @@ class Outcome:
     agent: str | None = None
     automated: bool = False
     inbound: bool = False
+    #: The connector's own outcome of the reply (it names the reply in ``status_of``).
+    own: bool = False
 
     @property
     def counted(self) -> bool:
         """Only statuses of agents' replies count: never a bot's, never an inbound one."""
-        return not self.automated and not self.inbound
+        return self.measure is not None
+
+    @property
+    def measure(self) -> str | None:
+        """Where the outcome counts, as the design's delivery formula says, by hand."""
+        if self.automated or self.inbound:
+            return None
+        if self.own:
+            return {MessageStatus.SENT: "reply_sent", MessageStatus.FAILED: "reply_failed"}.get(
+                self.status
+            )
+        return {
+            MessageStatus.DELIVERED: "reply_delivered",
+            MessageStatus.READ: "reply_read",
+            MessageStatus.FAILED: "reply_undelivered",
+        }.get(self.status)
 
 
 @dataclass
@@ -219,9 +236,16 @@ def _script_outcomes(rng: random.Random, s: Script) -> None:
     for at, agent in s.replies:
         sent_at = at + _s(rng.randrange(1, 5))
         if rng.random() < 0.15:
-            s.outcomes.append(Outcome(sent_at, MessageStatus.FAILED, agent))
+            s.outcomes.append(Outcome(sent_at, MessageStatus.FAILED, agent, own=True))
             continue
-        s.outcomes.append(Outcome(sent_at, MessageStatus.SENT, agent))
+        s.outcomes.append(Outcome(sent_at, MessageStatus.SENT, agent, own=True))
+        if rng.random() < 0.3:
+            # The provider reports the send too (as WhatsApp does): not counted a second time.
+            s.outcomes.append(Outcome(sent_at + _s(1), MessageStatus.SENT))
+        if rng.random() < 0.1:
+            # The provider took the reply and could not deliver it.
+            s.outcomes.append(Outcome(sent_at + _s(2), MessageStatus.FAILED))
+            continue
         if rng.random() < 0.7:
             delivered_at = sent_at + _s(rng.randrange(1, 60))
             s.outcomes.append(Outcome(delivered_at, MessageStatus.DELIVERED))
@@ -348,6 +372,10 @@ def conversation_events(s: Script, rng: random.Random) -> list[InteractionEvent 
                 outcome.at,
                 direction=Direction.INBOUND if outcome.inbound else Direction.OUTBOUND,
                 content=Content(status=outcome.status),
+                # The connector's own outcome names the reply (its message.sent) it settles.
+                status_of=uuid.uuid5(uuid.NAMESPACE_URL, f"{s.key}/{outcome.at}")
+                if outcome.own
+                else None,
                 agent_id=outcome.agent,
                 automated=outcome.automated,
             )

@@ -11,7 +11,13 @@ from shared.events import MessageStatus
 from tests.metrics.by_hand import expected, expected_backlog, items_of
 from tests.metrics.scenario import Day
 
-DELIVERY_MEASURES = ("reply_sent", "reply_delivered", "reply_read", "reply_failed")
+DELIVERY_MEASURES = (
+    "reply_sent",
+    "reply_failed",
+    "reply_delivered",
+    "reply_read",
+    "reply_undelivered",
+)
 
 
 async def kpis(url: str, day: Day, granularity: str = "day", **filters: str) -> dict[str, Any]:
@@ -52,6 +58,10 @@ def test_the_script_stays_inside_its_day_and_covers_every_case(golden_day: Day) 
     assert any(line[i : i + 3] == replied for line in statuses for i in range(len(line)))
     assert any(MessageStatus.FAILED in line for line in statuses)
     assert any(o.agent is None and o.counted for s in day.scripts for o in s.outcomes)
+    outcomes = [o for s in day.scripts for o in s.outcomes]
+    # A provider's own "sent" receipt, and a reply the provider could not deliver.
+    assert any(o.status is MessageStatus.SENT and not o.own and not o.counted for o in outcomes)
+    assert any(o.measure == "reply_undelivered" for o in outcomes)
     assert any(not o.counted for s in day.scripts for o in s.outcomes)
 
 

@@ -171,6 +171,12 @@ async def test_a_redelivered_reply_outcome_counts_once(
         mine = (await client.get("/kpis", params=params | {"agent": agent})).json()["totals"][
             "delivery"
         ]
-    assert everyone["counts"] == {"sent": 1, "delivered": 1, "read": 0, "failed": 1}
+    assert everyone["counts"] == {
+        "sent": 1,
+        "delivered": 1,
+        "read": 0,
+        "failed": 1,
+        "undelivered": 0,
+    }
     assert everyone["value"] == 50.0
-    assert mine["counts"] == {"sent": 1, "delivered": 0, "read": 0, "failed": 1}
+    assert mine["counts"] == {"sent": 1, "delivered": 0, "read": 0, "failed": 1, "undelivered": 0}

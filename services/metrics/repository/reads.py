@@ -107,6 +107,7 @@ VOLUME_MEASURES = (
     "reply_delivered",
     "reply_read",
     "reply_failed",
+    "reply_undelivered",
 )
 
 
