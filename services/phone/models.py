@@ -3,6 +3,8 @@
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, func
 
 from shared.db import naming_metadata
+from shared.outbound import delivery_table
+from shared.outbox import outbox_table
 
 metadata = naming_metadata("phone")
 
@@ -18,3 +20,9 @@ call = Table(
     Column("last_sequence", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+#: One row per agent reply to an SMS or generic call conversation, until it is delivered.
+delivery = delivery_table(metadata)
+
+#: The message.status events of those deliveries, relayed to Kafka after their commit.
+outbox = outbox_table(metadata)
