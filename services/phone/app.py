@@ -3,9 +3,10 @@
 from fastapi import FastAPI
 
 from services.phone import models, outbound
+from services.phone.connect import CallConnector
 from services.phone.endpoints import router
 from services.phone.settings import PhoneSettings
-from shared.events import INTERACTIONS_TOPIC
+from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
 from shared.outbound import install as install_outbound
 from shared.service import Runtime, create_service_app
 
@@ -23,12 +24,13 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
             transports=outbound.transports(settings),
             wants=outbound.may_be_delivered,
         )
+        runtime.add_worker(CallConnector(runtime, settings))
 
     return create_service_app(
         name="phone",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
         settings=settings,
         on_startup=on_startup,
     )

@@ -62,3 +62,14 @@ class PhoneSettings(ServiceSettings, OutboundSettings):
         default=None,
         description="Key of the replies' webhook-signature; unset: PHONE_GENERIC_SECRET.",
     )
+    accepted_group: str = Field(
+        default="phone-accepted-calls",
+        description="Consumer group reading routing's accepted steps, to connect Twilio callers "
+        "to their agents.",
+    )
+    redirect_give_up_s: float = Field(
+        default=30,
+        gt=0,
+        description="How long a call's redirect to its agent is retried (429, 5xx, timeouts) "
+        "before it is given up: the caller is waiting meanwhile.",
+    )

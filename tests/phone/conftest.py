@@ -47,6 +47,7 @@ def phone_env(
         "PHONE_GENERIC_OUTBOUND_URL": emulator.url + GENERIC_OUTBOUND_PATH,
         "PHONE_GENERIC_OUTBOUND_SECRET": GENERIC_OUTBOUND_SECRET,
         "PHONE_OUTBOUND_GROUP": f"phone-outbound-{group}",
+        "PHONE_ACCEPTED_GROUP": f"phone-accepted-calls-{group}",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

@@ -1,4 +1,7 @@
-"""Agents' replies leave the phone connector: Twilio SMS and the generic outbound webhook."""
+"""Agents' replies leave the phone connector: Twilio SMS and the generic outbound webhook.
+
+Calls are not here: an accepted call is connected to its agent by ``services.phone.connect``.
+"""
 
 from aiokafka import ConsumerRecord
 
