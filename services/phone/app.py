@@ -2,18 +2,35 @@
 
 from fastapi import FastAPI
 
+from services.phone import models, outbound
+from services.phone.connect import CallConnector
 from services.phone.endpoints import router
 from services.phone.settings import PhoneSettings
-from shared.events import INTERACTIONS_TOPIC
-from shared.service import create_service_app
+from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
+from shared.outbound import install as install_outbound
+from shared.service import Runtime, create_service_app
 
 
 def create_app(settings: PhoneSettings | None = None) -> FastAPI:
     """Build the app; without ``settings``, they are read from the environment."""
+    settings = settings or PhoneSettings()
+
+    async def on_startup(runtime: Runtime) -> None:
+        install_outbound(
+            runtime,
+            settings=settings,
+            delivery=models.delivery,
+            outbox=models.outbox,
+            transports=outbound.transports(settings),
+            wants=outbound.may_be_delivered,
+        )
+        runtime.add_worker(CallConnector(runtime, settings))
+
     return create_service_app(
         name="phone",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC],
-        settings=settings or PhoneSettings(),
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
+        settings=settings,
+        on_startup=on_startup,
     )

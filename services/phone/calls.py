@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from services.phone.numbers import to_e164
 from shared.events import (
@@ -57,6 +58,19 @@ class CallState:
     started: bool = False
     answered: bool = False
     ended: bool = False
+
+
+class RedirectState(StrEnum):
+    """Where connecting an accepted call to its agent stands.
+
+    ``redirecting`` is left behind only by a connector that stopped while Twilio answered:
+    such a call is never redirected twice automatically.
+    """
+
+    REDIRECTING = "redirecting"
+    REDIRECTED = "redirected"
+    FAILED = "failed"
+    NOT_WAITING = "not_waiting"  # the call had ended, or was never reported to us
 
 
 def lifecycle_events(

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.phone import service
 from services.phone.deps import DatabaseDep, ProducerDep, SettingsDep
+from services.phone.outbound.sms import STATUS_CALLBACK_PATH
 from services.phone.schemas import Accepted, BatchReport, GenericCall
 from services.phone.security import SignedCallLog, TwilioForm, cdr_bearer
 from shared.errors import BadRequest, PayloadTooLarge, problems_of
@@ -50,6 +51,17 @@ async def twilio_sms(form: TwilioForm, settings: SettingsDep, producer: Producer
         form, producer=producer, region=settings.default_region
     )
     return Accepted(event_ids=[event_id])
+
+
+@router.post(STATUS_CALLBACK_PATH, response_model=Accepted)
+async def twilio_sms_status(
+    form: TwilioForm, settings: SettingsDep, producer: ProducerDep
+) -> Accepted:
+    """Twilio's status callbacks of the SMS replies we sent: delivered, read or failed."""
+    event_ids = await service.publish_twilio_sms_status(
+        form, producer=producer, region=settings.default_region
+    )
+    return Accepted(event_ids=event_ids)
 
 
 @router.post("/asterisk/cdr", response_model=BatchReport, dependencies=[Depends(cdr_bearer)])

@@ -1,8 +1,10 @@
 """Tables of the phone connector, in Postgres schema `phone`."""
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, func
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, Uuid, func
 
 from shared.db import naming_metadata
+from shared.outbound import delivery_table
+from shared.outbox import outbox_table
 
 metadata = naming_metadata("phone")
 
@@ -17,4 +19,24 @@ call = Table(
     Column("ended", Boolean, nullable=False, server_default="false"),
     Column("last_sequence", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+#: One row per agent reply to an SMS or generic call conversation, until it is delivered.
+delivery = delivery_table(metadata)
+
+#: The message.status events of those deliveries, relayed to Kafka after their commit.
+outbox = outbox_table(metadata)
+
+#: One row per accepted step of a Twilio call (routing's event id): the call is redirected
+#: to its agent at most once, even when the step is consumed again.
+call_redirect = Table(
+    "call_redirect",
+    metadata,
+    Column("accepted_event_id", Uuid, primary_key=True),
+    Column("call_key", String(300), nullable=False),
+    Column("agent_address", String(256), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("settled_at", DateTime(timezone=True), nullable=True),
 )

@@ -1,11 +1,14 @@
 """Every query of the phone connector."""
 
+import uuid
+from datetime import datetime
+
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.phone.calls import CallState
-from services.phone.models import call
+from services.phone.calls import CallState, RedirectState
+from services.phone.models import call, call_redirect
 
 
 async def lock_calls(session: AsyncSession, keys: list[str]) -> dict[str, CallState]:
@@ -56,4 +59,54 @@ async def _save_states(session: AsyncSession, states: dict[str, CallState]) -> N
             {"key": key, "started": s.started, "answered": s.answered, "ended": s.ended}
             for key, s in states.items()
         ],
+    )
+
+
+async def call_ended(session: AsyncSession, key: str) -> bool | None:
+    """Whether the call has ended; None for a call never reported."""
+    ended: bool | None = await session.scalar(select(call.c.ended).where(call.c.call_key == key))
+    return ended
+
+
+async def claim_redirect(
+    session: AsyncSession,
+    *,
+    accepted_event_id: uuid.UUID,
+    call_key: str,
+    agent_address: str,
+    state: RedirectState,
+    detail: str | None,
+    at: datetime,
+) -> bool:
+    """Record what is done about an accepted step; False when it was recorded before."""
+    statement = (
+        insert(call_redirect)
+        .values(
+            accepted_event_id=accepted_event_id,
+            call_key=call_key,
+            agent_address=agent_address,
+            state=state,
+            detail=detail,
+            created_at=at,
+            settled_at=None if state is RedirectState.REDIRECTING else at,
+        )
+        .on_conflict_do_nothing()
+        .returning(call_redirect.c.accepted_event_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def settle_redirect(
+    session: AsyncSession,
+    accepted_event_id: uuid.UUID,
+    *,
+    state: RedirectState,
+    detail: str | None,
+    at: datetime,
+) -> None:
+    """Record how redirecting a call ended."""
+    await session.execute(
+        update(call_redirect)
+        .where(call_redirect.c.accepted_event_id == accepted_event_id)
+        .values(state=state, detail=detail, settled_at=at)
     )

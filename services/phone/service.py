@@ -85,6 +85,17 @@ async def publish_twilio_sms(form: twilio.Form, *, producer: EventProducer, regi
     return str(event.event_id)
 
 
+async def publish_twilio_sms_status(
+    form: twilio.Form, *, producer: EventProducer, region: str
+) -> list[str]:
+    """An SMS status callback as a ``message.status``; the ids published (none for passing ones)."""
+    event = twilio.sms_status_event(form, received_at=utc_now(), region=region)
+    if event is None:
+        return []
+    await publish(producer, [event])
+    return [str(event.event_id)]
+
+
 async def record_generic_calls(
     calls: Sequence[GenericCall], *, database: Database, producer: EventProducer, region: str
 ) -> list[RecordResult]:

@@ -3,21 +3,24 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.outbound import OutboundSettings
 from shared.settings import ServiceSettings
 
 
-class PhoneSettings(ServiceSettings):
+class PhoneSettings(ServiceSettings, OutboundSettings):
     model_config = SettingsConfigDict(env_prefix="PHONE_", extra="ignore")
 
     twilio_auth_token: SecretStr = Field(
         default=SecretStr("dev-twilio-auth-token"),
-        description="Twilio auth token: the key of X-Twilio-Signature.",
+        description="Twilio auth token: the key of X-Twilio-Signature, and the password of "
+        "the calls to Twilio's REST API.",
     )
     public_base_url: str | None = Field(
         default=None,
         description=(
             "The URL Twilio calls, as Twilio sees it (e.g. https://hooks.example.com), when a "
-            "proxy stands in between; unset: the URL of the request as received."
+            "proxy stands in between; unset: the URL of the request as received. Replies by "
+            "SMS ask Twilio for status callbacks at this base only when it is set."
         ),
     )
     generic_secret: SecretStr = Field(
@@ -37,3 +40,36 @@ class PhoneSettings(ServiceSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     upload_chunk_rows: int = Field(default=500, ge=1, description="CDR rows published per batch.")
+
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com", description="Base URL of Twilio's REST API."
+    )
+    twilio_account_sid: str = Field(
+        default="",
+        description="Twilio account (AC...) that sends SMS replies and redirects calls; empty: "
+        "they fail with 'no outbound path configured'.",
+    )
+    twilio_from_number: str = Field(
+        default="",
+        description="Number SMS replies come from when the customer's message named none.",
+    )
+    generic_outbound_url: str = Field(
+        default="",
+        description="Where replies to generic call sources are POSTed (Standard Webhooks "
+        "signature); empty: they fail with 'no outbound path configured'.",
+    )
+    generic_outbound_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the replies' webhook-signature; unset: PHONE_GENERIC_SECRET.",
+    )
+    accepted_group: str = Field(
+        default="phone-accepted-calls",
+        description="Consumer group reading routing's accepted steps, to connect Twilio callers "
+        "to their agents.",
+    )
+    redirect_give_up_s: float = Field(
+        default=30,
+        gt=0,
+        description="How long a call's redirect to its agent is retried (429, 5xx, timeouts) "
+        "before it is given up: the caller is waiting meanwhile.",
+    )

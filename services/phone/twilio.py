@@ -20,6 +20,7 @@ from shared.events import (
     Direction,
     EventType,
     InteractionEvent,
+    MessageStatus,
     event_id_for,
 )
 
@@ -130,6 +131,16 @@ def voice_report(form: Form, *, received_at: datetime) -> CallReport:
     return report
 
 
+#: The SMS statuses a status callback reports that we publish; the others (queued,
+#: sending, sent...) say no more than the ``sent`` published when Twilio took the message.
+SMS_STATUSES = {
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+}
+
+
 def sms_event(form: Form, *, received_at: datetime, region: str) -> InteractionEvent:
     """An inbound Twilio SMS or MMS as a ``message.received`` on the phone channel."""
     message_id = _required(form, "MessageSid")
@@ -163,4 +174,34 @@ def sms_event(form: Form, *, received_at: datetime, region: str) -> InteractionE
         ),
         raw_ref=message_id,
         provider_meta={"to": ours},
+    )
+
+
+def sms_status_event(form: Form, *, received_at: datetime, region: str) -> InteractionEvent | None:
+    """A status callback of an SMS we sent as a ``message.status``; None for passing statuses."""
+    message_id = _required(form, "MessageSid")
+    status = SMS_STATUSES.get(_required(form, "MessageStatus"))
+    if status is None:
+        return None
+    recipient = _required(form, "To")
+    sender = _required(form, "From")
+    customer = to_e164(recipient, region=region)
+    ours = to_e164(sender, region=region) or sender
+    error_code = _field(form, "ErrorCode", required=False)
+    return InteractionEvent(
+        # Twilio repeats callbacks, and undelivered and failed are one status to us.
+        event_id=event_id_for("twilio_sms", f"{message_id}:{status}", EventType.MESSAGE_STATUS),
+        type=EventType.MESSAGE_STATUS,
+        channel=Channel.PHONE,
+        provider="twilio_sms",
+        direction=Direction.OUTBOUND,
+        occurred_at=received_at,
+        received_at=received_at,
+        customer=Customer(id=customer or recipient, kind="phone" if customer else "address"),
+        conversation_key=f"sms:{customer or recipient}:{ours}",
+        content=Content(
+            status=status,
+            status_reason=f"Twilio error {error_code}" if error_code else None,
+        ),
+        raw_ref=message_id,
     )

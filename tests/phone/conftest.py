@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -10,19 +11,43 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from services.phone.app import create_app
+from tests.support.emulator import ProviderEmulator, running_emulator
 from tests.support.server import serving
 
 PUBLIC_BASE = "https://example.com"
 CDR_TOKEN = "cdr-test-token"
+ACCOUNT_SID = "AC00000000000000000000000000000001"
+FROM_NUMBER = "+15005550006"
+GENERIC_OUTBOUND_PATH = "/calls/replies"
+GENERIC_OUTBOUND_SECRET = "phone-outbound-secret"
 
 
 @pytest.fixture(scope="session")
-def phone_env(stack_env: None, fixture_secrets: dict[str, str]) -> Iterator[dict[str, str]]:
+async def emulator() -> AsyncIterator[ProviderEmulator]:
+    """Twilio and the generic call source's outbound URL, for the session's one connector."""
+    async with running_emulator() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def phone_env(
+    stack_env: None, fixture_secrets: dict[str, str], emulator: ProviderEmulator
+) -> Iterator[dict[str, str]]:
+    # Consumer groups of this run's own: a group shared with connectors that already
+    # stopped waits for their sessions to time out on the embedded broker.
+    group = uuid.uuid4().hex[:8]
     env = {
         "PHONE_TWILIO_AUTH_TOKEN": fixture_secrets["twilio_auth_token"],
         "PHONE_GENERIC_SECRET": fixture_secrets["generic_hmac_secret"],
         "PHONE_PUBLIC_BASE_URL": PUBLIC_BASE,
         "PHONE_CDR_TOKEN": CDR_TOKEN,
+        "PHONE_TWILIO_API_URL": emulator.url,
+        "PHONE_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "PHONE_TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "PHONE_GENERIC_OUTBOUND_URL": emulator.url + GENERIC_OUTBOUND_PATH,
+        "PHONE_GENERIC_OUTBOUND_SECRET": GENERIC_OUTBOUND_SECRET,
+        "PHONE_OUTBOUND_GROUP": f"phone-outbound-{group}",
+        "PHONE_ACCEPTED_GROUP": f"phone-accepted-calls-{group}",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

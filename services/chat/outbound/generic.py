@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 
 import httpx
@@ -14,15 +11,9 @@ from services.chat.visitors import PROVIDER as WIDGET
 from shared.clock import utc_now
 from shared.events import Channel, InteractionEvent
 from shared.outbound import Outcome, not_configured, outcome_of
+from shared.signatures import standard_webhook_headers
 
-__all__ = ["GenericChatTransport", "webhook_signature"]
-
-
-def webhook_signature(secret: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header: ``v1,`` and the base64 HMAC-SHA256 of id.timestamp.body."""
-    signed = f"{webhook_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret, signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+__all__ = ["GenericChatTransport"]
 
 
 class GenericChatTransport:
@@ -46,17 +37,10 @@ class GenericChatTransport:
         if not self._url:
             return not_configured("CHAT_GENERIC_OUTBOUND_URL")
         webhook_id = str(event.event_id)
-        timestamp = int(utc_now().timestamp())
         body = json.dumps(reply_body(event), separators=(",", ":")).encode()
+        signed = standard_webhook_headers(self._secret, webhook_id, body, utc_now())
         response = await client.post(
-            self._url,
-            content=body,
-            headers={
-                "content-type": "application/json",
-                "webhook-id": webhook_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": webhook_signature(self._secret, webhook_id, timestamp, body),
-            },
+            self._url, content=body, headers={"content-type": "application/json", **signed}
         )
         return outcome_of(response, message_id=_message_id(response) or webhook_id)
 
