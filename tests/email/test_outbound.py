@@ -257,6 +257,17 @@ async def test_without_smtp_url_a_reply_fails_at_once(
     assert outcome == Failed("no outbound path configured: set EMAIL_SMTP_URL")
 
 
+async def test_a_reply_to_an_unknown_thread_needs_a_from_address(
+    database: Database, fixture_secrets: dict[str, str], smtp: SmtpServer
+) -> None:
+    settings = settings_for(fixture_secrets, smtp_url=SecretStr(smtp.url), from_address="")
+    transport = SmtpTransport(settings, database)
+    unknown = f"email:never-seen-{uuid.uuid4().hex}@example.com"
+    async with httpx.AsyncClient() as client:
+        outcome = await transport.send(reply(unknown, None), client)
+    assert outcome == Failed("no outbound path configured: set EMAIL_FROM_ADDRESS")
+
+
 def delivery_report(*, sender: str, original_message_id: str, headers_only: bool) -> bytes:
     """A bounce as a mailer sends it: multipart/report with the delivery status and the original."""
     boundary = f"report-{uuid.uuid4().hex}"

@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.email import repository
 from services.email.outbound.reply import Reply, compose
@@ -78,6 +79,17 @@ class SmtpTransport:
             return not_configured("EMAIL_SMTP_URL")
         if "@" not in event.customer.id:
             return Failed(f"the customer has no email address: {event.customer.id[:100]}")
+        try:
+            reply = await self._prepare(event)
+        except (SQLAlchemyError, OSError) as exc:
+            # Nothing was sent yet: a database that did not answer is a passing failure.
+            return Retry(f"database: {type(exc).__name__}")
+        if reply is None:
+            return not_configured("EMAIL_FROM_ADDRESS")
+        return await self._submit(self._server, reply)
+
+    async def _prepare(self, event: InteractionEvent) -> Reply | None:
+        """The reply to its thread, recorded there; None when it has no From address."""
         async with self._database.transaction() as session:
             thread = await repository.latest_of_thread(session, event.conversation_key)
             from_address = next(
@@ -85,7 +97,7 @@ class SmtpTransport:
                 self._from_address,
             )
             if not from_address:
-                return not_configured("EMAIL_FROM_ADDRESS")
+                return None
             reply = compose(event, thread, from_address=from_address)
             await repository.remember_message(
                 session,
@@ -95,7 +107,7 @@ class SmtpTransport:
                 subject=str(reply.message["Subject"]),
                 reply_event_id=event.event_id,
             )
-        return await self._submit(self._server, reply)
+        return reply
 
     async def _submit(self, server: SmtpServer, reply: Reply) -> Outcome:
         try:
