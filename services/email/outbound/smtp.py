@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.errors import MessageError
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -84,12 +85,12 @@ class SmtpTransport:
         except (SQLAlchemyError, OSError) as exc:
             # Nothing was sent yet: a database that did not answer is a passing failure.
             return Retry(f"database: {type(exc).__name__}")
-        if reply is None:
-            return not_configured("EMAIL_FROM_ADDRESS")
+        if isinstance(reply, Failed):
+            return reply
         return await self._submit(self._server, reply)
 
-    async def _prepare(self, event: InteractionEvent) -> Reply | None:
-        """The reply to its thread, recorded there; None when it has no From address."""
+    async def _prepare(self, event: InteractionEvent) -> Reply | Failed:
+        """The reply to its thread, recorded there, or why it cannot be written."""
         async with self._database.transaction() as session:
             thread = await repository.latest_of_thread(session, event.conversation_key)
             from_address = next(
@@ -97,8 +98,11 @@ class SmtpTransport:
                 self._from_address,
             )
             if not from_address:
-                return None
-            reply = compose(event, thread, from_address=from_address)
+                return not_configured("EMAIL_FROM_ADDRESS")
+            try:
+                reply = compose(event, thread, from_address=from_address)
+            except (ValueError, MessageError) as exc:
+                return Failed(f"the reply cannot be addressed: {exc}"[:1000])
             await repository.remember_message(
                 session,
                 message_id=reply.message_id,
@@ -120,7 +124,8 @@ class SmtpTransport:
                 username=server.username,
                 password=server.password,
                 use_tls=server.implicit_tls,
-                start_tls=None if not server.implicit_tls else False,
+                # None: upgrade with STARTTLS when the server offers it.
+                start_tls=False if server.implicit_tls else None,
                 timeout=self._timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
