@@ -13,10 +13,12 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from services.email.decoding import decode_bytes, scrub
 
-__all__ = ["HeaderFacts", "header_facts", "headers_from_pairs"]
+__all__ = ["HeaderFacts", "header_facts", "headers_from_pairs", "message_ids"]
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _ROBOT_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+# Bounces come "From: MAILER-DAEMON <>": a robot's name and no address at all.
+_ROBOT_NAMES = re.compile(r'^"?\s*(mailer[- ]?daemon|postmaster|mail[- ]daemon)\b', re.I)
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 # Not "list": a customer writing through a mailing list is still a person (RFC 3834 5).
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "auto_reply", "auto-reply"})
@@ -103,7 +105,8 @@ class _Reader:
             return raw
 
 
-def _ids(value: str | None) -> tuple[str, ...]:
+def message_ids(value: str | None) -> tuple[str, ...]:
+    """The Message-IDs a header names, without their angle brackets."""
     if not value:
         return ()
     found = _MSG_ID.findall(value)
@@ -166,6 +169,8 @@ def _automated_reason(reader: _Reader, from_address: str | None) -> str | None:
         return f"report: {report_type or 'unknown'}"
     if from_address and _ROBOT_SENDERS.match(from_address):
         return f"sender: {from_address.split('@')[0]}"
+    if from_address is None and _ROBOT_NAMES.match(reader.raw("From") or ""):
+        return "sender: mailer-daemon without an address"
     if (reader.raw("Return-Path") or "").replace(" ", "") == "<>":
         return "null return path"
     return None
@@ -174,13 +179,13 @@ def _automated_reason(reader: _Reader, from_address: str | None) -> str | None:
 def header_facts(message: Message) -> HeaderFacts:
     """Everything the connector takes from a message's headers."""
     reader = _Reader(message)
-    message_ids = _ids(reader.raw("Message-ID"))
-    in_reply_to = _ids(reader.raw("In-Reply-To"))
+    own_ids = message_ids(reader.raw("Message-ID"))
+    in_reply_to = message_ids(reader.raw("In-Reply-To"))
     address, name = _sender(reader)
     return HeaderFacts(
-        message_id=message_ids[0] if message_ids else None,
+        message_id=own_ids[0] if own_ids else None,
         in_reply_to=in_reply_to[0] if in_reply_to else None,
-        references=_ids(reader.raw("References")),
+        references=message_ids(reader.raw("References")),
         from_address=address,
         from_name=name,
         subject=reader.text("Subject"),

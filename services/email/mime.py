@@ -9,6 +9,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import default as modern_policy
 
+from services.email.bounces import Bounce, bounce_of
 from services.email.decoding import decode_bytes, scrub
 from services.email.headers import HeaderFacts, header_facts
 from services.email.text import html_to_text
@@ -40,6 +41,8 @@ class ParsedEmail:
     envelope_sender: str | None = None
     provider_meta: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: A delivery status notification's failure: one of our replies came back.
+    bounce: Bounce | None = None
 
     @property
     def all_warnings(self) -> tuple[str, ...]:
@@ -198,6 +201,11 @@ def parse_mime(
     except Exception as exc:  # a body we cannot walk still leaves headers worth publishing
         warnings.append(f"body unreadable ({type(exc).__name__})")
         body = BodyFacts(text=None, from_html=False)
+    try:
+        bounce = bounce_of(message)
+    except Exception as exc:  # a report too damaged to read is still published as mail
+        warnings.append(f"delivery report unreadable ({type(exc).__name__})")
+        bounce = None
     return ParsedEmail(
         headers=headers,
         body=body,
@@ -205,6 +213,7 @@ def parse_mime(
         envelope_sender=_envelope_sender(message),
         provider_meta=provider_meta or {},
         warnings=tuple(warnings + _defects(message)),
+        bounce=bounce,
     )
 
 

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import getaddresses
 from typing import ParamSpec
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,11 +26,17 @@ from shared.events import (
     Direction,
     EventType,
     InteractionEvent,
+    MessageStatus,
     event_id_for,
 )
 from shared.kafka import EventProducer, publish_interactions
+from shared.outbound import status_event
 
 P = ParamSpec("P")
+
+#: The customer of a bounce sent "From: MAILER-DAEMON <>", as real mailers send them: no
+#: address at all. Such mail is automated, so it never opens a conversation.
+MAILER_DAEMON = "MAILER-DAEMON"
 
 _MAX_KEY = 500
 _MAX_WARNINGS = 20
@@ -70,6 +77,9 @@ def normalize(
     if address is None and parsed.envelope_sender:
         warnings.append("no usable From address: the customer is the envelope sender")
         address = parsed.envelope_sender
+    if not address and headers.automated_reason is not None:
+        warnings.append("no sender address: the customer is the mailer daemon")
+        address = MAILER_DAEMON
     if not address:
         raise UnprocessableEntity("the message names no sender address", detail={"field": "From"})
     if headers.message_id is None:
@@ -116,11 +126,6 @@ def normalize(
         raw_ref=provider_id[:998],
         provider_meta=meta,
     )
-
-
-async def publish_event(producer: EventProducer, event: InteractionEvent) -> None:
-    """Publish on ``interactions.v1`` keyed by conversation; returns once acknowledged."""
-    await publish_interactions(producer, [event])
 
 
 @dataclass(frozen=True)
@@ -232,12 +237,41 @@ async def _accept(
                         message_id=headers.message_id,
                         conversation_key=event.conversation_key,
                         seen_at=received_at,
+                        subject=headers.subject,
+                        recipient=first_address(headers.to),
                     )
-                await publish_event(producer, event)
+                bounced = await _bounced_reply(session, mail, received_at)
+                await publish_interactions(producer, [event, *bounced])
     if refusal is not None:
         raise refusal
     assert event is not None
     return event
+
+
+def first_address(header: str | None) -> str | None:
+    """The first address of an address header (the address the customer wrote to)."""
+    for _, address in getaddresses([header or ""]):
+        if "@" in address and len(address) <= 320:
+            return address.strip().lower()
+    return None
+
+
+async def _bounced_reply(
+    session: AsyncSession, mail: ParsedEmail, received_at: datetime
+) -> list[InteractionEvent]:
+    """The failed ``message.status`` of the reply a bounce returns, when it is one of ours."""
+    if mail.bounce is None:
+        return []
+    message_id = mail.bounce.original_message_id
+    reply = await repository.reply_sent_as(session, message_id)
+    if reply is None:
+        return []
+    reason = mail.bounce.reason
+    await repository.mark_bounced(session, reply.event_id, reason=reason, at=received_at)
+    failed = status_event(
+        reply, MessageStatus.FAILED, at=received_at, reason=reason, provider_message_id=message_id
+    )
+    return [failed]
 
 
 async def _spend(session: AsyncSession, token: MailgunToken, received_at: datetime) -> None:

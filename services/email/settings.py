@@ -3,10 +3,11 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.outbound import OutboundSettings
 from shared.settings import ServiceSettings
 
 
-class EmailSettings(ServiceSettings):
+class EmailSettings(ServiceSettings, OutboundSettings):
     model_config = SettingsConfigDict(env_prefix="EMAIL_", extra="ignore")
 
     mailgun_signing_key: SecretStr = Field(
@@ -38,3 +39,15 @@ class EmailSettings(ServiceSettings):
     # character, must stay under it, so longer bodies are cut, with a parse warning.
     max_text_chars: int = Field(default=100_000, ge=1000)
     max_attachments: int = Field(default=200, ge=1)
+
+    smtp_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="Where replies are sent: smtp://user:pass@host:587 (STARTTLS when the "
+        "server offers it) or smtps://user:pass@host:465 (implicit TLS); empty: email replies "
+        "fail with 'no outbound path configured'.",
+    )
+    from_address: str = Field(
+        default="",
+        description="From address of replies when the address the customer wrote to is not "
+        "known (a thread whose first message predates it).",
+    )

@@ -18,12 +18,17 @@ SENDGRID_AUTH = ("sendgrid", "dev-sendgrid-password")  # development defaults
 
 
 def settings_for(secrets: dict[str, str], **overrides: Any) -> EmailSettings:
-    """The connector's settings with the fixtures' secrets."""
+    """The connector's settings with the fixtures' secrets, on an outbound group of its own.
+
+    A group shared with apps that already stopped waits for their sessions to time out on
+    the embedded broker.
+    """
     user, password = secrets["postmark_basic_auth"].split(":", 1)
     fields: dict[str, Any] = {
         "mailgun_signing_key": secrets["mailgun_signing_key"],
         "postmark_username": user,
         "postmark_password": password,
+        "outbound_group": f"email-outbound-{uuid.uuid4().hex[:8]}",
     }
     fields.update(overrides)
     return EmailSettings(**fields)
