@@ -68,11 +68,7 @@ class MessageRepository:
         """Store messages in one statement, each once (by id); those stored, with their seq."""
         if not new:
             return []
-        statement = (
-            insert(message)
-            .on_conflict_do_nothing()
-            .returning(message.c.id, message.c.seq, sort_by_parameter_order=True)
-        )
+        statement = insert(message).on_conflict_do_nothing().returning(message.c.id, message.c.seq)
         rows = await self._session.execute(
             statement, [{name: getattr(m, name) for name in _COLUMNS} for m in new]
         )
