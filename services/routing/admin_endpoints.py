@@ -9,18 +9,23 @@ from services.routing import admin_service, presence
 from services.routing.deps import AdminDep, UnitOfWorkDep
 from services.routing.domain import AgentChanges, AgentStatus, QueueRules
 from services.routing.schemas import (
+    DEFAULT_PAGE,
+    AfterQuery,
     AgentCreate,
     AgentCreated,
     AgentOut,
     AgentUpdate,
     ContactOut,
+    LimitQuery,
     MergeBody,
+    MessagePage,
     Overview,
     QueueCreate,
     QueueOut,
     QueueUpdate,
     SplitBody,
     StatusChange,
+    message_page,
 )
 from shared.clock import utc_now
 
@@ -37,6 +42,7 @@ async def create_agent(body: AgentCreate, uow: UnitOfWorkDep) -> AgentCreated:
         languages=body.languages,
         capacity={k.value: v for k, v in body.capacity.items()},
         status=AgentStatus(body.status),
+        phone_address=body.phone_address,
     )
     return AgentCreated(agent=AgentOut.model_validate(agent), token=token)
 
@@ -122,6 +128,21 @@ async def overview(uow: UnitOfWorkDep) -> Any:
     """Per queue: waiting, offered, assigned, longest wait; agents by status."""
     async with uow:
         return await admin_service.overview(uow)
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
+async def conversation_messages(
+    conversation_id: uuid.UUID,
+    uow: UnitOfWorkDep,
+    after: AfterQuery = 0,
+    limit: LimitQuery = DEFAULT_PAGE,
+) -> MessagePage:
+    """The messages of any conversation, oldest first, after a cursor."""
+    async with uow:
+        found = await admin_service.transcript(
+            uow, conversation_id=conversation_id, after=after, limit=limit
+        )
+    return message_page(found, after=after)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)

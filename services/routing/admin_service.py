@@ -9,6 +9,7 @@ from services.routing.domain import (
     AgentChanges,
     AgentStatus,
     ContactCard,
+    Message,
     Overview,
     Queue,
     QueueRules,
@@ -30,6 +31,7 @@ async def create_agent(
     languages: list[str],
     capacity: dict[str, int],
     status: AgentStatus,
+    phone_address: str | None = None,
 ) -> tuple[Agent, str]:
     """A new agent and their bearer token (shown once; only its hash is kept)."""
     token = secrets.token_urlsafe(32)
@@ -46,6 +48,7 @@ async def create_agent(
         consecutive_timeouts=0,
         token_hash=token_hash(token),
         created_at=at,
+        phone_address=phone_address,
     )
     await uow.agents.add(agent)
     # Metrics time agents' statuses from their first one on.
@@ -209,3 +212,12 @@ async def split_contact(
         raise BadRequest("a split must leave the contact at least one identity")
     new_id = await uow.contacts.split(source=contact_id, identity_ids=identity_ids, at=utc_now())
     return await get_contact(uow, contact_id=new_id)
+
+
+async def transcript(
+    uow: UnitOfWork, *, conversation_id: uuid.UUID, after: int, limit: int
+) -> list[Message]:
+    """A page of a conversation's transcript."""
+    if await uow.conversations.get(conversation_id) is None:
+        raise NotFound("no such conversation")
+    return await uow.messages.page(conversation_id, after=after, limit=limit)

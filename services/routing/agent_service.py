@@ -8,13 +8,16 @@ import hashlib
 import uuid
 from datetime import timedelta
 
-from services.routing import holding
+from services.routing import holding, outbound
 from services.routing.domain import (
     Agent,
     AgentStatus,
+    Author,
     Conversation,
     ConversationChanges,
     ConversationStatus,
+    DeliveryStatus,
+    Message,
     Offer,
     OfferState,
     PendingOffer,
@@ -82,7 +85,8 @@ async def accept(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -
     """Accept a pending offer: the conversation is now assigned to the agent."""
     offer, conversation = await _my_pending_offer(uow, agent_id=agent_id, offer_id=offer_id)
     at = utc_now()
-    await uow.agents.lock(agent_id)
+    agent = await uow.agents.lock(agent_id)
+    assert agent is not None
     await uow.offers.close(offer.id, state=OfferState.ACCEPTED, at=at)
     await uow.agents.update(agent_id, consecutive_timeouts=0)
     changes: ConversationChanges = {
@@ -97,7 +101,15 @@ async def accept(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -
     await uow.conversations.update(conversation, **changes)
     if conversation.contact_id is not None:
         await uow.contacts.remember_agent(conversation.contact_id, agent_id, at)
-    uow.steps.add(LifecycleStep.ACCEPTED, at=at, conversation=conversation, agent_id=agent_id)
+    # The phone connector connects a waiting caller to where the agent takes calls.
+    address = agent.phone_address if outbound.is_call(conversation) else None
+    uow.steps.add(
+        LifecycleStep.ACCEPTED,
+        at=at,
+        conversation=conversation,
+        agent_id=agent_id,
+        agent_address=address,
+    )
     uow.steps.add(LifecycleStep.ASSIGNED, at=at, conversation=conversation, agent_id=agent_id)
     return conversation
 
@@ -116,14 +128,19 @@ async def decline(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) 
     return conversation
 
 
+def _sees(conversation: Conversation, agent_id: uuid.UUID) -> bool:
+    """The agent holds the conversation (offered or assigned), or held it last and nobody
+    has since."""
+    holder = conversation.agent_id
+    return holder == agent_id or (holder is None and conversation.last_agent_id == agent_id)
+
+
 async def _mine(
     uow: UnitOfWork, *, agent_id: uuid.UUID, conversation_id: uuid.UUID, action: str
 ) -> Conversation:
     """Lock one of the agent's conversations, assigned to them, or answer 404/409."""
     conversation = await uow.conversations.lock(conversation_id)
-    holder = None if conversation is None else conversation.agent_id
-    last = None if conversation is None else conversation.last_agent_id
-    if conversation is None or not (holder == agent_id or (holder is None and last == agent_id)):
+    if conversation is None or not _sees(conversation, agent_id):
         raise NotFound("no such conversation")
     status = conversation.status
     if status != ConversationStatus.ASSIGNED:
@@ -138,13 +155,18 @@ async def reply(
     conversation_id: uuid.UUID,
     text: str,
     reply_id: uuid.UUID | None,
+    providers: frozenset[str],
+    template: tuple[str, str] | None = None,
 ) -> InteractionEvent:
-    """Record the agent's reply and publish it as an outbound message for the connector."""
+    """Record the agent's reply in the transcript (pending) and publish it as an outbound
+    message for the connector; 409 when the conversation's provider cannot carry it."""
     conversation = await _mine(
         uow, agent_id=agent_id, conversation_id=conversation_id, action="reply"
     )
+    outbound.require_outbound_path(conversation, providers=providers)
     at = utc_now()
     reply_id = reply_id or uuid.uuid4()
+    last_word = await uow.messages.customer_last_word(conversation_id)
     message = InteractionEvent(
         event_id=event_id_for("routing", str(reply_id), EventType.MESSAGE_SENT),
         type=EventType.MESSAGE_SENT,
@@ -155,9 +177,10 @@ async def reply(
         received_at=at,
         customer=Customer(id=conversation.customer_id, kind=conversation.customer_kind),
         conversation_key=conversation.conversation_key,
-        content=Content(text=text),
+        content=Content(text=text, in_reply_to=last_word.raw_ref if last_word else None),
         agent_id=str(agent_id),
         raw_ref=str(reply_id),
+        provider_meta=outbound.reply_meta(last_word, template),
     )
     new = await uow.conversations.add_reply(
         reply_id=reply_id,
@@ -168,6 +191,23 @@ async def reply(
     )
     if not new:  # the same reply sent again: already recorded and published
         return message
+    await uow.messages.add_many(
+        [
+            Message(
+                id=reply_id,
+                conversation_id=conversation_id,
+                conversation_key=conversation.conversation_key,
+                event_id=message.event_id,
+                direction=Direction.OUTBOUND,
+                author=Author.AGENT,
+                agent_id=agent_id,
+                at=at,
+                text=text,
+                status=DeliveryStatus.PENDING,
+                status_at=at,
+            )
+        ]
+    )
     changes: ConversationChanges = {"reply_due_at": None}
     if conversation.first_reply_at is None:
         changes["first_reply_at"] = at
@@ -177,6 +217,16 @@ async def reply(
     await uow.conversations.update(conversation, **changes)
     uow.steps.message(message)
     return message
+
+
+async def transcript(
+    uow: UnitOfWork, *, agent_id: uuid.UUID, conversation_id: uuid.UUID, after: int, limit: int
+) -> list[Message]:
+    """A page of the transcript of a conversation the agent holds, is offered or last held."""
+    conversation = await uow.conversations.get(conversation_id)
+    if conversation is None or not _sees(conversation, agent_id):
+        raise NotFound("no such conversation")
+    return await uow.messages.page(conversation_id, after=after, limit=limit)
 
 
 async def resolve(

@@ -39,6 +39,7 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
             matcher=matcher,
             interval_s=settings.match_interval_s,
             published=relay.wake,
+            notices_kept_s=settings.stream_replay_s,
         )
         feed = AgentFeed(runtime.platform.database_url)
         consumer = InteractionConsumer(

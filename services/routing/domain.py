@@ -4,7 +4,7 @@ The enums' values are the strings stored in the database and shown by the API.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypedDict
@@ -118,6 +118,8 @@ class Agent:
     consecutive_timeouts: int
     token_hash: str
     created_at: datetime
+    #: Where the agent takes calls (E.164 number, sip: or client: address), if anywhere.
+    phone_address: str | None = None
 
     def __post_init__(self) -> None:
         self.status = AgentStatus(self.status)  # rows carry the string
@@ -136,6 +138,7 @@ class AgentChanges(TypedDict, total=False):
     status_changed_at: datetime
     last_idle_at: datetime
     consecutive_timeouts: int
+    phone_address: str | None
 
 
 @dataclass(eq=False)
@@ -317,3 +320,82 @@ class Overview:
     queues: list[QueueLoad]
     unplaced: int
     agents_by_status: dict[str, int]
+
+
+class Author(StrEnum):
+    """Who wrote a message of a transcript."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+
+
+class DeliveryStatus(StrEnum):
+    """Where an outbound message is on its way to the customer."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+#: How far each status got; ``failed`` stands apart (see :func:`status_advances`).
+_PROGRESS = {
+    DeliveryStatus.PENDING: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+}
+
+
+def status_advances(current: DeliveryStatus, new: DeliveryStatus) -> bool:
+    """Whether a delivery status report moves an outbound message from ``current`` to ``new``.
+
+    Statuses never move backwards: read > delivered > sent > pending, so a receipt that
+    arrives late (``delivered`` after ``read``) changes nothing. ``failed`` replaces only
+    pending and sent (a message the customer received did not fail) and is final, except
+    that a later ``sent``, ``delivered`` or ``read`` wins over it: the provider took a
+    retried send after all. A repeated status changes nothing (the first reason stays).
+    """
+    if new is current:
+        return False
+    if new is DeliveryStatus.FAILED:
+        return _PROGRESS[current] < _PROGRESS[DeliveryStatus.DELIVERED]
+    if current is DeliveryStatus.FAILED:
+        return new is not DeliveryStatus.PENDING
+    return _PROGRESS[new] > _PROGRESS[current]
+
+
+@dataclass(eq=False)
+class Message:
+    """One message of a conversation's transcript, inbound or outbound."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    conversation_key: str
+    #: The interaction that carried it (for an agent's reply: its message.sent).
+    event_id: uuid.UUID
+    direction: str
+    author: Author
+    at: datetime
+    agent_id: uuid.UUID | None = None
+    text: str | None = None
+    stripped_text: str | None = None
+    subject: str | None = None
+    attachments: list[dict[str, object]] = field(default_factory=list)
+    #: The provider's id of the message (of an agent's reply: once the connector sent it).
+    raw_ref: str | None = None
+    #: Delivery of an outbound message; None for inbound ones.
+    status: DeliveryStatus | None = None
+    status_reason: str | None = None
+    status_at: datetime | None = None
+    #: The cursor: messages are read in this order (None until stored).
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        self.author = Author(self.author)  # rows carry the strings
+        if self.status is not None:
+            self.status = DeliveryStatus(self.status)

@@ -1,7 +1,9 @@
 """The live feed of agent notices: Postgres LISTEN, fanned out to each agent's streams.
 
 Notices are sent with NOTIFY inside the transaction that made the change, so an
-agent connected to any routing instance hears of it once it is committed.
+agent connected to any routing instance hears of it once it is committed. Each
+carries its id in the ``agent_notice`` table, where a reconnecting stream finds
+what it missed.
 """
 
 import asyncio
@@ -15,12 +17,10 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from services.routing.lifecycle import NOTICE_CHANNEL
+from services.routing.repository.notices import Notice
 from shared.db import async_url
 
 log = logging.getLogger(__name__)
-
-#: A notice as NOTIFY carries it: the agent's id, its type and its string fields.
-Notice = dict[str, str]
 
 #: Put in every stream when the service stops, so open streams end.
 CLOSED: Notice = {"type": "closed"}

@@ -4,13 +4,14 @@ A batch is recorded in one unit of work, each event at most once (by event id). 
 common cases take a few statements for the whole batch: a key whose events are all
 customer messages either opens its conversation (never had one: the first message opens
 it, the others count) or adds them to its open conversation. Every other event goes
-through its handler in :data:`EVENT_HANDLERS`, in order, one by one.
+through its handler in :data:`EVENT_HANDLERS`, in order, one by one. Last, the batch's
+inbound messages join their conversations' transcripts, all in one statement.
 """
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from services.routing import holding, inbound
+from services.routing import holding, inbound, transcripts
 from services.routing.domain import Conversation, ConversationStatus, OfferState
 from services.routing.inbound import opens_conversation, step_id
 from services.routing.matching import Matcher
@@ -94,6 +95,7 @@ EVENT_HANDLERS: dict[EventType, Handler] = {
     EventType.CALL_STARTED: customer_contact,
     EventType.CUSTOMER_LEFT: customer_left,
     EventType.CALL_ENDED: call_ended,
+    EventType.MESSAGE_STATUS: transcripts.delivery_status,
 }
 
 
@@ -119,6 +121,7 @@ async def record_interactions(
         handler = EVENT_HANDLERS.get(event.type)
         if handler is not None and event.conversation_key not in done:
             await handler(uow, event, settings)
+    await transcripts.record_inbound(uow, events=claimed)
     return any(opens_conversation(event) for event in claimed)
 
 

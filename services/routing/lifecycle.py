@@ -1,7 +1,7 @@
 """What one routing transaction announces: lifecycle events, outbound messages, agent notices.
 
-Events go to the outbox and notices to Postgres NOTIFY inside the transaction, so
-both leave only if it commits.
+Events go to the outbox, and notices to the ``agent_notice`` table (the streams' replay
+window) and Postgres NOTIFY, inside the transaction, so all leave only if it commits.
 """
 
 import json
@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.domain import AgentStatus, Conversation
 from services.routing.models import outbox
+from services.routing.repository.notices import Notice, NoticeRepository
+from shared.clock import utc_now
 from shared.events import (
     ROUTING_TOPIC,
     Channel,
@@ -38,7 +40,7 @@ class Steps:
     """Collects what a transaction publishes; :meth:`flush` writes it before the commit."""
 
     records: list[OutgoingRecord] = field(default_factory=list)
-    notices: list[dict[str, str]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     def add(
         self,
@@ -53,6 +55,7 @@ class Steps:
         cause_event_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
         note: str | None = None,
+        agent_address: str | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened."""
         event = RoutingEvent(
@@ -68,6 +71,7 @@ class Steps:
             cause_event_id=cause_event_id,
             agent_status=agent_status,
             note=note,
+            agent_address=agent_address,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:
@@ -85,8 +89,8 @@ class Steps:
     async def flush(self, session: AsyncSession) -> None:
         await enqueue(session, outbox, self.records)
         if self.notices:
+            kept = await NoticeRepository(session).add_many(self.notices, at=utc_now())
             # One statement for all: each row is one NOTIFY, sent in order at the commit.
             await session.execute(
-                NOTIFY_ALL,
-                {"channel": NOTICE_CHANNEL, "payloads": [json.dumps(n) for n in self.notices]},
+                NOTIFY_ALL, {"channel": NOTICE_CHANNEL, "payloads": [json.dumps(n) for n in kept]}
             )

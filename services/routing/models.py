@@ -91,6 +91,8 @@ agent = Table(
     Column("consecutive_timeouts", Integer, nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Where the agent takes calls: E.164 number, sip: or client: address.
+    Column("phone_address", String(256), nullable=True),
 )
 
 conversation = Table(
@@ -185,6 +187,50 @@ reply = Table(
     Column("agent_id", Uuid, nullable=False),
     Column("text", Text, nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=False),
+)
+
+#: The transcripts: every message of every conversation, in and out, read in ``seq`` order.
+message = Table(
+    "message",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    # An inbound message's id is its event's; an agent's reply's is the reply id.
+    Column("id", Uuid, nullable=False, unique=True),
+    Column("conversation_id", Uuid, ForeignKey("conversation.id"), nullable=False),
+    Column("conversation_key", String(512), nullable=False),
+    # The interaction that carried it (of a reply: its message.sent), which statuses name.
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("direction", String(16), nullable=False),
+    # an Author
+    Column("author", String(16), nullable=False),
+    Column("agent_id", Uuid, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("stripped_text", Text, nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("attachments", JSONB, nullable=False),
+    # The provider's message id; of a reply, known once the connector sent it.
+    Column("raw_ref", String(1024), nullable=True),
+    # a DeliveryStatus, for outbound messages
+    Column("status", String(16), nullable=True),
+    Column("status_reason", Text, nullable=True),
+    Column("status_at", DateTime(timezone=True), nullable=True),
+    Index("ix_message_conversation_id_seq", "conversation_id", "seq"),
+    Index("ix_message_conversation_key_raw_ref", "conversation_key", "raw_ref"),
+)
+
+#: What each agent's live stream was told, kept for a while so a reconnecting stream
+#: replays what it missed (``Last-Event-ID``); the worker deletes old rows.
+agent_notice = Table(
+    "agent_notice",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("agent_id", Uuid, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_agent_notice_agent_id_seq", "agent_id", "seq"),
+    Index("ix_agent_notice_created_at", "created_at"),
 )
 
 outbox = outbox_table(metadata)

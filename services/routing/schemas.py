@@ -2,14 +2,25 @@
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.routing.domain import Message
 from shared.events import Channel
 
 #: The statuses of :class:`services.routing.domain.AgentStatus`, as the API takes them.
 StatusName = Literal["available", "busy", "away", "offline"]
+
+#: Where an agent takes calls: an E.164 number, a SIP address or a Twilio Client identity.
+PhoneAddress = Annotated[
+    str,
+    StringConstraints(
+        max_length=256,
+        pattern=r"^(\+[1-9][0-9]{6,14}|sip:[^\s@]+@[^\s@]+|client:[A-Za-z0-9_.\-]+)$",
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -27,10 +38,19 @@ class StatusChange(_Body):
     status: StatusName
 
 
+class WhatsAppTemplate(_Body):
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=16, examples=["en_US"])
+
+
 class ReplyBody(_Body):
     text: str = Field(min_length=1, max_length=64 * 1024)
     reply_id: uuid.UUID | None = Field(
         default=None, description="Your id for this reply: sending it again changes nothing."
+    )
+    template: WhatsAppTemplate | None = Field(
+        default=None,
+        description="An approved WhatsApp template, to write after the 24-hour window closed.",
     )
 
 
@@ -56,6 +76,7 @@ class AgentOut(_Out):
     status_changed_at: datetime
     last_idle_at: datetime
     consecutive_timeouts: int
+    phone_address: str | None = None
 
 
 class OfferOut(_Out):
@@ -94,6 +115,39 @@ class ReplyOut(BaseModel):
     conversation_id: uuid.UUID
 
 
+class MessageOut(_Out):
+    id: uuid.UUID
+    seq: int = Field(description="The message's cursor: ask for `after=` it for what follows.")
+    direction: str
+    author: str = Field(description="customer, agent, bot, auto_reply or bounce.")
+    agent_id: uuid.UUID | None
+    at: datetime
+    text: str | None
+    stripped_text: str | None
+    subject: str | None
+    attachments: list[dict[str, Any]]
+    raw_ref: str | None = Field(description="The provider's id of the message, once known.")
+    status: str | None = Field(description="Of a reply: pending, sent, delivered, read, failed.")
+    status_reason: str | None
+    status_at: datetime | None
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageOut] = Field(description="Oldest first.")
+    next_after: int = Field(description="The cursor of the next page (`after=`).")
+
+
+DEFAULT_PAGE = 50
+AfterQuery = Annotated[int, Query(ge=0, description="The cursor: messages after this seq.")]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="At most this many messages.")]
+
+
+def message_page(found: list[Message], *, after: int) -> MessagePage:
+    """A page of messages, with the cursor that follows it (``after`` again when empty)."""
+    messages = [MessageOut.model_validate(m) for m in found]
+    return MessagePage(messages=messages, next_after=messages[-1].seq if messages else after)
+
+
 # -- admin ---------------------------------------------------------------------
 
 
@@ -106,6 +160,9 @@ class AgentCreate(_Body):
         description="Per channel; defaults phone 1, chat 3, social 5, email 5.",
     )
     status: StatusName = "offline"
+    phone_address: PhoneAddress | None = Field(
+        default=None, description="Where the agent takes calls: E.164, sip: or client:."
+    )
 
     @model_validator(mode="after")
     def _non_negative(self) -> "AgentCreate":
@@ -119,6 +176,9 @@ class AgentUpdate(_Body):
     skills: list[str] | None = Field(default=None, max_length=100)
     languages: list[str] | None = Field(default=None, max_length=50)
     capacity: dict[Channel, int] | None = None
+    phone_address: PhoneAddress | None = Field(
+        default=None, description="Where the agent takes calls; null removes it."
+    )
 
     @model_validator(mode="after")
     def _non_negative(self) -> "AgentUpdate":

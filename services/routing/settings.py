@@ -5,6 +5,14 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+#: Every provider a connector delivers agents' replies for: the website chat and generic chat
+#: sources, Slack, the social networks, the email providers, Twilio SMS and generic call
+#: sources. A Twilio voice call or an Asterisk call is answered by accepting its offer.
+REPLY_PROVIDERS = (
+    "webchat,generic,slack,whatsapp,messenger,instagram,telegram,x,"
+    "mailgun,sendgrid,postmark,mime,twilio_sms"
+)
+
 
 class RoutingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
@@ -42,9 +50,24 @@ class RoutingSettings(ServiceSettings):
     stream_heartbeat_s: float = Field(
         default=15.0, gt=0, description="Comment line the agent stream sends when idle."
     )
+    stream_replay_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long agent notices are kept for a reconnecting stream (Last-Event-ID).",
+    )
+    reply_providers: str = Field(
+        default=REPLY_PROVIDERS,
+        description="Comma-separated providers (or patterns such as chat-* or *) whose "
+        "conversations agents can reply to, their connector having an outbound path; a reply "
+        "to any other, or to a live call, answers 409.",
+    )
     stream_max_s: float = Field(
         default=300.0,
         gt=0,
         description="An agent stream ends after this long (the browser reconnects), so a "
         "shutdown never waits on it for longer.",
     )
+
+    @property
+    def reply_provider_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.reply_providers.split(",") if p.strip())

@@ -19,6 +19,8 @@ from services.routing.models import processed_event
 from services.routing.repository.agents import AgentRepository
 from services.routing.repository.contacts import ContactRepository
 from services.routing.repository.conversations import ConversationRepository
+from services.routing.repository.messages import MessageRepository
+from services.routing.repository.notices import NoticeRepository
 from services.routing.repository.offers import OfferRepository
 from services.routing.repository.queues import QueueRepository
 from shared.db import Database, claim_events
@@ -49,6 +51,8 @@ class UnitOfWork:
     agents: AgentRepository
     contacts: ContactRepository
     conversations: ConversationRepository
+    messages: MessageRepository
+    notices: NoticeRepository
     offers: OfferRepository
     queues: QueueRepository
 
@@ -63,6 +67,8 @@ class UnitOfWork:
         self.agents = AgentRepository(self.session)
         self.contacts = ContactRepository(self.session)
         self.conversations = ConversationRepository(self.session)
+        self.messages = MessageRepository(self.session)
+        self.notices = NoticeRepository(self.session)
         self.offers = OfferRepository(self.session)
         self.queues = QueueRepository(self.session)
         return self

@@ -5,9 +5,11 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from services.routing.matching import Matcher
 from services.routing.unit_of_work import UnitOfWork
+from shared.clock import utc_now
 from shared.db import Database
 from shared.kafka import is_transient
 
@@ -26,10 +28,12 @@ class RoutingWorker:
         matcher: Matcher,
         interval_s: float,
         published: Callable[[], None],
+        notices_kept_s: float,
     ) -> None:
         self._database = database
         self._matcher = matcher
         self._interval_s = interval_s
+        self._notices_kept_s = notices_kept_s
         self._published = published
         self._wake = asyncio.Event()
         self._stopping = False
@@ -61,13 +65,14 @@ class RoutingWorker:
     async def run_once(self, *, timers: bool = True) -> int:
         """One round of the passes (the timers too when ``timers``); how many things changed.
 
-        New work is matched first; the timers (offer and reply timeouts, overflow) only look
-        at the clock, so they run once per interval rather than on every wake.
+        New work is matched first; the timers (offer and reply timeouts, overflow, the agent
+        streams' replay window) only look at the clock, so they run once per interval rather
+        than on every wake.
         """
         m = self._matcher
         passes: list[Pass] = [m.assign_waiting, m.place_unplaced]
         if timers:
-            passes += [m.expire_offers, m.reply_timeouts, m.overflow]
+            passes += [m.expire_offers, m.reply_timeouts, m.overflow, self.forget_old_notices]
         changed = 0
         for routing_pass in passes:
             uow = UnitOfWork(self._database, published=self._published)
@@ -75,6 +80,10 @@ class RoutingWorker:
             self.done[routing_pass.__name__] += count
             changed += count
         return changed
+
+    async def forget_old_notices(self, uow: UnitOfWork) -> int:
+        """Delete agent notices older than the streams' replay window."""
+        return await uow.notices.forget_before(utc_now() - timedelta(seconds=self._notices_kept_s))
 
     async def _run(self) -> None:
         delay = self._interval_s

@@ -18,12 +18,18 @@ from tests.support.server import serving
 
 @pytest.fixture(scope="module")
 async def routing(
-    stack_env: None, broker: str, database: Database, producer: EventProducer
+    request: pytest.FixtureRequest,
+    stack_env: None,
+    broker: str,
+    database: Database,
+    producer: EventProducer,
 ) -> AsyncIterator[Routing]:
     # Start where the shared topic ends now, rather than replay every earlier test's events.
     group = await group_at_end(broker, [INTERACTIONS_TOPIC], "routing-test")
+    # A module may set ROUTING_SETTINGS (a dict of settings) for its service.
+    overrides = getattr(request.module, "ROUTING_SETTINGS", {})
     async with (
-        serving(create_app(routing_settings(consumer_group=group))) as url,
+        serving(create_app(routing_settings(consumer_group=group, **overrides))) as url,
         httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
         ) as admin,

@@ -30,6 +30,9 @@ def routing_settings(**overrides: object) -> RoutingSettings:
         "match_interval_s": 0.2,
         "timeouts_before_away": 2,
         "stream_heartbeat_s": 1.0,
+        # The tests' providers are made-up names (one per test, for isolation) that stand for
+        # channels with an outbound path.
+        "reply_providers": "*",
         **overrides,
     }
     return RoutingSettings(**fields)  # type: ignore[arg-type]

@@ -130,6 +130,9 @@ class ConversationRepository:
         )
         return await self._one(_locked(statement))
 
+    async def get(self, conversation_id: uuid.UUID) -> Conversation | None:
+        return await self._one(_with_queue().where(conversation.c.id == conversation_id))
+
     async def lock(
         self, conversation_id: uuid.UUID, *, skip_locked: bool = False
     ) -> Conversation | None:
