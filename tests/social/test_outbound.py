@@ -8,14 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from services.social.models import delivery
-from services.social.outbound import MessengerTransport, TelegramTransport, XTransport
-from services.social.outbound.whatsapp import OUTSIDE_WINDOW, WhatsAppTransport
-from services.social.settings import SocialSettings
+from services.social.outbound.whatsapp import OUTSIDE_WINDOW
 from shared.clock import utc_now
 from shared.db import Database
 from shared.events import (
@@ -29,7 +26,6 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import EventProducer, publish_interactions
-from shared.outbound import Failed, Transport
 from tests.social.conftest import social_app
 from tests.support.emulator import Answer, ProviderEmulator
 from tests.support.kafka import read_topic, values
@@ -419,31 +415,3 @@ async def test_an_x_429_then_sent_and_a_permanent_error(
     [status] = await statuses_of(broker, refused)
     assert status["content"]["status"] == "failed"
     assert status["content"]["status_reason"] == detail
-
-
-@pytest.mark.parametrize(
-    ("provider", "key", "variable"),
-    [
-        ("whatsapp", "whatsapp:111:15550000009", "SOCIAL_WHATSAPP_TOKEN"),
-        ("messenger", "messenger:page-1:u-none", "SOCIAL_META_PAGE_TOKEN"),
-        ("telegram", "telegram:5550009", "SOCIAL_TELEGRAM_BOT_TOKEN"),
-        ("x", "x:1000-4000", "SOCIAL_X_BEARER_TOKEN"),
-    ],
-)
-async def test_a_provider_without_token_fails_at_once(
-    provider: str, key: str, variable: str
-) -> None:
-    settings = SocialSettings(
-        meta_graph_url="http://127.0.0.1:9",
-        telegram_api_url="http://127.0.0.1:9",
-        x_api_url="http://127.0.0.1:9",
-    )
-    transports: dict[str, Transport] = {
-        "whatsapp": WhatsAppTransport(settings),
-        "messenger": MessengerTransport(settings),
-        "telegram": TelegramTransport(settings),
-        "x": XTransport(settings),
-    }
-    async with httpx.AsyncClient() as client:
-        outcome = await transports[provider].send(reply(provider, key, customer="4000"), client)
-    assert outcome == Failed(f"no outbound path configured: set {variable}")
