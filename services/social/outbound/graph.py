@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
+from services.social.outbound.answers import json_of
 from shared.outbound import Failed, Outcome, Retry, outcome_of, retry_after_s
 
-__all__ = ["graph_error_outcome", "json_of"]
+__all__ = ["graph_error_outcome"]
 
 #: Graph error codes that pass: application or account call limits (4, 17, 32, 613, 80007),
 #: WhatsApp throughput (130429), the pair rate to one customer (131056), a number being
 #: upgraded (131057, up to a minute) and WhatsApp's "service unavailable" (131016, 133004).
 PASSING_CODES = frozenset({4, 17, 32, 613, 80007, 130429, 131016, 131056, 131057, 133004})
-
-
-def json_of(response: httpx.Response) -> dict[str, Any]:
-    """The answer's JSON object, or an empty one when it is not JSON."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
 
 
 def graph_error_outcome(response: httpx.Response) -> Outcome:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from services.social.outbound.graph import graph_error_outcome, json_of
+from services.social.outbound.answers import json_of
+from services.social.outbound.graph import graph_error_outcome
 from services.social.settings import SocialSettings
 from shared.events import InteractionEvent
 from shared.outbound import Failed, Outcome, Sent, not_configured

@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from services.social.outbound.graph import graph_error_outcome, json_of
+from services.social.outbound.answers import json_of
+from services.social.outbound.graph import graph_error_outcome
 from services.social.settings import SocialSettings
 from shared.clock import utc_now
 from shared.events import InteractionEvent

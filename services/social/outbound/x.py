@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from services.social.outbound.graph import json_of
+from services.social.outbound.answers import json_of
 from services.social.settings import SocialSettings
 from shared.events import InteractionEvent
 from shared.outbound import Failed, Outcome, Retry, Sent, not_configured, outcome_of, retry_after_s
