@@ -110,6 +110,8 @@ def _status(account_id: str, metadata: WhatsAppMetadata, status: WhatsAppStatus)
             content_type="status" if known else f"status:{status.status}",
             status=known,
             in_reply_to=status.id,
+            # Why WhatsApp could not deliver our message, in its words.
+            status_reason=error.title[:1024] if error and error.title else None,
         ),
         raw_ref=status.id,
         provider_meta=_meta(

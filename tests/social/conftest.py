@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import pytest
+from fastapi import FastAPI
 
 # The shared assertions of these tests live in a helper module: show their diffs too.
 pytest.register_assert_rewrite("tests.social.support")
@@ -40,11 +42,20 @@ def social_env(secrets: dict[str, str]) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
+def social_app(secrets: dict[str, str], **variables: str) -> FastAPI:
+    """A social connector with the fixture secrets and ``variables``, on an outbound consumer
+    group of its own (a group shared with apps that already stopped waits for their sessions
+    to time out on the embedded broker)."""
+    group = f"social-outbound-{uuid.uuid4().hex[:8]}"
+    with environment(**social_env(secrets), SOCIAL_OUTBOUND_GROUP=group, **variables):
+        return create_app()
+
+
+# Module scope: a connector left running would take other modules' replies to deliver,
+# without the providers they point at.
+@pytest.fixture(scope="module")
 async def social_url(stack_env: None, fixture_secrets: dict[str, str]) -> AsyncIterator[str]:
     """Base URL of a running social connector that knows the fixture secrets."""
-    with environment(**social_env(fixture_secrets)):
-        app = create_app()
-    async with serving(app) as url:
+    async with serving(social_app(fixture_secrets)) as url:
         await wait_until_ready(url)
         yield url

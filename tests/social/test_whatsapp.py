@@ -210,7 +210,12 @@ def expected_events(waba: str, phone_number_id: str, ids: dict[str, str]) -> lis
             occurred_at=at(offset),
             customer=Customer(id=people[recipient][0], kind="phone"),
             conversation_key=f"whatsapp:{phone_number_id}:{recipient}",
-            content=Content(content_type="status", status=state, in_reply_to=ids[message]),
+            content=Content(
+                content_type="status",
+                status=state,
+                in_reply_to=ids[message],
+                status_reason=meta.get("error_title"),
+            ),
             raw_ref=ids[message],
             provider_meta={
                 "account_id": waba,
