@@ -45,7 +45,9 @@ def generic_messages(body: bytes) -> list[GenericChatMessage]:
     """
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON, an integer past int()'s 4,300 digits, or nesting past the recursion
+        # limit: pydantic's own parser below names the problem.
         parsed = None
     if isinstance(parsed, dict) and "messages" in parsed:
         return GenericChatBatch.model_validate(parsed).messages
