@@ -106,4 +106,7 @@ class MessageSent(BaseModel):
 
 
 class History(BaseModel):
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(description="Oldest first, at most `limit`.")
+    next_after: int | None = Field(
+        description="The `after` of the next page; null when this page is the last."
+    )

@@ -30,6 +30,8 @@ router = APIRouter(tags=["website chat"])
 WIDGET = files("services.chat") / "widget"
 #: Message ids are Postgres BIGINTs.
 LAST_MESSAGE_ID = 2**63 - 1
+#: Messages of one page of history, and of one batch a stream sends.
+PAGE_DEFAULT, PAGE_MAX = 50, 200
 
 
 @router.post("/chat/sessions", status_code=201, response_model=SessionOpened)
@@ -104,12 +106,18 @@ async def read_messages(
     after: Annotated[
         int, Query(ge=0, le=LAST_MESSAGE_ID, description="Only messages after this id.")
     ] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=PAGE_MAX, description="Messages of this page at most.")
+    ] = PAGE_DEFAULT,
     authorization: Annotated[str | None, Header()] = None,
 ) -> History:
-    """The session's messages, the visitor's and the agents', after a message id."""
+    """A page of the session's messages, the visitor's and the agents', after a message id."""
     token = session_token(authorization)
-    rows = await visitors.history(database, token=token, after=after)
-    return History(messages=[ChatMessage(**row) for row in rows])
+    rows, more = await visitors.history(database, token=token, after=after, limit=limit)
+    return History(
+        messages=[ChatMessage(**row) for row in rows],
+        next_after=rows[-1]["id"] if more else None,
+    )
 
 
 @router.post("/chat/close")
@@ -148,11 +156,15 @@ async def stream(
         receiving = asyncio.create_task(websocket.receive_text())
         while True:
             news.clear()
-            for message in await visitors.messages_after(
-                database, session_id=chat["id"], after=after
-            ):
-                await websocket.send_json(message)
-                after = message["id"]
+            while True:
+                page = await visitors.messages_after(
+                    database, session_id=chat["id"], after=after, limit=PAGE_MAX
+                )
+                for message in page:
+                    await websocket.send_json(message)
+                    after = message["id"]
+                if len(page) < PAGE_MAX:
+                    break
             # Woken by this instance's news, or after a while for replies another instance stored.
             waking = asyncio.create_task(news.wait())
             done, _ = await asyncio.wait(

@@ -1,0 +1,35 @@
+"""Floods of the public visitor API: sessions, messages, streams, frames, attributes, history."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.chat.conftest import chat_app
+from tests.chat.test_website_chat import open_session
+from tests.support.server import serving
+
+
+async def test_history_comes_in_pages(stack_env: None) -> None:
+    app = chat_app()
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as chat:
+        _, auth = await open_session(chat)
+        for index in range(7):
+            message = {"text": f"m{index}", "client_message_id": f"m{index}"}
+            sent = await chat.post("/chat/messages", json=message, headers=auth)
+            assert sent.status_code == 202
+        texts: list[str] = []
+        after = 0
+        pages = 0
+        while after is not None:
+            page = await chat.get(f"/chat/messages?after={after}&limit=3", headers=auth)
+            assert page.status_code == 200, page.text
+            texts += [message["text"] for message in page.json()["messages"]]
+            after = page.json()["next_after"]
+            pages += 1
+        default = (await chat.get("/chat/messages", headers=auth)).json()
+        too_many = await chat.get("/chat/messages?limit=201", headers=auth)
+    assert texts == [f"m{index}" for index in range(7)]
+    assert pages == 3
+    assert len(default["messages"]) == 7
+    assert default["next_after"] is None
+    assert too_many.status_code == 422
