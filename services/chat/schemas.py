@@ -66,7 +66,8 @@ class NewSession(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     page_url: str | None = Field(default=None, max_length=2000)
-    attributes: dict[str, str] = Field(default_factory=dict, max_length=50)
+    # Bounded by the settings (services/chat/attributes.py), answered 422 naming the field.
+    attributes: dict[str, str] = Field(default_factory=dict)
 
 
 class SessionOpened(BaseModel):

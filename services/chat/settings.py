@@ -46,6 +46,12 @@ class ChatSettings(ServiceSettings, OutboundSettings):
         gt=0,
         description="How often a widget connection looks for replies another instance stored.",
     )
+    max_attributes: int = Field(default=20, ge=0, description="Visitor attributes a session holds.")
+    max_attribute_key_chars: int = Field(default=64, ge=1)
+    max_attribute_value_chars: int = Field(default=256, ge=1)
+    max_attributes_bytes: int = Field(
+        default=4096, ge=1, description="All visitor attributes together, keys and values, UTF-8."
+    )
 
     slack_api_url: str = Field(
         default="https://slack.com/api", description="Base URL of Slack's Web API."

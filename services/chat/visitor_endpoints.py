@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from services.chat import visitors
+from services.chat.attributes import check_attributes
 from services.chat.deps import DatabaseDep, HubDep, ProducerDep, SettingsDep
 from services.chat.schemas import (
     ChatMessage,
@@ -44,6 +45,7 @@ async def open_session(
         new = NewSession.model_validate_json(body or b"{}")
     except ValidationError as exc:
         raise invalid_body(exc, "session request is invalid") from None
+    check_attributes(new.attributes, settings)
     session_id, token = await visitors.open_session(
         database,
         name=new.name,

@@ -3,10 +3,38 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.chat.conftest import chat_app
 from tests.chat.test_website_chat import open_session
 from tests.support.server import serving
+
+
+@pytest.mark.parametrize(
+    ("attributes", "field"),
+    [
+        ({f"k{index}": "v" for index in range(21)}, "attributes"),
+        ({"k" * 65: "v"}, "attributes"),
+        ({"plan": "v" * 257}, "attributes.plan"),
+        ({f"k{index}": "v" * 250 for index in range(17)}, "attributes"),
+    ],
+    ids=["too many", "long key", "long value", "too large in all"],
+)
+async def test_visitor_attributes_are_bounded(
+    chat: httpx.AsyncClient, attributes: dict[str, str], field: str
+) -> None:
+    answer = await chat.post("/chat/sessions", json={"attributes": attributes})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "unprocessable_entity"
+    assert [problem["field"] for problem in answer.json()["detail"]] == [field]
+
+
+async def test_the_largest_allowed_attributes_are_accepted(chat: httpx.AsyncClient) -> None:
+    # 20 names of 64 characters, values of up to 256: 4,0xx bytes as JSON.
+    attributes = {f"{index:02d}" + "k" * 62: "v" * 120 for index in range(19)}
+    attributes["plan"] = "v" * 256
+    answer = await chat.post("/chat/sessions", json={"attributes": attributes})
+    assert answer.status_code == 201, answer.text
 
 
 async def test_history_comes_in_pages(stack_env: None) -> None:
