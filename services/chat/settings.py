@@ -1,10 +1,14 @@
 """Settings of the chat connector (prefix ``CHAT_``)."""
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.outbound import OutboundSettings
 from shared.settings import ServiceSettings
+
+IPNetwork = IPv4Network | IPv6Network
 
 
 class ChatSettings(ServiceSettings, OutboundSettings):
@@ -46,6 +50,32 @@ class ChatSettings(ServiceSettings, OutboundSettings):
         gt=0,
         description="How often a widget connection looks for replies another instance stored.",
     )
+
+    # Floods of the public visitor API (each instance counts on its own: see limits.py).
+    sessions_per_minute_per_address: int = Field(
+        default=10, ge=1, description="Chat sessions one client address may open a minute."
+    )
+    sessions_per_minute_per_origin: int = Field(
+        default=600,
+        ge=1,
+        description="Chat sessions all visitors of one site (Origin header) may open a minute.",
+    )
+    messages_per_minute_per_session: int = Field(
+        default=60, ge=1, description="Messages a visitor may send a minute in one session."
+    )
+    messages_per_minute_per_address: int = Field(
+        default=120, ge=1, description="Visitor messages one client address may send a minute."
+    )
+    messages_per_minute_per_origin: int = Field(
+        default=6000, ge=1, description="Visitor messages all visitors of one site may send."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of the proxies in front of the connector, "
+            "whose X-Forwarded-For is believed; empty: the socket's peer is the client."
+        ),
+    )
     max_attributes: int = Field(default=20, ge=0, description="Visitor attributes a session holds.")
     max_attribute_key_chars: int = Field(default=64, ge=1)
     max_attribute_value_chars: int = Field(default=256, ge=1)
@@ -70,6 +100,10 @@ class ChatSettings(ServiceSettings, OutboundSettings):
         default=None,
         description="Key of the replies' webhook-signature; unset: CHAT_GENERIC_SECRET.",
     )
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPNetwork]:
+        return [ip_network(net.strip()) for net in self.trusted_proxies.split(",") if net.strip()]
 
     @property
     def widget_origin_list(self) -> list[str]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from services.chat import visitors
 from services.chat.attributes import check_attributes
-from services.chat.deps import DatabaseDep, HubDep, ProducerDep, SettingsDep
+from services.chat.deps import DatabaseDep, HubDep, LimitsDep, ProducerDep, SettingsDep
 from services.chat.schemas import (
     ChatMessage,
     History,
@@ -37,9 +37,10 @@ PAGE_DEFAULT, PAGE_MAX = 50, 200
 
 @router.post("/chat/sessions", status_code=201, response_model=SessionOpened)
 async def open_session(
-    request: Request, settings: SettingsDep, database: DatabaseDep
+    request: Request, settings: SettingsDep, database: DatabaseDep, limits: LimitsDep
 ) -> SessionOpened:
     """Open a chat: answers the session's token, the visitor's only key to it."""
+    limits.admit_session(address=limits.address_of(request), origin=request.headers.get("origin"))
     body = await read_body(request, settings.max_body_bytes)
     try:
         new = NewSession.model_validate_json(body or b"{}")
@@ -80,10 +81,14 @@ async def send_message(
     database: DatabaseDep,
     producer: ProducerDep,
     hub: HubDep,
+    limits: LimitsDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> MessageSent:
     """Send a visitor's message; 202 once the broker acknowledged it."""
     token = session_token(authorization)
+    limits.admit_message(
+        token=token, address=limits.address_of(request), origin=request.headers.get("origin")
+    )
     body = await read_body(request, settings.max_body_bytes)
     try:
         message = VisitorMessage.model_validate_json(body)

@@ -10,6 +10,80 @@ from tests.chat.test_website_chat import open_session
 from tests.support.server import serving
 
 
+def assert_too_many(answer: httpx.Response) -> None:
+    assert answer.status_code == 429, answer.text
+    assert int(answer.headers["retry-after"]) >= 1
+    assert answer.json()["error"] == "too_many_requests"
+    assert answer.json()["message"]
+
+
+#: The address the limit tests call from. Not 127.0.0.1: uvicorn itself believes
+#: X-Forwarded-For from that peer by default (its --forwarded-allow-ips).
+VISITOR = "127.0.0.2"
+
+
+def visitor_client(url: str) -> httpx.AsyncClient:
+    transport = httpx.AsyncHTTPTransport(local_address=VISITOR)
+    return httpx.AsyncClient(base_url=url, transport=transport, timeout=30)
+
+
+async def test_one_address_cannot_open_sessions_without_end(stack_env: None) -> None:
+    # The defaults: 10 sessions a minute per address; X-Forwarded-For is no way around them.
+    async with serving(chat_app()) as url, visitor_client(url) as chat:
+        for index in range(10):
+            forwarded = {"X-Forwarded-For": f"203.0.113.{index}"}
+            opened = await chat.post("/chat/sessions", json={}, headers=forwarded)
+            assert opened.status_code == 201, (index, opened.text)
+        refused = await chat.post(
+            "/chat/sessions", json={}, headers={"X-Forwarded-For": "198.51.100.7"}
+        )
+    assert_too_many(refused)
+
+
+async def test_behind_a_trusted_proxy_each_visitor_and_each_site_has_a_limit(
+    stack_env: None,
+) -> None:
+    app = chat_app(
+        CHAT_TRUSTED_PROXIES=f"{VISITOR}, 10.0.0.0/8",
+        CHAT_SESSIONS_PER_MINUTE_PER_ADDRESS="2",
+        CHAT_SESSIONS_PER_MINUTE_PER_ORIGIN="5",
+    )
+    site = {"Origin": "https://shop.example.com"}
+    async with serving(app) as url, visitor_client(url) as chat:
+
+        async def open_from(address: str, headers: dict[str, str] | None = None) -> int:
+            forwarded = {"X-Forwarded-For": f"{address}, 10.0.0.1", **(headers or {})}
+            return (await chat.post("/chat/sessions", json={}, headers=forwarded)).status_code
+
+        assert [await open_from("203.0.113.1") for _ in range(3)] == [201, 201, 429]
+        assert await open_from("203.0.113.2") == 201
+        # One site's visitors together: the origin-wide ceiling.
+        answers = [await open_from(f"198.51.100.{index}", site) for index in range(6)]
+        assert answers == [201] * 5 + [429]
+        refused = await chat.post(
+            "/chat/sessions", json={}, headers={"X-Forwarded-For": "192.0.2.9", **site}
+        )
+    assert_too_many(refused)
+
+
+async def test_a_session_cannot_flood_messages(stack_env: None) -> None:
+    app = chat_app(CHAT_MESSAGES_PER_MINUTE_PER_SESSION="5")
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as chat:
+        _, auth = await open_session(chat)
+        statuses = []
+        for index in range(6):
+            message = {"text": f"spam {index}", "client_message_id": f"s-{index}"}
+            answer = await chat.post("/chat/messages", json=message, headers=auth)
+            statuses.append(answer.status_code)
+        _, other = await open_session(chat)
+        elsewhere = await chat.post(
+            "/chat/messages", json={"text": "hi", "client_message_id": "o"}, headers=other
+        )
+    assert statuses == [202] * 5 + [429]
+    assert_too_many(answer)
+    assert elsewhere.status_code == 202
+
+
 @pytest.mark.parametrize(
     ("attributes", "field"),
     [
@@ -38,7 +112,7 @@ async def test_the_largest_allowed_attributes_are_accepted(chat: httpx.AsyncClie
 
 
 async def test_history_comes_in_pages(stack_env: None) -> None:
-    app = chat_app()
+    app = chat_app(CHAT_MESSAGES_PER_MINUTE_PER_SESSION="1000")
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as chat:
         _, auth = await open_session(chat)
         for index in range(7):

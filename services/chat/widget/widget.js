@@ -106,6 +106,13 @@
       sendDelay = Math.min(sendDelay * 2, 10000);
       return;
     }
+    if (response.status === 429) {
+      // Over the connector's flood limit: wait as long as it says, then the same message again.
+      const seconds = Number(response.headers.get("Retry-After")) || 5;
+      status.textContent = "Sending too fast, retrying in " + seconds + " s…";
+      setTimeout(() => send(text, clientMessageId), seconds * 1000);
+      return;
+    }
     sendDelay = 500;
     if (!response.ok) {
       const problem = await response.json().catch(() => ({}));
