@@ -1,4 +1,4 @@
-"""Flood limits of the public visitor API: rates per key.
+"""Flood limits of the public visitor API: rates per key, and open streams per key.
 
 Each connector instance limits on its own, in memory: with N instances behind a load
 balancer a client may get up to N times a limit. That bounds what one address can cost
@@ -94,6 +94,27 @@ def admit(limits: list[tuple[RateLimiter, str, str]]) -> None:
         limiter.take(key)
 
 
+class OpenStreams:
+    """How many streams each key holds open; a key without any is not remembered."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._open: dict[str, int] = {}
+
+    def try_open(self, key: str) -> bool:
+        if self._open.get(key, 0) >= self.most:
+            return False
+        self._open[key] = self._open.get(key, 0) + 1
+        return True
+
+    def close(self, key: str) -> None:
+        left = self._open.get(key, 0) - 1
+        if left > 0:
+            self._open[key] = left
+        else:
+            self._open.pop(key, None)
+
+
 class VisitorLimits:
     """Every flood limit of the visitor API, from the settings."""
 
@@ -103,6 +124,9 @@ class VisitorLimits:
         self.messages_per_session = RateLimiter(settings.messages_per_minute_per_session)
         self.messages_per_address = RateLimiter(settings.messages_per_minute_per_address)
         self.messages_per_origin = RateLimiter(settings.messages_per_minute_per_origin)
+        # Counted per session: a session has one token.
+        self.streams_per_token = OpenStreams(settings.streams_per_token)
+        self.streams_per_address = OpenStreams(settings.streams_per_address)
         self.trusted_proxies = settings.trusted_proxy_networks
 
     def address_of(self, connection: HTTPConnection) -> str:

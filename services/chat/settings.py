@@ -69,6 +69,15 @@ class ChatSettings(ServiceSettings, OutboundSettings):
     messages_per_minute_per_origin: int = Field(
         default=6000, ge=1, description="Visitor messages all visitors of one site may send."
     )
+    streams_per_token: int = Field(
+        default=3, ge=1, description="WebSocket streams open at once on one session token."
+    )
+    streams_per_address: int = Field(
+        default=20, ge=1, description="WebSocket streams open at once from one client address."
+    )
+    max_stream_message_bytes: int = Field(
+        default=4096, ge=64, description="Largest WebSocket message a widget may send (1009 past)."
+    )
     trusted_proxies: str = Field(
         default="",
         description=(

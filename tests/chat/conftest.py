@@ -40,6 +40,7 @@ async def chat_url(stack_env: None, fixture_secrets: dict[str, str]) -> AsyncIte
         CHAT_SESSIONS_PER_MINUTE_PER_ADDRESS="100000",
         CHAT_MESSAGES_PER_MINUTE_PER_SESSION="100000",
         CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS="100000",
+        CHAT_STREAMS_PER_ADDRESS="1000",
     )
     async with serving(app) as url:
         yield url

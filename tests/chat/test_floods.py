@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
+import websockets
 
 from tests.chat.conftest import chat_app
 from tests.chat.test_website_chat import open_session
@@ -82,6 +85,64 @@ async def test_a_session_cannot_flood_messages(stack_env: None) -> None:
     assert statuses == [202] * 5 + [429]
     assert_too_many(answer)
     assert elsewhere.status_code == 202
+
+
+async def closed_with(socket: websockets.ClientConnection) -> tuple[int, str]:
+    """The close code and reason of a stream of a session without messages."""
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(socket.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def test_a_token_holds_a_few_streams_at_most(chat: httpx.AsyncClient, chat_url: str) -> None:
+    _, auth = await open_session(chat)
+    token = auth["Authorization"].removeprefix("Bearer ")
+    stream_url = chat_url.replace("http", "ws") + f"/chat/stream?token={token}"
+    async with (
+        websockets.connect(stream_url) as first,
+        websockets.connect(stream_url),
+        websockets.connect(stream_url),
+        websockets.connect(stream_url) as fourth,
+    ):
+        code, reason = await closed_with(fourth)
+        assert (code, "stream" in reason) == (4429, True)
+        await first.close()
+        await asyncio.sleep(0.2)
+        # A stream closed frees its place.
+        async with websockets.connect(stream_url) as again:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(again.recv(), 0.5)
+
+
+async def test_an_address_holds_a_bounded_number_of_streams(stack_env: None) -> None:
+    app = chat_app(CHAT_STREAMS_PER_ADDRESS="2")
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as chat:
+        tokens = []
+        for _ in range(3):
+            opened = await chat.post("/chat/sessions", json={})
+            tokens.append(opened.json()["token"])
+        ws = url.replace("http", "ws") + "/chat/stream?token="
+        async with (
+            websockets.connect(ws + tokens[0]),
+            websockets.connect(ws + tokens[1]),
+            websockets.connect(ws + tokens[2]) as third,
+        ):
+            code, _ = await closed_with(third)
+    assert code == 4429
+
+
+async def test_a_large_websocket_frame_closes_the_stream(
+    chat: httpx.AsyncClient, chat_url: str
+) -> None:
+    _, auth = await open_session(chat)
+    token = auth["Authorization"].removeprefix("Bearer ")
+    stream_url = chat_url.replace("http", "ws") + f"/chat/stream?token={token}"
+    async with websockets.connect(stream_url) as socket:
+        await socket.send("x" * 4096)  # at the limit: kept
+        await socket.send("x" * 5000)
+        code, _ = await closed_with(socket)
+    assert code == 1009
 
 
 @pytest.mark.parametrize(

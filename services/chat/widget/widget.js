@@ -85,6 +85,8 @@
     socket.onclose = (event) => {
       if (event.code === 4404) { token = null; localStorage.removeItem(storageKey); return; }
       status.textContent = "Reconnecting…";
+      // 4429: too many streams open (other tabs); waiting longer leaves them room.
+      if (event.code === 4429) retryDelay = Math.max(retryDelay, 5000);
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);
     };
