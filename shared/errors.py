@@ -21,6 +21,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "SwitchboardError",
+    "TooManyRequests",
     "Unauthorized",
     "UnprocessableEntity",
     "install_error_handlers",
@@ -82,6 +83,17 @@ class PayloadTooLarge(SwitchboardError):
 class UnprocessableEntity(SwitchboardError):
     status_code = 422
     code = "unprocessable_entity"
+
+
+class TooManyRequests(SwitchboardError):
+    """A client went over a rate limit; ``Retry-After`` says when to come back."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int, detail: Any = None) -> None:
+        super().__init__(message, detail=detail)
+        self.headers = {"Retry-After": str(max(1, retry_after_s))}
 
 
 class BrokerUnavailable(SwitchboardError):

@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from services.chat import models, outbound, visitors
 from services.chat.endpoints import router as webhooks
 from services.chat.hub import Hub
+from services.chat.limits import VisitorLimits
 from services.chat.settings import ChatSettings
 from services.chat.visitor_endpoints import router as website_chat
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
@@ -23,6 +24,7 @@ def create_app() -> FastAPI:
     async def on_startup(runtime: Runtime) -> None:
         hub = Hub()
         runtime.provide(hub)
+        runtime.provide(VisitorLimits(settings))
 
         async def deliver_replies(events: Sequence[InteractionEvent]) -> None:
             for event in events:
@@ -75,6 +77,8 @@ def create_app() -> FastAPI:
         allow_origins=settings.widget_origin_list,
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type"],
+        # The widget reads how long a 429 asks it to wait.
+        expose_headers=["Retry-After"],
         max_age=600,
     )
     return app

@@ -55,12 +55,13 @@ async def add_message(session: AsyncSession, **values: Any) -> int | None:
 
 
 async def messages_after(
-    session: AsyncSession, session_id: uuid.UUID, after: int
+    session: AsyncSession, session_id: uuid.UUID, after: int, limit: int
 ) -> list[dict[str, Any]]:
     rows = await session.execute(
         select(chat_message)
         .where(chat_message.c.session_id == session_id, chat_message.c.id > after)
         .order_by(chat_message.c.id)
+        .limit(limit)
     )
     return [dict(row._mapping) for row in rows]
 

@@ -45,7 +45,9 @@ def generic_messages(body: bytes) -> list[GenericChatMessage]:
     """
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON, an integer past int()'s 4,300 digits, or nesting past the recursion
+        # limit: pydantic's own parser below names the problem.
         parsed = None
     if isinstance(parsed, dict) and "messages" in parsed:
         return GenericChatBatch.model_validate(parsed).messages
@@ -64,7 +66,8 @@ class NewSession(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     page_url: str | None = Field(default=None, max_length=2000)
-    attributes: dict[str, str] = Field(default_factory=dict, max_length=50)
+    # Bounded by the settings (services/chat/attributes.py), answered 422 naming the field.
+    attributes: dict[str, str] = Field(default_factory=dict)
 
 
 class SessionOpened(BaseModel):
@@ -104,4 +107,7 @@ class MessageSent(BaseModel):
 
 
 class History(BaseModel):
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(description="Oldest first, at most `limit`.")
+    next_after: int | None = Field(
+        description="The `after` of the next page; null when this page is the last."
+    )

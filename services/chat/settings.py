@@ -1,10 +1,14 @@
 """Settings of the chat connector (prefix ``CHAT_``)."""
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.outbound import OutboundSettings
 from shared.settings import ServiceSettings
+
+IPNetwork = IPv4Network | IPv6Network
 
 
 class ChatSettings(ServiceSettings, OutboundSettings):
@@ -47,6 +51,47 @@ class ChatSettings(ServiceSettings, OutboundSettings):
         description="How often a widget connection looks for replies another instance stored.",
     )
 
+    # Floods of the public visitor API (each instance counts on its own: see limits.py).
+    sessions_per_minute_per_address: int = Field(
+        default=10, ge=1, description="Chat sessions one client address may open a minute."
+    )
+    sessions_per_minute_per_origin: int = Field(
+        default=600,
+        ge=1,
+        description="Chat sessions all visitors of one site (Origin header) may open a minute.",
+    )
+    messages_per_minute_per_session: int = Field(
+        default=60, ge=1, description="Messages a visitor may send a minute in one session."
+    )
+    messages_per_minute_per_address: int = Field(
+        default=120, ge=1, description="Visitor messages one client address may send a minute."
+    )
+    messages_per_minute_per_origin: int = Field(
+        default=6000, ge=1, description="Visitor messages all visitors of one site may send."
+    )
+    streams_per_token: int = Field(
+        default=3, ge=1, description="WebSocket streams open at once on one session token."
+    )
+    streams_per_address: int = Field(
+        default=20, ge=1, description="WebSocket streams open at once from one client address."
+    )
+    max_stream_message_bytes: int = Field(
+        default=4096, ge=64, description="Largest WebSocket message a widget may send (1009 past)."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of the proxies in front of the connector, "
+            "whose X-Forwarded-For is believed; empty: the socket's peer is the client."
+        ),
+    )
+    max_attributes: int = Field(default=20, ge=0, description="Visitor attributes a session holds.")
+    max_attribute_key_chars: int = Field(default=64, ge=1)
+    max_attribute_value_chars: int = Field(default=256, ge=1)
+    max_attributes_bytes: int = Field(
+        default=4096, ge=1, description="All visitor attributes together, keys and values, UTF-8."
+    )
+
     slack_api_url: str = Field(
         default="https://slack.com/api", description="Base URL of Slack's Web API."
     )
@@ -64,6 +109,10 @@ class ChatSettings(ServiceSettings, OutboundSettings):
         default=None,
         description="Key of the replies' webhook-signature; unset: CHAT_GENERIC_SECRET.",
     )
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPNetwork]:
+        return [ip_network(net.strip()) for net in self.trusted_proxies.split(",") if net.strip()]
 
     @property
     def widget_origin_list(self) -> list[str]:

@@ -164,17 +164,21 @@ async def send_message(
     return event, view
 
 
-async def history(database: Database, *, token: str, after: int) -> list[dict[str, Any]]:
-    """The messages of the session of ``token`` after message id ``after``."""
+async def history(
+    database: Database, *, token: str, after: int, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` messages of the session of ``token`` after message id ``after``, oldest
+    first, and whether more follow them."""
     chat = await find_session(database, token)
-    return await messages_after(database, session_id=chat["id"], after=after)
+    page = await messages_after(database, session_id=chat["id"], after=after, limit=limit + 1)
+    return page[:limit], len(page) > limit
 
 
 async def messages_after(
-    database: Database, *, session_id: uuid.UUID, after: int
+    database: Database, *, session_id: uuid.UUID, after: int, limit: int
 ) -> list[dict[str, Any]]:
     async with database.transaction() as session:
-        rows = await repository.messages_after(session, session_id, after)
+        rows = await repository.messages_after(session, session_id, after, limit)
     return [message_view(row) for row in rows]
 
 

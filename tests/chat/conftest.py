@@ -33,7 +33,15 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 async def chat_url(stack_env: None, fixture_secrets: dict[str, str]) -> AsyncIterator[str]:
-    app = chat_app(CHAT_SLACK_SIGNING_SECRET=fixture_secrets["slack_signing_secret"])
+    # Every test of a module opens its sessions from 127.0.0.1: the flood limits are high
+    # here, and test_floods.py tests them on connectors of its own.
+    app = chat_app(
+        CHAT_SLACK_SIGNING_SECRET=fixture_secrets["slack_signing_secret"],
+        CHAT_SESSIONS_PER_MINUTE_PER_ADDRESS="100000",
+        CHAT_MESSAGES_PER_MINUTE_PER_SESSION="100000",
+        CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS="100000",
+        CHAT_STREAMS_PER_ADDRESS="1000",
+    )
     async with serving(app) as url:
         yield url
 

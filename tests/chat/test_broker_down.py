@@ -34,7 +34,10 @@ async def test_a_message_refused_with_503_is_published_once_when_resent(
             assert answer.headers["Retry-After"]
             assert answer.json()["error"] == "broker_unavailable"
         # Nothing was kept of the refused calls: no message, and the session is still open.
-        assert (await chat.get("/chat/messages", headers=auth)).json() == {"messages": []}
+        assert (await chat.get("/chat/messages", headers=auth)).json() == {
+            "messages": [],
+            "next_after": None,
+        }
         assert (await chat.get("/chat/session", headers=auth)).json()["closed"] is False
 
         await wait_ready(chat)

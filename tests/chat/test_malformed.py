@@ -104,3 +104,48 @@ async def test_the_visitor_api_never_fails_on_broken_input(chat: httpx.AsyncClie
         answer = await chat.get(f"/chat/messages?after={after}", headers=auth)
         assert_answered_well(answer, after.encode())
         assert answer.status_code == 422
+
+
+#: Bodies that broke Python's own JSON parser: nesting past the recursion limit, and an
+#: integer past the 4,300 digits int() converts.
+HOSTILE_JSON = [b"[" * 100_000 + b"]" * 100_000, b'{"text": ' + b"9" * 4301 + b"}"]
+
+
+async def test_hostile_json_gets_a_4xx_from_the_generic_webhook(chat: httpx.AsyncClient) -> None:
+    for body in [*HOSTILE_JSON, b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"]:
+        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers = {"X-Switchboard-Signature": f"sha256={signature}"}
+        answer = await chat.post("/webhooks/generic", content=body, headers=headers)
+        assert 400 <= answer.status_code < 500, (body[:40], answer.status_code, answer.text)
+        assert_answered_well(answer, body)
+
+
+async def test_hostile_json_gets_a_4xx_from_slack_and_the_visitor_api(
+    chat: httpx.AsyncClient, fixture_secrets: dict[str, str]
+) -> None:
+    _, auth = await open_session(chat)
+    for body in HOSTILE_JSON:
+        answers = [
+            await chat.post(
+                "/webhooks/slack",
+                content=body,
+                headers=slack_signed(body, fixture_secrets["slack_signing_secret"]),
+            ),
+            await chat.post("/chat/sessions", content=body),
+            await chat.post("/chat/messages", content=body, headers=auth),
+        ]
+        for answer in answers:
+            assert 400 <= answer.status_code < 500, (body[:40], answer.status_code, answer.text)
+            assert_answered_well(answer, body)
+
+
+async def test_an_odd_slack_timestamp_is_refused_before_anything(chat: httpx.AsyncClient) -> None:
+    # Header bytes are Latin-1 to the server: b"\xb2" arrives as "²", a digit to str.isdigit().
+    for stamp in ("²", "1" * 4301, "+1", "1_0", ""):
+        headers = {
+            b"X-Slack-Request-Timestamp": stamp.encode("latin-1"),
+            b"X-Slack-Signature": b"v0=00",
+        }
+        answer = await chat.post("/webhooks/slack", content=b"{}", headers=headers)
+        assert answer.status_code == 401, (stamp[:10], answer.status_code, answer.text)
+        assert answer.json()["error"] == "unauthorized"

@@ -120,7 +120,10 @@ async def test_a_visitor_can_read_only_their_own_session(
         "/chat/messages", json={"text": "private", "client_message_id": "p"}, headers=mine
     )
     _, theirs = await open_session(chat)
-    assert (await chat.get("/chat/messages", headers=theirs)).json() == {"messages": []}
+    assert (await chat.get("/chat/messages", headers=theirs)).json() == {
+        "messages": [],
+        "next_after": None,
+    }
     forged = {"Authorization": "Bearer " + "x" * 43}
     for call in (
         chat.get("/chat/messages", headers=forged),

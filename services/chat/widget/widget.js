@@ -85,6 +85,8 @@
     socket.onclose = (event) => {
       if (event.code === 4404) { token = null; localStorage.removeItem(storageKey); return; }
       status.textContent = "Reconnecting…";
+      // 4429: too many streams open (other tabs); waiting longer leaves them room.
+      if (event.code === 4429) retryDelay = Math.max(retryDelay, 5000);
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);
     };
@@ -104,6 +106,13 @@
       status.textContent = "Not sent yet (" + code + "), retrying…";
       setTimeout(() => send(text, clientMessageId), sendDelay);
       sendDelay = Math.min(sendDelay * 2, 10000);
+      return;
+    }
+    if (response.status === 429) {
+      // Over the connector's flood limit: wait as long as it says, then the same message again.
+      const seconds = Number(response.headers.get("Retry-After")) || 5;
+      status.textContent = "Sending too fast, retrying in " + seconds + " s…";
+      setTimeout(() => send(text, clientMessageId), seconds * 1000);
       return;
     }
     sendDelay = 500;
