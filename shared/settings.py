@@ -39,6 +39,11 @@ class PlatformSettings(BaseSettings):
     kafka_max_batch_bytes: int = Field(
         default=262_144, ge=1024, validation_alias="KAFKA_MAX_BATCH_BYTES"
     )
+    # The largest request the producer sends; a record above it is refused before sending
+    # (Apache Kafka's default message.max.bytes is about the same).
+    kafka_max_request_size: int = Field(
+        default=1_048_576, ge=1024, validation_alias="KAFKA_MAX_REQUEST_SIZE"
+    )
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
         default="none", validation_alias="KAFKA_COMPRESSION"
     )
