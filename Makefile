@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FUZZ_TESTS := tests/chat/test_fuzz.py tests/email/test_fuzz.py tests/phone/test_fuzz.py \
 	tests/phone/test_twilio.py tests/social/test_fuzz.py
 
-.PHONY: run test drill fuzz bench lint format tail migrate schema clean browser
+.PHONY: run test drill fuzz bench lint format tail dlq-replay migrate schema clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ format: $(STAMP)
 TOPIC ?= interactions.v1
 tail: $(STAMP)
 	$(PY) -m switchboard_dev.tail $(TOPIC)
+
+## dlq-replay: republish a dead-letter topic's records to their topic, e.g.
+##   make dlq-replay TOPIC=interactions.v1.dlq (DRY_RUN=1 only prints what it would replay)
+dlq-replay: $(STAMP)
+	$(PY) -m switchboard_dev.dlq_replay $(TOPIC) $(if $(DRY_RUN),--dry-run)
 
 ## migrate: apply every service's migrations to DATABASE_URL
 migrate: $(STAMP)

@@ -100,6 +100,8 @@ class Database:
             async_url(settings.database_url),
             pool_size=settings.database_pool_size,
             pool_pre_ping=True,
+            # A statement's error and log lines then leave out the values: customers' data.
+            hide_parameters=True,
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

@@ -20,6 +20,7 @@ __all__ = [
     "Forbidden",
     "NotFound",
     "PayloadTooLarge",
+    "RecordTooLarge",
     "SwitchboardError",
     "TooManyRequests",
     "Unauthorized",
@@ -102,6 +103,13 @@ class BrokerUnavailable(SwitchboardError):
     status_code = 503
     code = "broker_unavailable"
     headers = {"Retry-After": "5"}
+
+
+class RecordTooLarge(SwitchboardError):
+    """An event is larger than the broker accepts: retrying cannot help, so not a 503."""
+
+    status_code = 413
+    code = "record_too_large"
 
 
 def problems_of(errors: Any) -> list[dict[str, str]]:

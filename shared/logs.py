@@ -1,18 +1,53 @@
-"""JSON logs, one object per line, with the event id when there is one."""
+"""JSON logs, one object per line, with the event id when there is one.
+
+Query-string values of parameters that carry credentials (``?token=``, ``crc_token``,
+``hub.verify_token``, signatures...) are replaced by ``[redacted]`` in every line, so an
+access log or a client's request log never holds a usable token.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "redact_query_secrets"]
+
+REDACTED = "[redacted]"
+#: A query parameter: its separator, its name and its value.
+_QUERY_PARAMETER = re.compile(r"(?P<lead>[?&;](?P<name>[^=&;\s\"'#?]+)=)(?P<value>[^&;\s\"'#]*)")
+#: Names that carry a credential wherever they appear in a parameter's name.
+_SENSITIVE_PARTS = ("token", "secret", "password", "passwd", "signature", "api_key", "apikey")
+#: Names that carry a credential only as a whole (``key``, not ``monkey``).
+_SENSITIVE_NAMES = frozenset({"sig", "key", "auth", "authorization", "code", "jwt", "session"})
 
 # LogRecord attributes that are not "extra" fields.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+def _is_sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SENSITIVE_NAMES or any(part in lowered for part in _SENSITIVE_PARTS)
+
+
+def redact_query_secrets(text: str) -> str:
+    """``text`` with the values of credential-bearing query parameters replaced.
+
+    ``/chat/stream?token=abc&after=3`` becomes ``/chat/stream?token=[redacted]&after=3``.
+    """
+    if "=" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        if not match["value"] or not _is_sensitive(match["name"]):
+            return match[0]
+        return f"{match['lead']}{REDACTED}"
+
+    return _QUERY_PARAMETER.sub(replace, text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,13 +61,13 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_query_secrets(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
-                entry[key] = value
+                entry[key] = redact_query_secrets(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact_query_secrets(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -16,6 +16,10 @@ __all__ = ["PlatformSettings", "ServiceSettings", "refuse_placeholder_secrets"]
 
 #: Secrets that ship as development defaults; outside development they are refused.
 PLACEHOLDER_PREFIX = "dev-"
+#: What deploy/env.example puts in every secret, to be replaced.
+EXAMPLE_PLACEHOLDERS = ("change-me", "changeme", "change_me")
+#: Shorter secrets are refused in production: a token or HMAC key must not be guessable.
+MIN_SECRET_LENGTH = 16
 
 
 class PlatformSettings(BaseSettings):
@@ -38,6 +42,11 @@ class PlatformSettings(BaseSettings):
     kafka_linger_ms: int = Field(default=0, ge=0, validation_alias="KAFKA_LINGER_MS")
     kafka_max_batch_bytes: int = Field(
         default=262_144, ge=1024, validation_alias="KAFKA_MAX_BATCH_BYTES"
+    )
+    # The largest request the producer sends; a record above it is refused before sending
+    # (Apache Kafka's default message.max.bytes is about the same).
+    kafka_max_request_size: int = Field(
+        default=1_048_576, ge=1024, validation_alias="KAFKA_MAX_REQUEST_SIZE"
     )
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
         default="none", validation_alias="KAFKA_COMPRESSION"
@@ -85,13 +94,42 @@ class ServiceSettings(BaseSettings):
 
 
 def refuse_placeholder_secrets(settings: BaseSettings, platform: PlatformSettings) -> None:
-    """Raise ``ValueError`` when a secret still holds its development default in production."""
+    """Raise ``ValueError`` naming the variable when a secret is weak in production.
+
+    Weak is: a development default (``dev-...``), the example file's ``change-me``, empty,
+    or shorter than ``MIN_SECRET_LENGTH`` characters. A secret whose default is empty is an
+    optional feature (empty turns it off), so it may stay empty, but not be weak when set.
+    """
     if platform.is_development:
         return
+    fields = type(settings).model_fields
     for name, value in settings:
-        if isinstance(value, SecretStr) and value.get_secret_value().startswith(PLACEHOLDER_PREFIX):
+        if not isinstance(value, SecretStr):
+            continue
+        default = fields[name].default
+        optional = isinstance(default, SecretStr) and not default.get_secret_value()
+        secret = value.get_secret_value()
+        if optional and not secret:
+            continue
+        problem = secret_weakness(secret)
+        if problem is not None:
             prefix = settings.model_config.get("env_prefix", "")
+            alias = fields[name].validation_alias
+            variable = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
             raise ValueError(
-                f"{prefix}{name.upper()} still holds its development placeholder; "
-                "set a real secret when SWITCHBOARD_ENV=production"
+                f"{variable} {problem}; set a strong secret (at least {MIN_SECRET_LENGTH} "
+                "characters) when SWITCHBOARD_ENV=production"
             )
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` must not be used in production, or None when it may."""
+    if not secret.strip():
+        return "is empty"
+    if secret.startswith(PLACEHOLDER_PREFIX):
+        return "still holds its development placeholder"
+    if any(word in secret.lower() for word in EXAMPLE_PLACEHOLDERS):
+        return "still holds the example file's change-me placeholder"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    return None

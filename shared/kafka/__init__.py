@@ -1,6 +1,7 @@
 """Kafka plumbing: topic creation, an acknowledged producer, a consumer-group loop."""
 
-from shared.kafka.consumer import ConsumerLoop, Decoder, Handler, is_transient
+from shared.kafka.consumer import ConsumerLoop, Decoder, Handler
+from shared.kafka.failures import describe_failure, is_transient
 from shared.kafka.producer import (
     EventProducer,
     OutgoingRecord,
@@ -16,6 +17,7 @@ __all__ = [
     "Handler",
     "OutgoingRecord",
     "dead_letter_topic",
+    "describe_failure",
     "ensure_topics",
     "interaction_record",
     "is_transient",

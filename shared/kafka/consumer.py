@@ -12,15 +12,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.errors import BrokerUnavailable
-from shared.kafka.producer import EventProducer, OutgoingRecord
-from shared.kafka.topics import dead_letter_topic, ensure_topics
+from shared.errors import BrokerUnavailable, RecordTooLarge
+from shared.kafka.dead_letters import dead_letter_record, without_value
+from shared.kafka.failures import describe_failure, is_transient
+from shared.kafka.producer import EventProducer
+from shared.kafka.topics import ensure_topics
 from shared.observability import (
     CONSUMER_LAG,
     CONSUMER_REBUILDS,
@@ -30,7 +31,7 @@ from shared.observability import (
 from shared.settings import PlatformSettings
 from shared.tasks import finish
 
-__all__ = ["ConsumerLoop", "Decoder", "Handler", "is_transient"]
+__all__ = ["ConsumerLoop", "Decoder", "Handler"]
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +39,6 @@ log = logging.getLogger(__name__)
 Decoder = Callable[[bytes], Any]
 #: Handles a batch of decoded values, in partition order; must be idempotent.
 Handler = Callable[[Sequence[Any]], Awaitable[None]]
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures of the infrastructure (database, broker, network), not of the record.
-
-    A transient failure is retried with back-off and never sends a record to the DLQ.
-    """
-    if isinstance(exc, OSError | ConnectionError | TimeoutError | BrokerUnavailable | KafkaError):
-        return True
-    # Imported lazily so that a consumer without a database needs neither library.
-    import asyncpg
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
-        return True
-    if isinstance(exc, asyncpg.InterfaceError):
-        return True
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and is_transient(cause)
 
 
 @dataclass
@@ -132,8 +110,8 @@ class ConsumerLoop:
             while await self._connected() and not self._stopping.is_set():
                 assert self._consumer is not None
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_batch)
-                if batches:
-                    await self._process(batches)
+                if batches and not await self._processed(batches):
+                    break
                 if self._commits_lost:
                     await self._rebuild()
                     continue
@@ -217,6 +195,24 @@ class ConsumerLoop:
 
     # -- processing --------------------------------------------------------
 
+    async def _processed(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
+        """Process a fetch; False when the loop was stopped while the batch still failed.
+
+        A batch held by a transient failure (the database is down) is then left
+        uncommitted: the next member of the group gets it again.
+        """
+        try:
+            await self._process(batches)
+        except Exception as exc:
+            if not (self._stopping.is_set() and is_transient(exc)):
+                raise
+            log.warning(
+                "stopped with a batch still failing; its offsets stay uncommitted",
+                extra={"group": self.group_id, "error": describe_failure(exc)},
+            )
+            return False
+        return True
+
     async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Handle everything one fetch returned in one handler call, then commit it all.
 
@@ -231,7 +227,7 @@ class ConsumerLoop:
                 try:
                     decoded.append((record, decode(record.value)))
                 except Exception as exc:
-                    await self._dead_letter(record, f"undecodable: {exc}")
+                    await self._dead_letter(record, f"undecodable: {describe_failure(exc)}")
         await self._handle_with_retry(decoded)
         await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
         for record, _ in decoded:
@@ -254,7 +250,7 @@ class ConsumerLoop:
             except Exception as exc:
                 if self._stopping.is_set():
                     raise
-                await self._dead_letter(record, f"handler failed: {exc!r}")
+                await self._dead_letter(record, f"handler failed: {describe_failure(exc)}")
 
     async def _retry_transient(self, values: list[Any]) -> None:
         """Call the handler, retrying with back-off while the failure is transient."""
@@ -266,27 +262,20 @@ class ConsumerLoop:
             except Exception as exc:
                 if not is_transient(exc) or self._stopping.is_set():
                     raise
-                log.warning("transient failure; retrying", extra={"error": repr(exc)})
+                log.warning("transient failure; retrying", extra={"error": describe_failure(exc)})
                 await self._sleep(delay)
                 delay = min(delay * 2, 10.0)
 
     async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
-        headers = (
-            ("dlq.error", error[:2000].encode()),
-            ("dlq.consumer", self.group_id.encode()),
-            ("dlq.topic", record.topic.encode()),
-            ("dlq.partition", str(record.partition).encode()),
-            ("dlq.offset", str(record.offset).encode()),
-            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
-        )
-        outgoing = OutgoingRecord(
-            dead_letter_topic(record.topic), record.key, record.value, headers
-        )
+        outgoing = dead_letter_record(record, group_id=self.group_id, error=error)
         delay = 0.2
         while True:
             try:
                 await self._producer.publish(outgoing)
                 break
+            except RecordTooLarge:
+                # Retrying would never succeed: keep the record's trace without its value.
+                outgoing = without_value(outgoing)
             except BrokerUnavailable:
                 if self._stopping.is_set():
                     raise

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
-from shared.errors import BrokerUnavailable
+from shared.errors import BrokerUnavailable, RecordTooLarge
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka.topics import ensure_topics
 from shared.observability import EVENTS_PUBLISHED, PUBLISH_FAILURES
@@ -21,6 +21,9 @@ __all__ = ["EventProducer", "OutgoingRecord", "interaction_record", "publish_int
 
 log = logging.getLogger(__name__)
 
+#: Room for a record's framing in a request: batch header, varints, timestamps.
+RECORD_OVERHEAD_BYTES = 128
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingRecord:
@@ -28,6 +31,13 @@ class OutgoingRecord:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Bytes the record takes in a produce request, framing included (an upper bound)."""
+        key = len(self.key) if self.key is not None else 0
+        headers = sum(len(name.encode()) + len(value) for name, value in self.headers)
+        return RECORD_OVERHEAD_BYTES + key + len(self.value) + headers
 
 
 def interaction_record(event: InteractionEvent) -> OutgoingRecord:
@@ -65,6 +75,7 @@ class EventProducer:
             max_batch_size=s.kafka_max_batch_bytes,
             compression_type=None if s.kafka_compression == "none" else s.kafka_compression,
             request_timeout_ms=s.kafka_request_timeout_ms,
+            max_request_size=s.kafka_max_request_size,
         )
 
     async def start(self, *, wait: bool = False, patience_s: float = 0.0) -> None:
@@ -126,13 +137,26 @@ class EventProducer:
         return True
 
     async def publish(self, record: OutgoingRecord) -> None:
-        """Publish one record; raise :class:`BrokerUnavailable` when not acknowledged in time."""
+        """Publish one record; raise :class:`BrokerUnavailable` when not acknowledged in time,
+        :class:`RecordTooLarge` when it is larger than a request may be."""
         await self.publish_many([record])
 
     async def publish_many(self, records: Sequence[OutgoingRecord]) -> None:
-        """Publish records together; return once the broker acknowledged every one of them."""
+        """Publish records together; return once the broker acknowledged every one of them.
+
+        Raises :class:`RecordTooLarge`, before sending any, when one of them is larger than
+        ``KAFKA_MAX_REQUEST_SIZE`` (or the broker refuses its size): retrying cannot help.
+        Raises :class:`BrokerUnavailable` when the broker does not acknowledge in time.
+        """
         if not records:
             return
+        limit = self._settings.kafka_max_request_size
+        for r in records:
+            if r.size > limit:
+                raise RecordTooLarge(
+                    f"a record of {r.size} bytes for {r.topic} exceeds the {limit} bytes "
+                    "the broker accepts"
+                )
         producer = self._producer
         if producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
@@ -143,6 +167,9 @@ class EventProducer:
                     for r in records
                 ]
                 await asyncio.gather(*pending)
+        except MessageSizeTooLargeError as exc:
+            PUBLISH_FAILURES.labels(records[0].topic).inc(len(records))
+            raise RecordTooLarge("the broker refused a record as too large") from exc
         except (KafkaError, TimeoutError) as exc:
             PUBLISH_FAILURES.labels(records[0].topic).inc(len(records))
             log.warning("publish not acknowledged", extra={"error": repr(exc)})

@@ -11,14 +11,16 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.settings import PlatformSettings
 
-__all__ = ["dead_letter_topic", "ensure_topics"]
+__all__ = ["DLQ_SUFFIX", "dead_letter_topic", "ensure_topics"]
 
 log = logging.getLogger(__name__)
+
+DLQ_SUFFIX = ".dlq"
 
 
 def dead_letter_topic(topic: str) -> str:
     """Name of the dead-letter topic paired with ``topic``."""
-    return f"{topic}.dlq"
+    return f"{topic}{DLQ_SUFFIX}"
 
 
 async def ensure_topics(settings: PlatformSettings, topics: Iterable[str]) -> None:
