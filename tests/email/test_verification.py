@@ -149,12 +149,13 @@ def test_production_refuses_the_development_secrets(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("SWITCHBOARD_ENV", "production")
     with pytest.raises(ValueError, match="EMAIL_MAILGUN_SIGNING_KEY still holds"):
         EmailSettings()
+    # Production secrets are at least 16 characters long.
     real = {
-        "EMAIL_MAILGUN_SIGNING_KEY": "key-real",
-        "EMAIL_SENDGRID_PASSWORD": "real-sendgrid",
-        "EMAIL_POSTMARK_PASSWORD": "real-postmark",
-        "EMAIL_MIME_TOKEN": "real-token",
+        "EMAIL_MAILGUN_SIGNING_KEY": "key-real-0123456789",
+        "EMAIL_SENDGRID_PASSWORD": "real-sendgrid-password",
+        "EMAIL_POSTMARK_PASSWORD": "real-postmark-password",
+        "EMAIL_MIME_TOKEN": "real-mime-token-0123",
     }
     for name, value in real.items():
         monkeypatch.setenv(name, value)
-    assert EmailSettings().mime_token.get_secret_value() == "real-token"
+    assert EmailSettings().mime_token.get_secret_value() == "real-mime-token-0123"
