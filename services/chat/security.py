@@ -13,30 +13,18 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from services.chat.deps import SettingsDep
+from services.chat.settings import ChatSettings
 from shared.clock import utc_now
 from shared.errors import NotFound, Unauthorized
+from shared.security import switchboard_signed_body
 from shared.service import read_body
 from shared.signatures import (
     hmac_sha256_hex,
-    require_signature,
     signatures_match,
-    switchboard_signature,
 )
 
 #: Seconds since 1970, as Slack sends them.
 SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-
-
-async def generic_signed_body(
-    request: Request,
-    settings: SettingsDep,
-    x_switchboard_signature: Annotated[str | None, Header()] = None,
-) -> bytes:
-    """``X-Switchboard-Signature`` must be ``sha256=<hex HMAC-SHA256(secret, raw body)>``."""
-    body = await read_body(request, settings.max_body_bytes)
-    expected = switchboard_signature(settings.generic_secret.get_secret_value(), body)
-    require_signature(expected, x_switchboard_signature, header="X-Switchboard-Signature")
-    return body
 
 
 async def slack_signed_body(
@@ -60,7 +48,7 @@ async def slack_signed_body(
     return body
 
 
-GenericBody = Annotated[bytes, Depends(generic_signed_body)]
+GenericBody = Annotated[bytes, Depends(switchboard_signed_body(ChatSettings))]
 SlackBody = Annotated[bytes, Depends(slack_signed_body)]
 
 

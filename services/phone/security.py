@@ -16,8 +16,9 @@ from services.phone.deps import SettingsDep
 from services.phone.settings import PhoneSettings
 from services.phone.twilio import Form
 from shared.errors import Unauthorized
+from shared.security import switchboard_signed_body
 from shared.service import read_body
-from shared.signatures import require_signature, signatures_match, switchboard_signature
+from shared.signatures import signatures_match
 
 __all__ = [
     "SignedCallLog",
@@ -104,17 +105,5 @@ async def cdr_bearer(
         raise Unauthorized("Authorization must be 'Bearer <PHONE_CDR_TOKEN>'")
 
 
-async def verified_call_log(
-    request: Request,
-    settings: SettingsDep,
-    x_switchboard_signature: Annotated[str | None, Header()] = None,
-) -> bytes:
-    """``X-Switchboard-Signature`` must be ``sha256=<hex HMAC-SHA256(secret, raw body)>``."""
-    body = await read_body(request, settings.max_body_bytes)
-    expected = switchboard_signature(settings.generic_secret.get_secret_value(), body)
-    require_signature(expected, x_switchboard_signature, header="X-Switchboard-Signature")
-    return body
-
-
 #: The body of a generic call log whose X-Switchboard-Signature checked out (401 otherwise).
-SignedCallLog = Annotated[bytes, Depends(verified_call_log)]
+SignedCallLog = Annotated[bytes, Depends(switchboard_signed_body(PhoneSettings))]

@@ -21,6 +21,7 @@ from shared.outbound.transport import (
     outcome_of,
     retry_after_s,
 )
+from shared.outbound.webhook import SignedWebhookTransport
 from shared.outbound.wiring import install
 from shared.outbound.worker import (
     DELIVERIES,
@@ -41,6 +42,7 @@ __all__ = [
     "RateLimits",
     "Retry",
     "Sent",
+    "SignedWebhookTransport",
     "Transport",
     "delivery_table",
     "install",

@@ -1,75 +1,22 @@
-"""Replies to generic chat conversations: a POST signed as Standard Webhooks sign them."""
+"""Replies to generic chat conversations: a signed POST to ``CHAT_GENERIC_OUTBOUND_URL``."""
 
 from __future__ import annotations
 
-import json
-
-import httpx
-
 from services.chat.settings import ChatSettings
 from services.chat.visitors import PROVIDER as WIDGET
-from shared.clock import utc_now
-from shared.events import Channel, InteractionEvent
-from shared.outbound import Outcome, not_configured, outcome_of
-from shared.signatures import standard_webhook_headers
+from shared.events import Channel
+from shared.outbound.webhook import SignedWebhookTransport
 
-__all__ = ["GenericChatTransport"]
+__all__ = ["generic_chat_transport"]
 
 
-class GenericChatTransport:
-    """Posts each reply to ``CHAT_GENERIC_OUTBOUND_URL``, for whatever tool the source is."""
-
-    name = "generic"
-
-    def __init__(self, settings: ChatSettings) -> None:
-        self._url = settings.generic_outbound_url
-        secret = settings.generic_outbound_secret or settings.generic_secret
-        self._secret = secret.get_secret_value().encode()
-
-    def serves(self, event: InteractionEvent) -> bool:
-        # Generic sources are named by the tool that posts them; Slack and the widget are not.
-        return event.channel is Channel.CHAT and event.provider not in ("slack", WIDGET)
-
-    def limits(self, event: InteractionEvent) -> list[tuple[str, float]]:
-        return []
-
-    async def send(self, event: InteractionEvent, client: httpx.AsyncClient) -> Outcome:
-        if not self._url:
-            return not_configured("CHAT_GENERIC_OUTBOUND_URL")
-        webhook_id = str(event.event_id)
-        body = json.dumps(reply_body(event), separators=(",", ":")).encode()
-        signed = standard_webhook_headers(self._secret, webhook_id, body, utc_now())
-        response = await client.post(
-            self._url, content=body, headers={"content-type": "application/json", **signed}
-        )
-        return outcome_of(response, message_id=_message_id(response) or webhook_id)
-
-
-def reply_body(event: InteractionEvent) -> dict[str, object]:
-    """What the tool receives: the conversation, the customer, the text and who answered."""
-    _, _, conversation_id = event.conversation_key.partition(":")
-    return {
-        "type": "message.sent",
-        "source": event.provider,
-        "conversation_id": conversation_id,
-        "conversation_key": event.conversation_key,
-        "customer": event.customer.model_dump(exclude_none=True),
-        "text": event.content.text if event.content else "",
-        "in_reply_to": event.content.in_reply_to if event.content else None,
-        "reply_id": event.raw_ref,
-        "agent_id": event.agent_id,
-        "sent_at": event.occurred_at.isoformat(),
-    }
-
-
-def _message_id(response: httpx.Response) -> str | None:
-    """The tool's own id for the message, when its answer gives one."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return None
-    if isinstance(answer, dict):
-        for field in ("id", "message_id"):
-            if isinstance(answer.get(field), str | int) and str(answer[field]):
-                return str(answer[field])
-    return None
+def generic_chat_transport(settings: ChatSettings) -> SignedWebhookTransport:
+    """For whatever tool posted the conversation; Slack and the widget have their own paths."""
+    return SignedWebhookTransport(
+        url=settings.generic_outbound_url,
+        secret=settings.generic_outbound_secret or settings.generic_secret,
+        setting="CHAT_GENERIC_OUTBOUND_URL",
+        channel=Channel.CHAT,
+        not_for=("slack", WIDGET),
+        id_field="conversation_id",
+    )

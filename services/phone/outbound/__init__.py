@@ -5,12 +5,12 @@ Calls are not here: an accepted call is connected to its agent by ``services.pho
 
 from aiokafka import ConsumerRecord
 
-from services.phone.outbound.generic import GenericCallTransport
+from services.phone.outbound.generic import generic_call_transport
 from services.phone.outbound.sms import TwilioSmsTransport
 from services.phone.settings import PhoneSettings
 from shared.outbound import Transport
 
-__all__ = ["GenericCallTransport", "TwilioSmsTransport", "may_be_delivered", "transports"]
+__all__ = ["TwilioSmsTransport", "may_be_delivered", "transports"]
 
 #: Conversation keys of calls only a live agent answers: no reply is delivered to them.
 _CALL_KEYS = (b"twilio_voice:", b"asterisk:")
@@ -18,7 +18,7 @@ _CALL_KEYS = (b"twilio_voice:", b"asterisk:")
 
 def transports(settings: PhoneSettings) -> list[Transport]:
     """The phone connector's outbound transports, Twilio SMS first (generic serves the rest)."""
-    return [TwilioSmsTransport(settings), GenericCallTransport(settings)]
+    return [TwilioSmsTransport(settings), generic_call_transport(settings)]
 
 
 def may_be_delivered(record: ConsumerRecord) -> bool:
