@@ -1,12 +1,14 @@
 """HTTP endpoints of the email connector: one per provider, and raw MIME."""
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
 from services.email import service
 from services.email.deps import DatabaseDep, ProducerDep, SettingsDep
 from services.email.forms import parse_form
-from services.email.mime import parse_mime
+from services.email.mime import ParsedEmail, parse_mime
 from services.email.providers import from_mailgun, from_postmark, from_sendgrid
 from services.email.schemas import Accepted, PostmarkInbound
 from services.email.security import (
@@ -15,8 +17,12 @@ from services.email.security import (
     postmark_basic_auth,
     sendgrid_basic_auth,
 )
+from services.email.service import MailgunToken
+from services.email.settings import EmailSettings
+from shared.db import Database
 from shared.errors import invalid_body
 from shared.events import InteractionEvent
+from shared.kafka import EventProducer
 from shared.service import read_body
 
 router = APIRouter(prefix="/inbound", tags=["email"])
@@ -31,6 +37,29 @@ def _accepted(event: InteractionEvent) -> Accepted:
     )
 
 
+async def _receive(
+    parse: Callable[..., ParsedEmail],
+    raw: object,
+    *,
+    provider: str,
+    settings: EmailSettings,
+    database: Database,
+    producer: EventProducer,
+    mailgun_token: MailgunToken | None = None,
+) -> Accepted:
+    """Parse ``raw`` with the provider's parser off the event loop, then accept the mail."""
+    mail = await service.parse_off_loop(parse, raw, max_attachments=settings.max_attachments)
+    event = await service.accept(
+        mail,
+        provider=provider,
+        database=database,
+        producer=producer,
+        max_text_chars=settings.max_text_chars,
+        mailgun_token=mailgun_token,
+    )
+    return _accepted(event)
+
+
 @router.post("/mailgun", response_model=Accepted)
 async def mailgun_inbound(
     post: VerifiedMailgunPost,
@@ -39,18 +68,15 @@ async def mailgun_inbound(
     producer: ProducerDep,
 ) -> Accepted:
     """Accept a Mailgun route POST (parsed fields or `body-mime`), signed with the signing key."""
-    mail = await service.parse_off_loop(
-        from_mailgun, post.form, max_attachments=settings.max_attachments
-    )
-    event = await service.accept(
-        mail,
+    return await _receive(
+        from_mailgun,
+        post.form,
         provider="mailgun",
+        settings=settings,
         database=database,
         producer=producer,
-        max_text_chars=settings.max_text_chars,
         mailgun_token=post.token,
     )
-    return _accepted(event)
 
 
 @router.post("/sendgrid", response_model=Accepted, dependencies=[Depends(sendgrid_basic_auth)])
@@ -60,17 +86,14 @@ async def sendgrid_inbound(
     """Accept a SendGrid Inbound Parse POST (parsed or raw mode), behind basic auth."""
     body = await read_body(request, settings.max_body_bytes)
     form = parse_form(request.headers.get("content-type"), body)
-    mail = await service.parse_off_loop(
-        from_sendgrid, form, max_attachments=settings.max_attachments
-    )
-    event = await service.accept(
-        mail,
+    return await _receive(
+        from_sendgrid,
+        form,
         provider="sendgrid",
+        settings=settings,
         database=database,
         producer=producer,
-        max_text_chars=settings.max_text_chars,
     )
-    return _accepted(event)
 
 
 @router.post("/postmark", response_model=Accepted, dependencies=[Depends(postmark_basic_auth)])
@@ -83,17 +106,14 @@ async def postmark_inbound(
         payload = PostmarkInbound.model_validate_json(body)
     except ValidationError as exc:
         raise invalid_body(exc, "Postmark inbound JSON is invalid") from None
-    mail = await service.parse_off_loop(
-        from_postmark, payload, max_attachments=settings.max_attachments
-    )
-    event = await service.accept(
-        mail,
+    return await _receive(
+        from_postmark,
+        payload,
         provider="postmark",
+        settings=settings,
         database=database,
         producer=producer,
-        max_text_chars=settings.max_text_chars,
     )
-    return _accepted(event)
 
 
 @router.post("/mime", response_model=Accepted, dependencies=[Depends(mime_bearer)])
@@ -102,12 +122,6 @@ async def mime_inbound(
 ) -> Accepted:
     """Accept one whole RFC 5322 message (`message/rfc822` body), with a bearer token."""
     body = await read_body(request, settings.max_body_bytes)
-    mail = await service.parse_off_loop(parse_mime, body, max_attachments=settings.max_attachments)
-    event = await service.accept(
-        mail,
-        provider="mime",
-        database=database,
-        producer=producer,
-        max_text_chars=settings.max_text_chars,
+    return await _receive(
+        parse_mime, body, provider="mime", settings=settings, database=database, producer=producer
     )
-    return _accepted(event)
