@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.chat.settings import ChatSettings
 from shared.events import INTERACTIONS_TOPIC
+from tests.drills.extended.test_duplicates_and_restarts import publish_backlog
 from tests.drills.support import (
     CHAT_APP,
     METRICS_APP,
@@ -18,7 +19,6 @@ from tests.drills.support import (
     post_message,
     services_on,
 )
-from tests.drills.test_duplicates_and_restarts import publish_backlog
 from tests.support.kafka import read_topic
 
 GOOD, POISON = 300, 25

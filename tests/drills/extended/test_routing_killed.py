@@ -6,6 +6,7 @@ import signal
 import httpx
 
 from bench.routing_bench import ROUTING_APP
+from tests.drills.extended.test_duplicates_and_restarts import publish_backlog
 from tests.drills.support import (
     drill_tag,
     own_broker,
@@ -14,7 +15,6 @@ from tests.drills.support import (
     services_on,
     start,
 )
-from tests.drills.test_duplicates_and_restarts import publish_backlog
 
 AGENTS, CAPACITY, CONVERSATIONS = 100, 5, 400
 
