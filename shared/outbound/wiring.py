@@ -18,7 +18,27 @@ from shared.outbound.worker import DeliveryWorker
 from shared.outbox import OutboxRelay
 from shared.service import Runtime
 
-__all__ = ["install"]
+__all__ = ["REPLY_MARK", "install", "may_be_reply"]
+
+#: The bytes every ``message.sent`` record holds: events are written by our own serializer
+#: (``InteractionEvent.to_json``: compact JSON), so a record without them is no reply. The
+#: outbound consumer reads the whole of ``interactions.v1``, every webhook's event included:
+#: looking for these bytes spares decoding the events that are not replies.
+REPLY_MARK = b'"type":"message.sent"'
+
+
+def may_be_reply(
+    wants: Callable[[ConsumerRecord], bool] | None,
+) -> Callable[[ConsumerRecord], bool]:
+    """``wants`` (a connector's look at the key), after the cheaper test for a reply's bytes."""
+
+    def check(record: ConsumerRecord) -> bool:
+        value = record.value
+        if not isinstance(value, bytes) or REPLY_MARK not in value:
+            return False
+        return wants is None or wants(record)
+
+    return check
 
 
 def install(
@@ -67,7 +87,7 @@ def install(
             decoders={INTERACTIONS_TOPIC: InteractionEvent.from_json},
             handle=queue_replies,
             producer=runtime.producer,
-            wants=wants,
+            wants=may_be_reply(wants),
         )
     )
     runtime.add_worker(worker)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
+from shared.events import INTERACTIONS_TOPIC, Direction, EventType
 from shared.outbound import Failed, OutboundSettings, RateLimits, Retry, Sent, outcome_of
+from shared.outbound.wiring import may_be_reply
+from tests.factories import interaction
 
 
 class Clock:
@@ -61,3 +65,20 @@ def test_the_http_status_decides_the_outcome(
 def test_a_lease_shorter_than_a_call_is_refused() -> None:
     with pytest.raises(ValidationError, match="OUTBOUND_LEASE_S"):
         OutboundSettings(outbound_lease_s=5, outbound_timeout_s=10)
+
+
+def test_only_records_holding_a_reply_are_decoded() -> None:
+    """The outbound consumer's pre-filter: it must pass every reply as we serialize it."""
+    reply = interaction(
+        type=EventType.MESSAGE_SENT, direction=Direction.OUTBOUND, agent_id="agent-1"
+    )
+    received = interaction()
+
+    def record(value: bytes, key: bytes = b"slack:C1:1") -> ConsumerRecord:
+        return ConsumerRecord(INTERACTIONS_TOPIC, 0, 0, 0, 0, key, value, None, 0, 0, [])
+
+    slack_only = may_be_reply(lambda r: r.key is not None and r.key.startswith(b"slack:"))
+    assert may_be_reply(None)(record(reply.to_json()))
+    assert slack_only(record(reply.to_json()))
+    assert not slack_only(record(reply.to_json(), key=b"email:thread"))
+    assert not may_be_reply(None)(record(received.to_json()))
