@@ -118,6 +118,7 @@ async def ingest_cdr_upload(
     producer: EventProducer,
     region: str,
     chunk_rows: int,
+    max_line_bytes: int,
 ) -> list[RecordResult]:
     """Read a ``Master.csv`` upload row by row; publish the good rows chunk by chunk."""
     received_at = utc_now()
@@ -136,7 +137,7 @@ async def ingest_cdr_upload(
             results.append(result_of(row, outcome))
         pending.clear()
 
-    async for row in asterisk.rows_of(chunks):
+    async for row in asterisk.rows_of(chunks, max_line_bytes=max_line_bytes):
         blank = row.problem is None and not any(v.strip() for v in row.values)
         if blank or asterisk.is_header(row):
             continue
