@@ -68,7 +68,7 @@ async def twilio_sms_status(
 async def asterisk_cdr(
     request: Request, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> BatchReport:
-    """Upload Asterisk `Master.csv` CDRs (any size, streamed); reports every row's fate."""
+    """Upload Asterisk `Master.csv` CDRs (any size, streamed); counts every row's fate."""
 
     async def limited() -> AsyncIterator[bytes]:
         size = 0
@@ -79,19 +79,19 @@ async def asterisk_cdr(
             yield chunk
 
     try:
-        results = await service.ingest_cdr_upload(
+        return await service.ingest_cdr_upload(
             limited(),
             database=database,
             producer=producer,
             region=settings.default_region,
             chunk_rows=settings.upload_chunk_rows,
             max_line_bytes=settings.cdr_max_line_bytes,
+            listed_rows=settings.cdr_report_rows,
         )
     except asterisk.LineTooLong as exc:
         raise PayloadTooLarge(
             str(exc), detail={"line": exc.number, "max_line_bytes": exc.limit}
         ) from None
-    return BatchReport.of(results)
 
 
 @router.post("/calls", response_model=BatchReport)

@@ -46,6 +46,12 @@ class PhoneSettings(ServiceSettings, OutboundSettings):
         ge=1024,
         description="Longest CDR line read; a longer one refuses the upload with 413 at once.",
     )
+    cdr_report_rows: int = Field(
+        default=20_000,
+        ge=1,
+        description="Rows a CDR upload's report lists one by one; the rest are only counted, so "
+        "any upload is reported in the same memory.",
+    )
 
     twilio_api_url: str = Field(
         default="https://api.twilio.com", description="Base URL of Twilio's REST API."

@@ -181,3 +181,15 @@ async def test_an_upload_that_never_ends_its_line_is_refused_unread(
 
     assert answer.status_code == 413, answer.text
     assert answer.json()["detail"] == {"line": 2, "max_line_bytes": 64 * 1024}
+
+
+async def test_the_report_of_a_big_upload_lists_its_first_rows_and_counts_them_all(
+    phone: httpx.AsyncClient,
+) -> None:
+    body = b"just,three,columns\n" * 25_000
+
+    report = await upload(phone, body)
+
+    assert (report["rows"], report["rejected"], report["accepted"]) == (25_000, 25_000, 0)
+    assert [r["row"] for r in report["results"]] == list(range(1, 20_001))
+    assert report["omitted"] == 5_000
