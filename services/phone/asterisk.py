@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +17,9 @@ COLUMNS = (
     "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
     "uniqueid", "userfield",
 )  # fmt: skip
+
+#: The longest line read by default; a longer one refuses the upload (a CDR is well under 1 KiB).
+MAX_LINE_BYTES = 64 * 1024
 
 DISPOSITIONS = {
     "ANSWERED": CallDisposition.ANSWERED,
@@ -37,6 +39,15 @@ class RowError(ValueError):
         self.problem = problem
 
 
+class LineTooLong(ValueError):
+    """A line past the bound: the upload is read no further, as the line may never end."""
+
+    def __init__(self, number: int, limit: int) -> None:
+        super().__init__(f"line {number} is longer than {limit} bytes")
+        self.number = number
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class Row:
     number: int  # 1-based line of the upload
@@ -44,31 +55,34 @@ class Row:
     problem: str | None = None  # why the line is no CSV row at all
 
 
-async def rows_of(chunks: AsyncIterator[bytes]) -> AsyncIterator[Row]:
-    """CSV rows of a streamed upload, decoded as UTF-8 as they arrive."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
+async def rows_of(
+    chunks: AsyncIterator[bytes], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> AsyncIterator[Row]:
+    """CSV rows of a streamed upload; :class:`LineTooLong` as soon as a line passes the bound."""
+    pending = b""
     number = 0
     async for chunk in chunks:
-        pending += decoder.decode(chunk)
-        lines = pending.split("\n")
+        # Split the bytes, not the text: a newline byte is never part of a UTF-8 sequence.
+        lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
-        for values, problem in _parse(lines):
+        for line in lines:
             number += 1
-            yield Row(number, values, problem)
-    pending += decoder.decode(b"", final=True)
-    for values, problem in _parse([pending] if pending.strip() else []):
-        number += 1
-        yield Row(number, values, problem)
+            if len(line) > max_line_bytes:
+                raise LineTooLong(number, max_line_bytes)
+            yield _row(number, line)
+        if len(pending) > max_line_bytes:
+            raise LineTooLong(number + 1, max_line_bytes)
+    if pending.strip():
+        yield _row(number + 1, pending)
 
 
-def _parse(lines: list[str]) -> Iterator[tuple[list[str], str | None]]:
+def _row(number: int, line: bytes) -> Row:
     # One CDR is one line: Asterisk never writes a newline inside a field.
-    for line in lines:
-        try:
-            yield next(csv.reader([line.rstrip("\r")]), []), None
-        except csv.Error as exc:  # a carriage return or NUL inside the line
-            yield [], f"is not CSV: {exc}"
+    text = line.decode("utf-8", errors="replace").rstrip("\r")
+    try:
+        return Row(number, next(csv.reader([text]), []))
+    except csv.Error as exc:  # a carriage return or NUL inside the line
+        return Row(number, [], f"is not CSV: {exc}")
 
 
 def is_header(row: Row) -> bool:

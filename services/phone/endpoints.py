@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
-from services.phone import service
+from services.phone import asterisk, service
 from services.phone.deps import DatabaseDep, ProducerDep, SettingsDep
 from services.phone.outbound.sms import STATUS_CALLBACK_PATH
 from services.phone.schemas import Accepted, BatchReport, GenericCall
@@ -68,7 +68,7 @@ async def twilio_sms_status(
 async def asterisk_cdr(
     request: Request, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> BatchReport:
-    """Upload Asterisk `Master.csv` CDRs (any size, streamed); reports every row's fate."""
+    """Upload Asterisk `Master.csv` CDRs (any size, streamed); counts every row's fate."""
 
     async def limited() -> AsyncIterator[bytes]:
         size = 0
@@ -78,14 +78,20 @@ async def asterisk_cdr(
                 raise PayloadTooLarge(f"upload exceeds {settings.max_upload_bytes} bytes")
             yield chunk
 
-    results = await service.ingest_cdr_upload(
-        limited(),
-        database=database,
-        producer=producer,
-        region=settings.default_region,
-        chunk_rows=settings.upload_chunk_rows,
-    )
-    return BatchReport.of(results)
+    try:
+        return await service.ingest_cdr_upload(
+            limited(),
+            database=database,
+            producer=producer,
+            region=settings.default_region,
+            chunk_rows=settings.upload_chunk_rows,
+            max_line_bytes=settings.cdr_max_line_bytes,
+            listed_rows=settings.cdr_report_rows,
+        )
+    except asterisk.LineTooLong as exc:
+        raise PayloadTooLarge(
+            str(exc), detail={"line": exc.number, "max_line_bytes": exc.limit}
+        ) from None
 
 
 @router.post("/calls", response_model=BatchReport)

@@ -57,7 +57,12 @@ class BatchReport(BaseModel):
     accepted: int
     duplicate: int
     rejected: int
-    results: list[RecordResult]
+    results: list[RecordResult] = Field(description="One result a row, in row order.")
+    omitted: int = Field(
+        default=0,
+        description="Rows counted above but not in results: a CDR upload lists only its first "
+        "PHONE_CDR_REPORT_ROWS rows.",
+    )
 
     @classmethod
     def of(cls, results: list[RecordResult]) -> BatchReport:

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from services.phone import asterisk, repository, twilio
 from services.phone.calls import CallReport, lifecycle_events
-from services.phone.schemas import GenericCall, RecordResult
+from services.phone.report import ReportTally
+from services.phone.schemas import BatchReport, GenericCall, RecordResult
 from shared.clock import utc_now
 from shared.db import Database
 from shared.events import InteractionEvent
@@ -118,43 +119,53 @@ async def ingest_cdr_upload(
     producer: EventProducer,
     region: str,
     chunk_rows: int,
-) -> list[RecordResult]:
-    """Read a ``Master.csv`` upload row by row; publish the good rows chunk by chunk."""
+    max_line_bytes: int,
+    listed_rows: int,
+) -> BatchReport:
+    """Read a ``Master.csv`` upload row by row; publish the good rows chunk by chunk.
+
+    Every row is counted, but only the first ``listed_rows`` results are kept: an
+    upload of any length is read in the same memory.
+    """
     received_at = utc_now()
-    results: list[RecordResult] = []
-    pending: list[tuple[int, CallReport]] = []
+    tally = ReportTally(listed=listed_rows)
+    # The chunk's rows in order, each a report to record or a rejected row's result,
+    # so that the tally sees the rows in order.
+    pending: list[tuple[int, CallReport | RecordResult]] = []
 
     async def flush() -> None:
-        outcomes = await record_reports(
-            [report for _, report in pending],
-            database=database,
-            producer=producer,
-            received_at=received_at,
-            region=region,
+        reports = [entry for _, entry in pending if isinstance(entry, CallReport)]
+        outcomes = iter(
+            await record_reports(
+                reports,
+                database=database,
+                producer=producer,
+                received_at=received_at,
+                region=region,
+            )
         )
-        for (row, _), outcome in zip(pending, outcomes, strict=True):
-            results.append(result_of(row, outcome))
+        for row, entry in pending:
+            tally.add(entry if isinstance(entry, RecordResult) else result_of(row, next(outcomes)))
         pending.clear()
 
-    async for row in asterisk.rows_of(chunks):
+    async for row in asterisk.rows_of(chunks, max_line_bytes=max_line_bytes):
         blank = row.problem is None and not any(v.strip() for v in row.values)
         if blank or asterisk.is_header(row):
             continue
         try:
             report = asterisk.report_of(row, region=region, received_at=received_at)
         except asterisk.RowError as error:
-            results.append(
-                RecordResult(
-                    row=row.number, status="rejected", field=error.field, problem=error.problem
-                )
+            rejected = RecordResult(
+                row=row.number, status="rejected", field=error.field, problem=error.problem
             )
-            continue
-        pending.append((row.number, report))
+            pending.append((row.number, rejected))
+        else:
+            pending.append((row.number, report))
         if len(pending) >= chunk_rows:
             await flush()
     if pending:
         await flush()
-    return sorted(results, key=lambda r: r.row)
+    return tally.report()
 
 
 def generic_report(call: GenericCall, *, received_at: datetime) -> CallReport:

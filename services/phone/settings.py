@@ -3,6 +3,7 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.phone.asterisk import MAX_LINE_BYTES
 from shared.outbound import OutboundSettings
 from shared.settings import ServiceSettings
 
@@ -40,6 +41,17 @@ class PhoneSettings(ServiceSettings, OutboundSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     upload_chunk_rows: int = Field(default=500, ge=1, description="CDR rows published per batch.")
+    cdr_max_line_bytes: int = Field(
+        default=MAX_LINE_BYTES,
+        ge=1024,
+        description="Longest CDR line read; a longer one refuses the upload with 413 at once.",
+    )
+    cdr_report_rows: int = Field(
+        default=20_000,
+        ge=1,
+        description="Rows a CDR upload's report lists one by one; the rest are only counted, so "
+        "any upload is reported in the same memory.",
+    )
 
     twilio_api_url: str = Field(
         default="https://api.twilio.com", description="Base URL of Twilio's REST API."

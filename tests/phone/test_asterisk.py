@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +154,42 @@ async def test_an_upload_without_the_token_is_refused(phone: httpx.AsyncClient) 
     )
     assert answer.status_code == 401
     assert answer.json()["error"] == "unauthorized"
+
+
+HEADER = b"accountcode,src,dst\n"  # line 1, skipped
+
+
+async def test_a_line_longer_than_the_bound_is_refused_naming_it(phone: httpx.AsyncClient) -> None:
+    body = HEADER + b"a,b,c\n" + b"x," * 40_000 + b"\n" + b"a,b,c\n"  # line 3: 80,000 bytes
+
+    answer = await phone.post("/asterisk/cdr", content=body, headers=AUTH)
+
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["error"] == "payload_too_large"
+    assert answer.json()["detail"] == {"line": 3, "max_line_bytes": 64 * 1024}
+
+
+async def test_an_upload_that_never_ends_its_line_is_refused_unread(
+    phone: httpx.AsyncClient,
+) -> None:
+    async def no_newline() -> AsyncIterator[bytes]:
+        yield HEADER
+        for _ in range(128):  # 8 MiB without a newline
+            yield b"x" * (64 * 1024)
+
+    answer = await phone.post("/asterisk/cdr", content=no_newline(), headers=AUTH)
+
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["detail"] == {"line": 2, "max_line_bytes": 64 * 1024}
+
+
+async def test_the_report_of_a_big_upload_lists_its_first_rows_and_counts_them_all(
+    phone: httpx.AsyncClient,
+) -> None:
+    body = b"just,three,columns\n" * 25_000
+
+    report = await upload(phone, body)
+
+    assert (report["rows"], report["rejected"], report["accepted"]) == (25_000, 25_000, 0)
+    assert [r["row"] for r in report["results"]] == list(range(1, 20_001))
+    assert report["omitted"] == 5_000
