@@ -34,10 +34,17 @@ def service_ports(base: int = PORT_BASE) -> dict[str, int]:
     return {name: base + offset for offset, name in enumerate(SERVICES)}
 
 
+#: Seconds uvicorn waits for open responses on shutdown before it cancels them and runs the
+#: lifespan's shutdown (consumers commit and leave their group, producers flush). Compose's
+#: ``stop_grace_period`` leaves room above it for that.
+GRACEFUL_SHUTDOWN_S = 20
+
+
 def service_command(name: str, port: int) -> str:
     return (
         f"{shlex.quote(sys.executable)} -m uvicorn --factory services.{name}.app:create_app "
-        f"--host 127.0.0.1 --port {port} --loop uvloop --http httptools --no-access-log"
+        f"--host 127.0.0.1 --port {port} --loop uvloop --http httptools --no-access-log "
+        f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S}"
     )
 
 

@@ -10,7 +10,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import asyncpg
@@ -22,8 +25,50 @@ from shared.db import async_url
 
 log = logging.getLogger(__name__)
 
-#: Put in every stream when the service stops, so open streams end.
+#: Put in every stream when the service starts shutting down, so open streams end.
 CLOSED: Notice = {"type": "closed"}
+
+#: The signals on which uvicorn begins its graceful shutdown.
+SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+Restore = Callable[[], None]
+
+
+def on_shutdown_signal(callback: Callable[[], None]) -> Restore:
+    """Run ``callback`` on the running loop when a shutdown signal arrives, then hand the
+    signal on to the handler it replaced; returns what puts the replaced handlers back.
+
+    Why here and not elsewhere: uvicorn waits for open responses *before* it runs the
+    lifespan's shutdown, so a notice sent from there comes only after its graceful timeout.
+    The app has no handle on uvicorn's ``Server.should_exit``, and on shutdown uvicorn only
+    marks a busy connection not-keep-alive, so ``request.is_disconnected()`` never fires.
+    Uvicorn catches these signals with ``signal.signal`` around the whole serve (lifespan
+    included); chaining to its handler keeps its shutdown as it was. ``loop.add_signal_handler``
+    would replace it instead. Outside the main thread (an app under a test client) signals
+    cannot be caught and nothing is installed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    replaced: dict[signal.Signals, Any] = {}
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(callback)
+        previous = replaced[signal.Signals(signum)]
+        previous(signum, frame)
+
+    for sig in SHUTDOWN_SIGNALS:
+        previous = signal.getsignal(sig)
+        # A signal with no Python handler ends the process outright: nothing to chain to.
+        if callable(previous):
+            replaced[sig] = previous
+            signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, previous in replaced.items():
+            signal.signal(sig, previous)
+
+    return restore
 
 
 def plain_dsn(database_url: str) -> str:
@@ -39,7 +84,9 @@ class AgentFeed:
         self._dsn = plain_dsn(database_url)
         self._streams: dict[str, set[asyncio.Queue[Notice]]] = {}
         self._stopping = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._restore_signals: Restore = lambda: None
         self.listening = asyncio.Event()
 
     @property
@@ -52,19 +99,30 @@ class AgentFeed:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agent-feed")
+        self._restore_signals = on_shutdown_signal(self.close_streams)
 
     async def stop(self) -> None:
+        self._restore_signals()
         self._stopping.set()
+        self.close_streams()
+        if self._task is not None:
+            await self._task
+
+    def close_streams(self) -> None:
+        """End every open stream, and any opened from now on: the service is shutting down."""
+        if self._closing:
+            return
+        self._closing = True
         for streams in self._streams.values():
             for stream in streams:
                 stream.put_nowait(CLOSED)
-        if self._task is not None:
-            await self._task
 
     @contextlib.contextmanager
     def subscribe(self, agent_id: str) -> Iterator[asyncio.Queue[Notice]]:
         """A queue of the agent's notices while the block runs."""
         stream: asyncio.Queue[Notice] = asyncio.Queue(maxsize=1000)
+        if self._closing:
+            stream.put_nowait(CLOSED)
         self._streams.setdefault(agent_id, set()).add(stream)
         try:
             yield stream

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings
 
 from shared.settings import PlatformSettings, ServiceSettings
 from switchboard_dev.services import SERVICES
-from switchboard_dev.stack import service_ports
+from switchboard_dev.stack import GRACEFUL_SHUTDOWN_S, service_command, service_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = SERVICES
@@ -86,6 +86,22 @@ def test_each_service_runs_its_own_app_on_its_port(compose: dict[str, Any], serv
     assert spec["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert spec["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "/readyz" in " ".join(spec["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("service", APPS)
+def test_compose_waits_longer_than_uvicorn_for_a_graceful_stop(
+    compose: dict[str, Any], service: str
+) -> None:
+    spec = compose["services"][service]
+    command = spec["command"]
+    graceful_s = float(command[command.index("--timeout-graceful-shutdown") + 1])
+    # The same graceful timeout as make run, and time after it to drain consumers and
+    # producers before Docker's SIGKILL.
+    assert f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S}" in service_command(service, 8000)
+    assert graceful_s == GRACEFUL_SHUTDOWN_S
+    grace_period = spec["stop_grace_period"]
+    assert grace_period.endswith("s")
+    assert graceful_s + 5 <= float(grace_period.removesuffix("s")) <= graceful_s + 20
 
 
 @pytest.mark.parametrize("service", APPS)
