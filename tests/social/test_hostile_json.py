@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from tests.social.support import meta_signature, x_signature
+from tests.social.test_verification import messenger_text
+from tests.support.fixtures import FIXTURES
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 HUGE_INTEGER = b"9" * 4301
@@ -91,3 +93,41 @@ async def test_nesting_just_under_the_recursion_limit_gets_a_400(
             )
             assert answer.status_code == 400, (depth, answer.status_code, answer.text)
             assert answer.json()["detail"][0]["field"] == "body"
+
+
+#: An integer of as many digits as int() converts, where each platform sends an id: decoded,
+#: read as text, then too long for the conversation key it makes.
+LONGEST_INTEGER = int("9" * 4300)
+
+
+def with_long_ids(platform: str) -> list[dict[str, Any]]:
+    """Deliveries of ``platform`` whose customer or chat id is ``LONGEST_INTEGER``."""
+    if platform == "meta":
+        page = messenger_text("10", "20", "m_long")
+        page["entry"][0]["messaging"][0]["sender"]["id"] = LONGEST_INTEGER
+        return [page]
+    if platform == "x":
+        dm = json.loads((FIXTURES / "social" / "x_direct_message.json").read_text())
+        dm["direct_message_events"][0]["message_create"]["sender_id"] = LONGEST_INTEGER
+        return [dm]
+    message = json.loads((FIXTURES / "social" / "telegram_message.json").read_text())
+    message["message"]["chat"]["id"] = LONGEST_INTEGER
+    # A kind of update the connector does not know: its chat id is read from the raw dict.
+    unknown = {"update_id": 7, "poll_answer": {"user": {"id": 5}, "chat": {"id": LONGEST_INTEGER}}}
+    return [message, unknown]
+
+
+@pytest.mark.parametrize("platform", sorted(HOSTILE_BODIES))
+async def test_an_id_of_4300_digits_gets_a_400(
+    social_url: str, fixture_secrets: dict[str, str], platform: str
+) -> None:
+    async with httpx.AsyncClient(base_url=social_url) as client:
+        for payload in with_long_ids(platform):
+            body = json.dumps(payload).encode()
+            answer = await client.post(
+                f"/webhooks/{platform}",
+                content=body,
+                headers=signed(platform, body, fixture_secrets),
+            )
+            assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+            assert answer.json()["error"] == "bad_request"
