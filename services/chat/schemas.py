@@ -1,11 +1,12 @@
 """Request bodies of the chat connector."""
 
-import json
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.errors import BadRequest
 from shared.events import Direction
+from shared.json import json_document
 
 
 class Sender(BaseModel):
@@ -44,10 +45,10 @@ def generic_messages(body: bytes) -> list[GenericChatMessage]:
     Raises pydantic's ``ValidationError`` for anything else, malformed JSON included.
     """
     try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        # Not JSON, an integer past int()'s 4,300 digits, or nesting past the recursion
-        # limit: pydantic's own parser below names the problem.
+        parsed = json_document(body)
+    except BadRequest:
+        # Not JSON, an integer past int()'s 4,300 digits, or nesting too deep: pydantic's own
+        # parser below names the problem.
         parsed = None
     if isinstance(parsed, dict) and "messages" in parsed:
         return GenericChatBatch.model_validate(parsed).messages

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
+from pydantic import ValidationError
 
 from services.social.schemas.common import LATEST_EPOCH_S
+from shared.errors import invalid_body
 from shared.events import (
     Attachment,
     Channel,
@@ -57,7 +59,16 @@ class Message:
 
 
 def to_event(message: Message, *, received_at: datetime) -> InteractionEvent:
-    """The interaction event of ``message`` on the social channel."""
+    """The interaction event of ``message`` on the social channel; 400 when a value the body
+    gave is one no event can carry (an id of 4,300 digits in a conversation key)."""
+    try:
+        return _event(message, received_at=received_at)
+    except ValidationError as exc:
+        # Every value of the event comes from the body, so the body is at fault, not us.
+        raise invalid_body(exc, "body holds a value no event can carry") from None
+
+
+def _event(message: Message, *, received_at: datetime) -> InteractionEvent:
     return InteractionEvent(
         event_id=event_id_for(message.provider, message.dedup_key, message.type),
         type=message.type,

@@ -167,3 +167,32 @@ async def test_x_crc_is_no_signing_oracle_for_a_forged_delivery(
     assert genuine.status_code == 200
     event_id = str(event_id_for("x", message_id, EventType.MESSAGE_RECEIVED))
     assert await published(broker, [event_id], wait_for=[]) == {}
+
+
+async def test_handshakes_with_huge_or_odd_values_get_a_4xx(
+    social_url: str, fixture_secrets: dict[str, str]
+) -> None:
+    """Query values of 60,000 characters, non-ASCII ("²"), a NUL: refused with a
+    4xx naming the problem, never a 500; a long challenge with our verify token is echoed."""
+    ours = fixture_secrets["meta_verify_token"]
+    huge = "9" * 60_000
+    async with httpx.AsyncClient(base_url=social_url) as client:
+        refused = [
+            await client.get("/webhooks/meta", params={**params, "hub.challenge": "1"})
+            for params in (
+                {"hub.mode": "subscribe", "hub.verify_token": huge},
+                {"hub.mode": "subscribe", "hub.verify_token": "²" * 50},
+                {"hub.mode": huge, "hub.verify_token": ours},
+            )
+        ] + [
+            await client.get("/webhooks/x", params={"crc_token": token})
+            for token in (huge, "²" * 10, "a\x00b")
+        ]
+        echoed = await client.get(
+            "/webhooks/meta",
+            params={"hub.mode": "subscribe", "hub.verify_token": ours, "hub.challenge": huge},
+        )
+    assert [a.status_code for a in refused] == [403, 403, 400, 400, 400, 400]
+    assert all(a.json()["error"] in {"forbidden", "bad_request"} for a in refused)
+    assert echoed.status_code == 200
+    assert echoed.text == huge

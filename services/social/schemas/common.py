@@ -7,12 +7,12 @@ published, with its kind named, instead of being dropped.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import BadRequest, invalid_body
+from shared.json import json_document
 
 #: The latest second a ``datetime`` can hold (9999-12-31T23:59:59Z): a later time stamp is a
 #: malformed payload, refused with a 400 rather than failing in the parser.
@@ -38,12 +38,7 @@ class Accepted(BaseModel):
 
 def json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object; 400 when it is not JSON or not an object."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(
-            "body is not valid JSON", detail=[{"field": "body", "problem": str(exc)}]
-        ) from None
+    document = json_document(body)
     if not isinstance(document, dict):
         raise BadRequest(
             "body must be a JSON object", detail=[{"field": "body", "problem": "not an object"}]
