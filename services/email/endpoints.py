@@ -48,7 +48,7 @@ async def _receive(
     mailgun_token: MailgunToken | None = None,
 ) -> Accepted:
     """Parse ``raw`` with the provider's parser off the event loop, then accept the mail."""
-    mail = await service.parse_off_loop(parse, raw, max_attachments=settings.max_attachments)
+    mail = await service.parse_off_loop(parse, raw, limits=settings.parse_limits())
     event = await service.accept(
         mail,
         provider=provider,
