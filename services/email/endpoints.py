@@ -1,5 +1,6 @@
 """HTTP endpoints of the email connector: one per provider, and raw MIME."""
 
+import asyncio
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Request
@@ -85,7 +86,9 @@ async def sendgrid_inbound(
 ) -> Accepted:
     """Accept a SendGrid Inbound Parse POST (parsed or raw mode), behind basic auth."""
     body = await read_body(request, settings.max_body_bytes)
-    form = parse_form(request.headers.get("content-type"), body)
+    form = await asyncio.to_thread(
+        parse_form, request.headers.get("content-type"), body, settings.max_form_fields
+    )
     return await _receive(
         from_sendgrid,
         form,

@@ -52,6 +52,12 @@ class EmailSettings(ServiceSettings, OutboundSettings):
         description="MIME parts of one message; a message with more is refused (422).",
     )
 
+    max_form_fields: int = Field(
+        default=1000,
+        ge=10,
+        description="Fields and files of a provider's form POST; a form with more gets 413.",
+    )
+
     def parse_limits(self) -> ParseLimits:
         """The bounds the mail parsers work within."""
         return ParseLimits(

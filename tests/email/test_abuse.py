@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -9,13 +11,20 @@ import httpx
 import pytest
 
 from services.email.app import create_app
-from tests.email.support import bearer, mime_event_id, published, settings_for
+from tests.email.support import (
+    bearer,
+    mailgun_signature,
+    mime_event_id,
+    published,
+    settings_for,
+)
 from tests.support.server import serving
 
 pytestmark = pytest.mark.usefixtures("stack_env")
 
 MAX_HTML_CHARS = 100_000
 MAX_MIME_PARTS = 50
+MAX_FORM_FIELDS = 100
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +33,10 @@ async def bounded_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A connector with small limits, so the attacks stay small and the tests fast."""
     settings = settings_for(
-        fixture_secrets, max_html_chars=MAX_HTML_CHARS, max_mime_parts=MAX_MIME_PARTS
+        fixture_secrets,
+        max_html_chars=MAX_HTML_CHARS,
+        max_mime_parts=MAX_MIME_PARTS,
+        max_form_fields=MAX_FORM_FIELDS,
     )
     async with (
         serving(create_app(settings)) as url,
@@ -79,3 +91,80 @@ async def test_a_mail_under_the_part_limit_and_full_of_dash_lines_is_read(
     mail = _mail(f"{uuid.uuid4()}@dashes.example", "multipart/mixed; boundary=B", body)
     response = await bounded_client.post("/inbound/mime", content=mail, headers=bearer())
     assert response.status_code == 200, response.text
+
+
+def _multipart_form(fields: dict[str, str], filler: int) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [(name, value) for name, value in fields.items()]
+    parts += [(f"f{n}", "x") for n in range(filler)]
+    body = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in parts
+    )
+    return f"{body}--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+async def test_an_unsigned_flood_of_form_fields_is_refused_while_others_are_served(
+    bounded_client: httpx.AsyncClient,
+) -> None:
+    # 10,000 tiny fields: the whole form used to be parsed on the event loop (seconds of it)
+    # before the signature was looked at.
+    body, content_type = _multipart_form({}, filler=10_000)
+    flood = asyncio.create_task(
+        bounded_client.post(
+            "/inbound/mailgun", content=body, headers={"Content-Type": content_type}
+        )
+    )
+    # The server runs on this test's event loop: the longest gap between two answers of
+    # /healthz is the longest time the loop was held.
+    longest_gap, last = 0.0, time.monotonic()
+    while not flood.done():
+        health = await bounded_client.get("/healthz", timeout=5)
+        assert health.status_code == 200
+        longest_gap, last = max(longest_gap, time.monotonic() - last), time.monotonic()
+        await asyncio.sleep(0.05)
+    response = await flood
+    assert longest_gap < 1.0
+    assert response.status_code == 413, response.text
+    assert response.json()["error"] == "too_many_fields"
+    assert response.json()["detail"] == {"max_fields": MAX_FORM_FIELDS}
+
+
+async def test_a_signed_form_past_the_field_limit_is_refused(
+    bounded_client: httpx.AsyncClient, fixture_secrets: dict[str, str]
+) -> None:
+    signed = mailgun_signature(fixture_secrets["mailgun_signing_key"])
+    fields = {**signed, "from": "pat@example.com", "subject": "Hi", "body-plain": "Hello"}
+    response = await bounded_client.post(
+        "/inbound/mailgun", data={**fields, **{f"f{n}": "x" for n in range(MAX_FORM_FIELDS)}}
+    )
+    assert response.status_code == 413, response.text
+    assert response.json()["error"] == "too_many_fields"
+
+
+async def test_a_signed_multipart_form_under_the_limit_is_accepted(
+    bounded_client: httpx.AsyncClient, fixture_secrets: dict[str, str]
+) -> None:
+    signed = mailgun_signature(fixture_secrets["mailgun_signing_key"])
+    fields = {
+        **signed,
+        "message-headers": f'[["Message-ID", "<{uuid.uuid4()}@form.example>"]]',
+        "from": "Pat <pat@example.com>",
+        "subject": "Hi",
+        "body-plain": "Hello",
+    }
+    body, content_type = _multipart_form(fields, filler=MAX_FORM_FIELDS - len(fields))
+    response = await bounded_client.post(
+        "/inbound/mailgun", content=body, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_an_unsigned_form_gets_401_before_it_is_parsed(
+    bounded_client: httpx.AsyncClient,
+) -> None:
+    body, content_type = _multipart_form({"from": "pat@example.com"}, filler=10)
+    response = await bounded_client.post(
+        "/inbound/mailgun", content=body, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 401, response.text
