@@ -56,6 +56,7 @@ async def _receive(
         database=database,
         producer=producer,
         max_text_chars=settings.max_text_chars,
+        date_skew_s=settings.date_skew_s,
         mailgun_token=mailgun_token,
     )
     return _accepted(event)

@@ -52,6 +52,13 @@ class EmailSettings(ServiceSettings, OutboundSettings):
         description="MIME parts of one message; a message with more is refused (422).",
     )
 
+    date_skew_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=7 * 86400,
+        description="How far a customer's Date header may be ahead of the time the mail is "
+        "received (clock skew); further, occurred_at is the time received, with a warning.",
+    )
     max_form_fields: int = Field(
         default=1000,
         ge=10,

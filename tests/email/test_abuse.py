@@ -6,11 +6,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
 
 from services.email.app import create_app
+from shared.clock import utc_now
 from tests.email.support import (
     bearer,
     mailgun_signature,
@@ -168,3 +171,48 @@ async def test_an_unsigned_form_gets_401_before_it_is_parsed(
         "/inbound/mailgun", content=body, headers={"Content-Type": content_type}
     )
     assert response.status_code == 401, response.text
+
+
+@pytest.mark.parametrize("offset", [timedelta(minutes=6), timedelta(days=2)], ids=str)
+async def test_a_future_date_does_not_move_occurred_at(
+    broker: str, email_client: httpx.AsyncClient, offset: timedelta
+) -> None:
+    # A future-dated first mail would start the conversation late, so the first response
+    # would look early.
+    message_id = f"{uuid.uuid4()}@date.example"
+    claimed = utc_now() + offset
+    mail = _mail(message_id, "text/plain", "Hello").replace(
+        b"Mon, 3 Mar 2025 10:00:00 +0000", format_datetime(claimed).encode()
+    )
+    before = utc_now()
+    response = await email_client.post("/inbound/mime", content=mail, headers=bearer())
+    after = utc_now()
+    assert response.status_code == 200, response.text
+    warning = (
+        f"Date header {claimed.replace(microsecond=0).isoformat()} is more than 300 s after "
+        "the time received: occurred_at is the time received"
+    )
+    assert warning in response.json()["parse_warnings"]
+    event_id = mime_event_id("mime", message_id)
+    event = (await published(broker, {event_id}))[event_id]
+    occurred = datetime.fromisoformat(event["occurred_at"])
+    assert event["occurred_at"] == event["received_at"]
+    assert before - timedelta(seconds=1) <= occurred <= after + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("offset", [timedelta(seconds=100), timedelta(days=-3)], ids=str)
+async def test_a_date_within_the_skew_or_earlier_is_kept(
+    broker: str, email_client: httpx.AsyncClient, offset: timedelta
+) -> None:
+    # Mail can spend hours in transit: an earlier Date is the customer's.
+    message_id = f"{uuid.uuid4()}@date.example"
+    claimed = (utc_now() + offset).replace(microsecond=0)
+    mail = _mail(message_id, "text/plain", "Hello").replace(
+        b"Mon, 3 Mar 2025 10:00:00 +0000", format_datetime(claimed).encode()
+    )
+    response = await email_client.post("/inbound/mime", content=mail, headers=bearer())
+    assert response.status_code == 200, response.text
+    assert response.json()["parse_warnings"] == []
+    event_id = mime_event_id("mime", message_id)
+    event = (await published(broker, {event_id}))[event_id]
+    assert datetime.fromisoformat(event["occurred_at"]) == claimed
