@@ -32,6 +32,7 @@ _MAX_DEPTH = 40
 # A declared boundary, quoted or not, and a line that may be one of them.
 _BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
 _DASH_LINE = re.compile(rb"^--([^\r\n]*)", re.M)
+_SPLIT_BOUNDARY = re.compile(rb"boundary\*", re.I)
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,15 @@ def _count_parts(raw: bytes) -> int:
     boundary the message declares, so a text full of "-- " lines costs nothing.
     """
     declared = {quoted or bare for quoted, bare in _BOUNDARY_PARAM.findall(raw)}
-    if not declared:
+    # A boundary split over RFC 2231 continuations (boundary*0=, boundary*1=) is read whole by
+    # the parser but not by the pattern: then every line starting with "--" counts.
+    split = _SPLIT_BOUNDARY.search(raw) is not None
+    if not declared and not split:
         return 0
     count = 0
     for match in _DASH_LINE.finditer(raw):
         line = match.group(1).rstrip()
-        if line in declared or (line.endswith(b"--") and line[:-2] in declared):
+        if split or line in declared or (line.endswith(b"--") and line[:-2] in declared):
             count += 1
     return count
 

@@ -85,6 +85,18 @@ async def test_a_mail_of_too_many_mime_parts_is_refused_before_it_is_parsed(
     assert response.json()["detail"] == {"max_parts": MAX_MIME_PARTS}
 
 
+async def test_a_boundary_split_over_rfc2231_continuations_is_counted_too(
+    bounded_client: httpx.AsyncClient,
+) -> None:
+    # The parser joins boundary*0= and boundary*1= into one boundary.
+    parts = "".join("--ABCD\nContent-Type: text/plain\n\nx\n" for _ in range(MAX_MIME_PARTS + 1))
+    content_type = "multipart/mixed; boundary*0=AB; boundary*1=CD"
+    mail = _mail(f"{uuid.uuid4()}@split.example", content_type, parts + "--ABCD--")
+    response = await bounded_client.post("/inbound/mime", content=mail, headers=bearer())
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "too_many_parts"
+
+
 async def test_a_mail_under_the_part_limit_and_full_of_dash_lines_is_read(
     bounded_client: httpx.AsyncClient,
 ) -> None:
