@@ -1,5 +1,6 @@
 """HTTP endpoints of the email connector: one per provider, and raw MIME."""
 
+import asyncio
 from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Request
@@ -48,13 +49,14 @@ async def _receive(
     mailgun_token: MailgunToken | None = None,
 ) -> Accepted:
     """Parse ``raw`` with the provider's parser off the event loop, then accept the mail."""
-    mail = await service.parse_off_loop(parse, raw, max_attachments=settings.max_attachments)
+    mail = await service.parse_off_loop(parse, raw, limits=settings.parse_limits())
     event = await service.accept(
         mail,
         provider=provider,
         database=database,
         producer=producer,
         max_text_chars=settings.max_text_chars,
+        date_skew_s=settings.date_skew_s,
         mailgun_token=mailgun_token,
     )
     return _accepted(event)
@@ -85,7 +87,9 @@ async def sendgrid_inbound(
 ) -> Accepted:
     """Accept a SendGrid Inbound Parse POST (parsed or raw mode), behind basic auth."""
     body = await read_body(request, settings.max_body_bytes)
-    form = parse_form(request.headers.get("content-type"), body)
+    form = await asyncio.to_thread(
+        parse_form, request.headers.get("content-type"), body, settings.max_form_fields
+    )
     return await _receive(
         from_sendgrid,
         form,

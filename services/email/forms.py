@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
@@ -11,9 +12,47 @@ from email.utils import collapse_rfc2231_value
 from urllib.parse import parse_qsl
 
 from services.email.decoding import decode_bytes
-from shared.errors import BadRequest
+from shared.errors import BadRequest, PayloadTooLarge
 
-__all__ = ["Form", "UploadedFile", "parse_form"]
+__all__ = ["Form", "UploadedFile", "parse_form", "peek_fields"]
+
+_PART_NAME = re.compile(rb'content-disposition:[^\r\n]*?\bname="([^"\r\n]*)"', re.I)
+
+
+class TooManyFields(PayloadTooLarge):
+    """A form of more fields and files than any provider sends."""
+
+    code = "too_many_fields"
+
+
+def _kind(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _boundary(content_type: str) -> bytes | None:
+    message = Message()
+    message["Content-Type"] = content_type
+    boundary = message.get_param("boundary")
+    return boundary.encode("latin-1", "replace") if isinstance(boundary, str) else None
+
+
+def _check_field_count(content_type: str | None, body: bytes, max_fields: int) -> None:
+    """413 when the body has more fields than ``max_fields``, counted without parsing it.
+
+    Counting separators is linear; the multipart parser is not, so the count comes first.
+    """
+    kind = _kind(content_type)
+    if kind == "application/x-www-form-urlencoded":
+        count = body.count(b"&") + 1
+    elif kind == "multipart/form-data":
+        boundary = _boundary(content_type or "")
+        count = body.count(b"--" + boundary) - 1 if boundary else 0
+    else:
+        return
+    if count > max_fields:
+        raise TooManyFields(
+            "the form has more fields than the connector reads", detail={"max_fields": max_fields}
+        )
 
 
 @dataclass(frozen=True)
@@ -97,9 +136,39 @@ def _multipart(content_type: str, body: bytes) -> Form:
     return form
 
 
-def parse_form(content_type: str | None, body: bytes) -> Form:
-    """Fields and files of a form POST; 400 when the body is no form at all."""
-    kind = (content_type or "").split(";")[0].strip().lower()
+def peek_fields(
+    content_type: str | None, body: bytes, names: frozenset[str], *, max_fields: int
+) -> dict[str, bytes]:
+    """The fields ``names`` of a form, found without parsing the rest of it.
+
+    For a signature to be checked before the whole form is parsed. 413 past
+    ``max_fields``; a body that is no form has none of the fields.
+    """
+    _check_field_count(content_type, body, max_fields)
+    kind = _kind(content_type)
+    if kind == "application/x-www-form-urlencoded":
+        return {
+            name: value
+            for name, value in parse_form(content_type, body, max_fields).fields.items()
+            if name in names
+        }
+    boundary = _boundary(content_type or "") if kind == "multipart/form-data" else None
+    found: dict[str, bytes] = {}
+    for chunk in body.split(b"--" + boundary) if boundary else ():
+        head, separator, value = chunk.partition(b"\r\n\r\n")
+        if not separator:
+            head, separator, value = chunk.partition(b"\n\n")
+        named = _PART_NAME.search(head)
+        if separator and named and named.group(1).decode("latin-1") in names:
+            found[named.group(1).decode("latin-1")] = value.removesuffix(b"\n").removesuffix(b"\r")
+    return found
+
+
+def parse_form(content_type: str | None, body: bytes, max_fields: int) -> Form:
+    """Fields and files of a form POST; 400 when the body is no form at all, 413 past
+    ``max_fields`` fields and files."""
+    _check_field_count(content_type, body, max_fields)
+    kind = _kind(content_type)
     if kind == "application/x-www-form-urlencoded":
         pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
         return Form(

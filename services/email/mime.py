@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
@@ -16,10 +17,37 @@ from services.email.text import html_to_text
 from shared.errors import UnprocessableEntity
 from shared.events import Attachment
 
-__all__ = ["BodyFacts", "ParsedEmail", "attachment_of", "body_from_parts", "parse_mime"]
+__all__ = [
+    "BodyFacts",
+    "ParseLimits",
+    "ParsedEmail",
+    "TooManyParts",
+    "attachment_of",
+    "body_from_parts",
+    "parse_mime",
+]
 
 # Deeper than any mailer nests; deeper still is an attack on the walker, not a message.
 _MAX_DEPTH = 40
+# A declared boundary, quoted or not, and a line that may be one of them.
+_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
+_DASH_LINE = re.compile(rb"^--([^\r\n]*)", re.M)
+_SPLIT_BOUNDARY = re.compile(rb"boundary\*", re.I)
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """How much of a mail the connector reads: bounds on work an anonymous sender can cause."""
+
+    max_attachments: int = 200
+    max_html_chars: int = 2_000_000
+    max_mime_parts: int = 500
+
+
+class TooManyParts(UnprocessableEntity):
+    """More MIME parts than any person's mail has: refused before the parser sees them."""
+
+    code = "too_many_parts"
 
 
 @dataclass(frozen=True)
@@ -68,13 +96,48 @@ def attachment_of(
     )
 
 
-def body_from_parts(text: str | None, html: str | None) -> BodyFacts:
+def body_from_parts(text: str | None, html: str | None, *, max_html_chars: int) -> BodyFacts:
     """Prefer the plain text; derive it from the HTML when there is none."""
     if text and text.strip():
         return BodyFacts(text=text, from_html=False)
     if html and html.strip():
-        return BodyFacts(text=html_to_text(html), from_html=True)
+        warnings: list[str] = []
+        return BodyFacts(
+            text=_html_text(html, max_html_chars, warnings),
+            from_html=True,
+            warnings=tuple(warnings),
+        )
     return BodyFacts(text=None, from_html=False)
+
+
+def _html_text(html: str, max_chars: int, warnings: list[str]) -> str:
+    """The text of at most ``max_chars`` of HTML: the converter's time grows with its input."""
+    if len(html) > max_chars:
+        warnings.append(f"HTML cut to {max_chars} characters before conversion to text")
+        html = html[:max_chars]
+    return html_to_text(html)
+
+
+def _count_parts(raw: bytes) -> int:
+    """How many boundary lines the message has, counted in one pass before it is parsed.
+
+    The standard library's parser slows down more than linearly with the number of
+    parts, so the count has to come before it. Every part starts with a boundary line,
+    so this is at least the number of parts; a line counts only when it names a
+    boundary the message declares, so a text full of "-- " lines costs nothing.
+    """
+    declared = {quoted or bare for quoted, bare in _BOUNDARY_PARAM.findall(raw)}
+    # A boundary split over RFC 2231 continuations (boundary*0=, boundary*1=) is read whole by
+    # the parser but not by the pattern: then every line starting with "--" counts.
+    split = _SPLIT_BOUNDARY.search(raw) is not None
+    if not declared and not split:
+        return 0
+    count = 0
+    for match in _DASH_LINE.finditer(raw):
+        line = match.group(1).rstrip()
+        if split or line in declared or (line.endswith(b"--") and line[:-2] in declared):
+            count += 1
+    return count
 
 
 def _leaves(part: Message, depth: int = 0) -> Iterator[Message]:
@@ -138,7 +201,7 @@ def _is_attachment(part: Message) -> bool:
     return part.get_content_disposition() == "attachment" or part.get_filename() is not None
 
 
-def _body(message: EmailMessage, max_attachments: int) -> BodyFacts:
+def _body(message: EmailMessage, limits: ParseLimits) -> BodyFacts:
     warnings: list[str] = []
     body = message.get_body(preferencelist=("plain", "html"))
     text: str | None = None
@@ -146,13 +209,15 @@ def _body(message: EmailMessage, max_attachments: int) -> BodyFacts:
     if body is not None:
         text = _part_text(body, warnings)
         if body.get_content_subtype() == "html":
-            text, from_html = html_to_text(text), True
+            text, from_html = _html_text(text, limits.max_html_chars, warnings), True
     attachments: list[Attachment] = []
     for part in _leaves(message):
         if part is body or not _is_attachment(part):
             continue
-        if len(attachments) == max_attachments:
-            warnings.append(f"more than {max_attachments} attachments: the rest are not listed")
+        if len(attachments) == limits.max_attachments:
+            warnings.append(
+                f"more than {limits.max_attachments} attachments: the rest are not listed"
+            )
             break
         attachments.append(_attachment(part))
     unsplit = message.get_content_maintype() == "multipart" and not message.is_multipart()
@@ -180,12 +245,20 @@ def _defects(message: Message) -> list[str]:
 def parse_mime(
     raw: bytes,
     *,
-    max_attachments: int = 200,
+    limits: ParseLimits = ParseLimits(),
     provider_meta: dict[str, str] | None = None,
 ) -> ParsedEmail:
     """Parse a whole RFC 5322 message; 422 when nothing readable is left of it."""
     if not raw.strip():
         raise UnprocessableEntity("the message is empty", detail={"field": "message"})
+    # Refused rather than read in part: the time goes into the standard parser, which
+    # cannot be told to stop after so many parts, and no person's mail has hundreds.
+    parts = _count_parts(raw)
+    if parts > limits.max_mime_parts:
+        raise TooManyParts(
+            "the message has more MIME parts than the connector reads",
+            detail={"max_parts": limits.max_mime_parts},
+        )
     try:
         message = BytesParser(policy=modern_policy).parsebytes(raw)
     except Exception as exc:  # the parser itself is lenient; this catches its rare crashes
@@ -197,7 +270,7 @@ def parse_mime(
     headers = header_facts(message)
     warnings: list[str] = []
     try:
-        body = _body(message, max_attachments)
+        body = _body(message, limits)
     except Exception as exc:  # a body we cannot walk still leaves headers worth publishing
         warnings.append(f"body unreadable ({type(exc).__name__})")
         body = BodyFacts(text=None, from_html=False)

@@ -11,7 +11,13 @@ from typing import Any
 
 from services.email.forms import Form
 from services.email.headers import header_facts, headers_from_pairs
-from services.email.mime import ParsedEmail, attachment_of, body_from_parts, parse_mime
+from services.email.mime import (
+    ParsedEmail,
+    ParseLimits,
+    attachment_of,
+    body_from_parts,
+    parse_mime,
+)
 from services.email.schemas import PostmarkInbound
 from shared.events import Attachment
 
@@ -41,9 +47,10 @@ def _parsed_mode(
     envelope_sender: str | None,
     provider_meta: dict[str, str],
     warnings: list[str],
+    limits: ParseLimits,
 ) -> ParsedEmail:
     headers = header_facts(headers_from_pairs(pairs))
-    body = body_from_parts(text, html)
+    body = body_from_parts(text, html, max_html_chars=limits.max_html_chars)
     body = replace(body, attachments=tuple(attachments))
     return ParsedEmail(
         headers=headers,
@@ -69,13 +76,13 @@ def _form_attachments(form: Form, max_attachments: int, inline_map: str) -> list
     ]
 
 
-def from_mailgun(form: Form, *, max_attachments: int) -> ParsedEmail:
+def from_mailgun(form: Form, *, limits: ParseLimits) -> ParsedEmail:
     """A Mailgun route POST: the MIME in ``body-mime`` when forwarded raw, else parsed fields."""
     meta = {"recipient": form.text("recipient") or ""}
     envelope_sender = (form.text("sender") or "").strip().lower() or None
     mime = form.fields.get("body-mime")
     if mime:
-        parsed = parse_mime(mime, max_attachments=max_attachments, provider_meta=meta)
+        parsed = parse_mime(mime, limits=limits, provider_meta=meta)
         stripped = form.text("stripped-text")
         return ParsedEmail(
             headers=parsed.headers,
@@ -98,11 +105,12 @@ def from_mailgun(form: Form, *, max_attachments: int) -> ParsedEmail:
         pairs,
         text=form.text("body-plain"),
         html=form.text("body-html"),
-        attachments=_form_attachments(form, max_attachments, "content-id-map"),
+        attachments=_form_attachments(form, limits.max_attachments, "content-id-map"),
         stripped=form.text("stripped-text"),
         envelope_sender=envelope_sender,
         provider_meta=meta,
         warnings=warnings,
+        limits=limits,
     )
 
 
@@ -114,7 +122,7 @@ def _json_object(value: str | None) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def from_sendgrid(form: Form, *, max_attachments: int) -> ParsedEmail:
+def from_sendgrid(form: Form, *, limits: ParseLimits) -> ParsedEmail:
     """A SendGrid Inbound Parse POST, raw mode (``email`` field) or parsed mode."""
     envelope = _json_object(form.text("envelope"))
     sender = envelope.get("from")
@@ -122,7 +130,7 @@ def from_sendgrid(form: Form, *, max_attachments: int) -> ParsedEmail:
     meta = {"to": form.text("to") or "", "spam_score": form.text("spam_score") or ""}
     raw = form.fields.get("email")
     if raw:
-        parsed = parse_mime(raw, max_attachments=max_attachments, provider_meta=meta)
+        parsed = parse_mime(raw, limits=limits, provider_meta=meta)
         return ParsedEmail(
             headers=parsed.headers,
             body=parsed.body,
@@ -149,11 +157,12 @@ def from_sendgrid(form: Form, *, max_attachments: int) -> ParsedEmail:
         pairs,
         text=field("text"),
         html=field("html"),
-        attachments=_form_attachments(form, max_attachments, "content-ids"),
+        attachments=_form_attachments(form, limits.max_attachments, "content-ids"),
         stripped=None,
         envelope_sender=envelope_sender,
         provider_meta=meta,
         warnings=[],
+        limits=limits,
     )
 
 
@@ -182,7 +191,7 @@ def _postmark_attachment(item: Any) -> tuple[Attachment, str | None]:
     return attachment, None if data is not None else f"attachment {item.Name!r} is not base64"
 
 
-def from_postmark(payload: PostmarkInbound, *, max_attachments: int) -> ParsedEmail:
+def from_postmark(payload: PostmarkInbound, *, limits: ParseLimits) -> ParsedEmail:
     """Postmark's inbound JSON; its RawEmail, when enabled, is parsed as the whole message."""
     meta = {
         "postmark_message_id": payload.MessageID,
@@ -193,7 +202,7 @@ def from_postmark(payload: PostmarkInbound, *, max_attachments: int) -> ParsedEm
     if payload.RawEmail:
         parsed = parse_mime(
             payload.RawEmail.encode("utf-8", "surrogateescape"),
-            max_attachments=max_attachments,
+            limits=limits,
             provider_meta=meta,
         )
         return ParsedEmail(
@@ -215,7 +224,7 @@ def from_postmark(payload: PostmarkInbound, *, max_attachments: int) -> ParsedEm
     )
     attachments: list[Attachment] = []
     warnings: list[str] = []
-    for item in payload.Attachments[:max_attachments]:
+    for item in payload.Attachments[: limits.max_attachments]:
         attachment, warning = _postmark_attachment(item)
         attachments.append(attachment)
         if warning:
@@ -229,4 +238,5 @@ def from_postmark(payload: PostmarkInbound, *, max_attachments: int) -> ParsedEm
         envelope_sender=None,
         provider_meta=meta,
         warnings=warnings,
+        limits=limits,
     )

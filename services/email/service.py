@@ -52,6 +52,26 @@ def _tidy(text: str | None, limit: int, warnings: list[str], what: str) -> str |
     return text
 
 
+def occurred_at(
+    sent_at: datetime | None, received_at: datetime, skew_s: float, warnings: list[str]
+) -> datetime:
+    """The customer's Date, unless it is more than ``skew_s`` after the time received.
+
+    The Date is whatever the sender wrote: a future-dated first mail would start the
+    conversation late and shorten its first-response time. An earlier Date is kept, since
+    mail can spend hours in transit (greylisting, retries).
+    """
+    if sent_at is None:
+        return received_at
+    if (sent_at - received_at).total_seconds() > skew_s:
+        warnings.append(
+            f"Date header {sent_at.isoformat()} is more than {skew_s:g} s after the time "
+            "received: occurred_at is the time received"
+        )
+        return received_at
+    return sent_at
+
+
 def conversation_key(parsed: ParsedEmail) -> str:
     """``email:<thread root>``: the root through References/In-Reply-To, else the message itself."""
     headers = parsed.headers
@@ -68,6 +88,7 @@ def normalize(
     provider: str,
     received_at: datetime,
     max_text_chars: int,
+    date_skew_s: float,
     conversation: str | None = None,
 ) -> InteractionEvent:
     """The ``message.received`` event of one inbound mail; 422 when it names no sender at all."""
@@ -86,6 +107,7 @@ def normalize(
         warnings.append("no Message-ID: the event id comes from a hash of the content")
     if headers.sent_at is None and not any(w.startswith("unreadable Date") for w in warnings):
         warnings.append("no Date header: occurred_at is the time received")
+    occurred = occurred_at(headers.sent_at, received_at, date_skew_s, warnings)
     provider_id = headers.message_id or f"sha256:{parsed.content_hash}"
     text = _tidy(parsed.body.text, max_text_chars, warnings, "text")
     if parsed.provider_stripped_text:
@@ -105,7 +127,7 @@ def normalize(
         channel=Channel.EMAIL,
         provider=provider,
         direction=Direction.INBOUND,
-        occurred_at=headers.sent_at or received_at,
+        occurred_at=occurred,
         received_at=received_at,
         customer=Customer(
             id=address[:320],
@@ -177,6 +199,7 @@ async def accept(
     database: Database,
     producer: EventProducer,
     max_text_chars: int,
+    date_skew_s: float,
     mailgun_token: MailgunToken | None = None,
 ) -> InteractionEvent:
     """Spend the Mailgun token, thread the mail, publish it, and record it, in one transaction.
@@ -195,6 +218,7 @@ async def accept(
             database=database,
             producer=producer,
             max_text_chars=max_text_chars,
+            date_skew_s=date_skew_s,
             mailgun_token=mailgun_token,
         )
     except (SQLAlchemyError, OSError) as exc:
@@ -208,6 +232,7 @@ async def _accept(
     database: Database,
     producer: EventProducer,
     max_text_chars: int,
+    date_skew_s: float,
     mailgun_token: MailgunToken | None,
 ) -> InteractionEvent:
     received_at = utc_now()
@@ -226,6 +251,7 @@ async def _accept(
                     provider=provider,
                     received_at=received_at,
                     max_text_chars=max_text_chars,
+                    date_skew_s=date_skew_s,
                     conversation=thread_key(mail, known),
                 )
             except SwitchboardError as exc:

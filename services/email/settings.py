@@ -3,6 +3,7 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.email.mime import ParseLimits
 from shared.outbound import OutboundSettings
 from shared.settings import ServiceSettings
 
@@ -39,6 +40,38 @@ class EmailSettings(ServiceSettings, OutboundSettings):
     # character, must stay under it, so longer bodies are cut, with a parse warning.
     max_text_chars: int = Field(default=100_000, ge=1000)
     max_attachments: int = Field(default=200, ge=1)
+    # Work an anonymous sender can cause: HTML to text takes about a second a megabyte.
+    max_html_chars: int = Field(
+        default=2_000_000,
+        ge=1000,
+        description="HTML read when a mail has no plain text; the rest is cut, with a warning.",
+    )
+    max_mime_parts: int = Field(
+        default=500,
+        ge=10,
+        description="MIME parts of one message; a message with more is refused (422).",
+    )
+
+    date_skew_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=7 * 86400,
+        description="How far a customer's Date header may be ahead of the time the mail is "
+        "received (clock skew); further, occurred_at is the time received, with a warning.",
+    )
+    max_form_fields: int = Field(
+        default=1000,
+        ge=10,
+        description="Fields and files of a provider's form POST; a form with more gets 413.",
+    )
+
+    def parse_limits(self) -> ParseLimits:
+        """The bounds the mail parsers work within."""
+        return ParseLimits(
+            max_attachments=self.max_attachments,
+            max_html_chars=self.max_html_chars,
+            max_mime_parts=self.max_mime_parts,
+        )
 
     smtp_url: SecretStr = Field(
         default=SecretStr(""),

@@ -38,6 +38,7 @@ _BLOCKS = frozenset(
     ]
 )
 _INVISIBLE = frozenset({"script", "style", "head", "title", "template"})
+_SPACES = re.compile(r"\s+")
 
 
 class _TextCollector(HTMLParser):
@@ -45,12 +46,14 @@ class _TextCollector(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines: list[tuple[int, str]] = [(0, "")]
+        # Each line keeps its pieces in a list, joined once at the end: adding to a string
+        # copies it, and a line of a million tags would be copied a million times.
+        self.lines: list[tuple[int, list[str]]] = [(0, [])]
         self._quote_depth = 0
         self._hidden = 0
 
     def _new_line(self) -> None:
-        self.lines.append((self._quote_depth, ""))
+        self.lines.append((self._quote_depth, []))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _INVISIBLE:
@@ -71,8 +74,7 @@ class _TextCollector(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden:
             return
-        depth, line = self.lines[-1]
-        self.lines[-1] = (depth, line + re.sub(r"\s+", " ", data))
+        self.lines[-1][1].append(_SPACES.sub(" ", data))
 
 
 def html_to_text(html: str) -> str:
@@ -81,8 +83,8 @@ def html_to_text(html: str) -> str:
     collector.feed(html)
     collector.close()
     rendered: list[str] = []
-    for depth, line in collector.lines:
-        line = line.strip()
+    for depth, pieces in collector.lines:
+        line = "".join(pieces).strip()
         if not line:
             if rendered and rendered[-1] != "":
                 rendered.append("")
