@@ -9,16 +9,14 @@ import hmac
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from services.chat.models import delivery
 from shared.clock import utc_now
 from shared.db import Database
 from shared.events import (
-    INTERACTIONS_TOPIC,
     Channel,
     Content,
     Customer,
@@ -31,7 +29,7 @@ from shared.kafka import EventProducer, publish_interactions
 from shared.outbound import UNCERTAIN_REASON
 from tests.chat.conftest import chat_app
 from tests.support.emulator import Answer, ProviderEmulator
-from tests.support.kafka import read_topic, values
+from tests.support.outbound import delivery_row, statuses_of
 from tests.support.server import serving
 
 BOT_TOKEN = "xoxb-test-token"
@@ -70,34 +68,6 @@ def reply(
         agent_id="agent-7",
         raw_ref=str(reply_id),
     )
-
-
-async def statuses_of(
-    broker: str, sent: InteractionEvent, *, settle: float = 0.0
-) -> list[dict[str, Any]]:
-    """The message.status events published about ``sent``, once there is one.
-
-    With ``settle``, read that many seconds more, to catch a second delivery's status.
-    """
-
-    def about(records: list[Any]) -> list[dict[str, Any]]:
-        return [
-            v
-            for v in values(records)
-            if v["type"] == "message.status" and v.get("status_of") == str(sent.event_id)
-        ]
-
-    records = await read_topic(
-        broker, INTERACTIONS_TOPIC, until=lambda r: bool(about(r)), timeout=30, settle=settle
-    )
-    return about(records)
-
-
-async def delivery_row(database: Database, sent: InteractionEvent) -> Any:
-    async with database.transaction() as session:
-        return (
-            await session.execute(select(delivery).where(delivery.c.event_id == sent.event_id))
-        ).one()
 
 
 def slack_key() -> str:
@@ -161,7 +131,7 @@ async def test_a_slack_429_is_retried_after_retry_after(
 
     [status] = await statuses_of(broker, sent)
     assert status["content"]["status"] == "sent"
-    row = await delivery_row(database, sent)
+    row = await delivery_row(database, delivery, sent)
     assert (row.state, row.attempts) == ("sent", 2)
     assert row.last_error == "slack: rate limited"
 
@@ -249,4 +219,4 @@ async def test_a_delivery_left_sending_past_its_lease_becomes_uncertain(
     [status] = await statuses_of(broker, sent)
     assert status["content"]["status"] == "failed"
     assert status["content"]["status_reason"] == UNCERTAIN_REASON
-    assert (await delivery_row(database, sent)).state == "uncertain"
+    assert (await delivery_row(database, delivery, sent)).state == "uncertain"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.chat.models import delivery
 from services.chat.outbound import SlackTransport
 from services.chat.settings import ChatSettings
 from shared.db import Database
@@ -15,7 +16,8 @@ from shared.kafka import EventProducer, publish_interactions
 from shared.outbound import Failed
 from switchboard_dev.ports import free_port
 from tests.chat.conftest import chat_app
-from tests.chat.test_outbound import delivery_row, reply, slack_key, statuses_of
+from tests.chat.test_outbound import reply, slack_key
+from tests.support.outbound import delivery_row, statuses_of
 from tests.support.server import serving
 
 
@@ -44,7 +46,7 @@ async def test_a_generic_reply_without_outbound_url_fails_at_once(
         status["content"]["status_reason"]
         == "no outbound path configured: set CHAT_GENERIC_OUTBOUND_URL"
     )
-    assert (await delivery_row(database, sent)).attempts == 1
+    assert (await delivery_row(database, delivery, sent)).attempts == 1
 
 
 async def test_slack_without_bot_token_has_no_outbound_path() -> None:
@@ -63,6 +65,6 @@ async def test_a_provider_that_never_answers_is_given_up(
     [status] = await statuses_of(broker, sent)
     assert status["content"]["status"] == "failed"
     reason = status["content"]["status_reason"]
-    row = await delivery_row(database, sent)
+    row = await delivery_row(database, delivery, sent)
     assert row.attempts >= 2
     assert reason.startswith(f"gave up after {row.attempts} attempts: ConnectError")

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
 
 from services.email.app import create_app
 from services.email.models import delivery
@@ -33,6 +32,7 @@ from shared.outbound import Failed
 from tests.email.smtp_server import SmtpServer, smtp_server
 from tests.email.support import bearer, settings_for
 from tests.support.kafka import read_topic, values
+from tests.support.outbound import delivery_row, statuses_of
 from tests.support.server import serving
 
 SUPPORT = "help@acme.example"
@@ -106,33 +106,6 @@ def reply(conversation_key: str, in_reply_to: str | None, text: str = "Hello") -
         raw_ref=str(reply_id),
         provider_meta={"customer_last_message_at": now.isoformat()},
     )
-
-
-async def statuses_of(
-    broker: str, sent: InteractionEvent, *, status: str | None = None, settle: float = 0.0
-) -> list[dict[str, Any]]:
-    """The message.status events about ``sent`` (of ``status`` if given), once there is one."""
-
-    def about(records: list[Any]) -> list[dict[str, Any]]:
-        return [
-            v
-            for v in values(records)
-            if v["type"] == "message.status"
-            and v.get("status_of") == str(sent.event_id)
-            and (status is None or v["content"]["status"] == status)
-        ]
-
-    records = await read_topic(
-        broker, INTERACTIONS_TOPIC, until=lambda r: bool(about(r)), timeout=30, settle=settle
-    )
-    return about(records)
-
-
-async def delivery_row(database: Database, sent: InteractionEvent) -> Any:
-    async with database.transaction() as session:
-        return (
-            await session.execute(select(delivery).where(delivery.c.event_id == sent.event_id))
-        ).one()
 
 
 async def a_thread(email: httpx.AsyncClient) -> tuple[str, str, str]:
@@ -225,7 +198,7 @@ async def test_a_451_is_retried_and_then_sent(
     [status] = await statuses_of(broker, sent)
     assert status["content"]["status"] == "sent"
     assert len(await smtp.wait_for(f"reply-{sent.raw_ref}@acme.example", 2)) == 2
-    row = await delivery_row(database, sent)
+    row = await delivery_row(database, delivery, sent)
     assert (row.state, row.attempts) == ("sent", 2)
     assert row.last_error == "SMTP 451: 4.3.0 Try again later"
 
@@ -330,7 +303,7 @@ async def test_a_bounce_of_a_reply_marks_it_failed(
     assert failed["raw_ref"] == message_id
     assert failed["conversation_key"] == key
     assert failed["direction"] == "outbound"
-    row = await delivery_row(database, sent)
+    row = await delivery_row(database, delivery, sent)
     assert (row.state, row.last_error) == ("failed", "5.1.1 <zoe@example.com>: user unknown")
 
 

@@ -38,6 +38,7 @@ from tests.phone.conftest import (
 from tests.phone.support import twilio_request
 from tests.support.emulator import Answer, ProviderEmulator
 from tests.support.kafka import read_topic, values
+from tests.support.outbound import statuses_of
 
 MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 OUR_NUMBER = "+14155550100"
@@ -70,24 +71,6 @@ def reply(provider: str, customer: str, conversation_key: str) -> InteractionEve
 
 def sms_reply(customer: str) -> InteractionEvent:
     return reply("twilio_sms", customer, f"sms:{customer}:{OUR_NUMBER}")
-
-
-async def statuses_of(
-    broker: str, sent: InteractionEvent, *, settle: float = 0.0
-) -> list[dict[str, Any]]:
-    """The message.status events published about ``sent``, once there is one."""
-
-    def about(records: list[Any]) -> list[dict[str, Any]]:
-        return [
-            v
-            for v in values(records)
-            if v["type"] == "message.status" and v.get("status_of") == str(sent.event_id)
-        ]
-
-    records = await read_topic(
-        broker, INTERACTIONS_TOPIC, until=lambda r: bool(about(r)), timeout=30, settle=settle
-    )
-    return about(records)
 
 
 def sms_to(emulator: ProviderEmulator, customer: str) -> list[Any]:

@@ -9,14 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from services.social.models import delivery
 from services.social.outbound.whatsapp import OUTSIDE_WINDOW
 from shared.clock import utc_now
 from shared.db import Database
 from shared.events import (
-    INTERACTIONS_TOPIC,
     Channel,
     Content,
     Customer,
@@ -28,7 +26,7 @@ from shared.events import (
 from shared.kafka import EventProducer, publish_interactions
 from tests.social.conftest import social_app
 from tests.support.emulator import Answer, ProviderEmulator
-from tests.support.kafka import read_topic, values
+from tests.support.outbound import delivery_row, statuses_of
 from tests.support.server import serving
 
 WHATSAPP_TOKEN = "whatsapp-test-token"
@@ -86,31 +84,6 @@ def reply(
         raw_ref=str(reply_id),
         provider_meta=meta,
     )
-
-
-async def statuses_of(
-    broker: str, sent: InteractionEvent, *, settle: float = 0.0
-) -> list[dict[str, Any]]:
-    """The message.status events published about ``sent``, once there is one."""
-
-    def about(records: list[Any]) -> list[dict[str, Any]]:
-        return [
-            v
-            for v in values(records)
-            if v["type"] == "message.status" and v.get("status_of") == str(sent.event_id)
-        ]
-
-    records = await read_topic(
-        broker, INTERACTIONS_TOPIC, until=lambda r: bool(about(r)), timeout=40, settle=settle
-    )
-    return about(records)
-
-
-async def delivery_row(database: Database, sent: InteractionEvent) -> Any:
-    async with database.transaction() as session:
-        return (
-            await session.execute(select(delivery).where(delivery.c.event_id == sent.event_id))
-        ).one()
 
 
 def number() -> str:
@@ -230,7 +203,7 @@ async def test_a_whatsapp_throughput_error_is_retried_after_retry_after(
     assert_sent(status, sent, "wamid.AFTER")
     first, second = emulator.to(path)
     assert second.at - first.at >= 0.9
-    row = await delivery_row(database, sent)
+    row = await delivery_row(database, delivery, sent)
     assert (row.state, row.attempts, row.last_error) == ("sent", 2, "(#130429) Rate limit hit")
 
 
@@ -354,7 +327,7 @@ async def test_a_telegram_flood_wait_then_sent_and_a_refusal(
     await publish_interactions(producer, [retried])
     [status] = await statuses_of(broker, retried)
     assert_sent(status, retried, "78")
-    row = await delivery_row(database, retried)
+    row = await delivery_row(database, delivery, retried)
     assert (row.attempts, row.last_error) == (2, "telegram: rate limited")
     assert BOT_TOKEN not in (row.last_error or "")
 

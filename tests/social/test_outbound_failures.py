@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.social.models import delivery
 from services.social.outbound import TelegramTransport
 from services.social.settings import SocialSettings
 from shared.db import Database
 from shared.kafka import EventProducer, publish_interactions
 from shared.outbound import Sent
 from tests.social.conftest import social_app
-from tests.social.test_outbound import delivery_row, reply, statuses_of
+from tests.social.test_outbound import reply
 from tests.support.emulator import Answer, ProviderEmulator
+from tests.support.outbound import delivery_row, statuses_of
 from tests.support.server import serving
 
 
@@ -50,7 +52,7 @@ async def test_a_reply_without_a_token_fails_at_once(
     [status] = await statuses_of(broker, sent)
     assert status["content"]["status"] == "failed"
     assert status["content"]["status_reason"] == f"no outbound path configured: set {variable}"
-    assert (await delivery_row(database, sent)).attempts == 1
+    assert (await delivery_row(database, delivery, sent)).attempts == 1
 
 
 async def test_the_telegram_bot_token_is_masked_in_request_logs(
