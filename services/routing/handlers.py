@@ -48,27 +48,29 @@ async def call_ended(uow: UnitOfWork, event: InteractionEvent, _: RoutingSetting
         await _abandon(uow, current, event=event)
         return
     # Resolved, crediting whoever held it.
-    at = event.occurred_at
-    holder = current.agent_id
-    if holder is not None:
-        await holding.close_pending_offer(
-            uow, conversation=current, state=OfferState.WITHDRAWN, at=at
-        )
-        await holding.release(uow, conversation=current, at=at)
-    await uow.conversations.update(
-        current, status=ConversationStatus.RESOLVED, resolved_at=at, reply_due_at=None
-    )
-    uow.steps.add(
-        LifecycleStep.RESOLVED,
-        at=at,
-        conversation=current,
-        agent_id=holder,
-        cause_event_id=event.event_id,
-        event_id=step_id(event, LifecycleStep.RESOLVED),
-    )
+    await _close(uow, current, event=event, status=ConversationStatus.RESOLVED)
 
 
 async def _abandon(uow: UnitOfWork, current: Conversation, *, event: InteractionEvent) -> None:
+    await _close(uow, current, event=event, status=ConversationStatus.ABANDONED)
+
+
+#: The lifecycle step that announces each way an interaction closes a conversation.
+_CLOSING_STEPS = {
+    ConversationStatus.RESOLVED: LifecycleStep.RESOLVED,
+    ConversationStatus.ABANDONED: LifecycleStep.ABANDONED,
+}
+
+
+async def _close(
+    uow: UnitOfWork,
+    current: Conversation,
+    *,
+    event: InteractionEvent,
+    status: ConversationStatus,
+) -> None:
+    """End ``current`` as ``status`` when ``event`` happened: a pending offer is withdrawn,
+    the holder's room freed, and the step names the holder."""
     at = event.occurred_at
     holder = current.agent_id
     if holder is not None:
@@ -76,16 +78,15 @@ async def _abandon(uow: UnitOfWork, current: Conversation, *, event: Interaction
             uow, conversation=current, state=OfferState.WITHDRAWN, at=at
         )
         await holding.release(uow, conversation=current, at=at)
-    await uow.conversations.update(
-        current, status=ConversationStatus.ABANDONED, resolved_at=at, reply_due_at=None
-    )
+    await uow.conversations.update(current, status=status, resolved_at=at, reply_due_at=None)
+    step = _CLOSING_STEPS[status]
     uow.steps.add(
-        LifecycleStep.ABANDONED,
+        step,
         at=at,
         conversation=current,
         agent_id=holder,
         cause_event_id=event.event_id,
-        event_id=step_id(event, LifecycleStep.ABANDONED),
+        event_id=step_id(event, step),
     )
 
 
