@@ -22,14 +22,16 @@ GENERIC_OUTBOUND_PATH = "/calls/replies"
 GENERIC_OUTBOUND_SECRET = "phone-outbound-secret"
 
 
-@pytest.fixture(scope="session")
+# Package scope: one connector for every phone test, stopped when they end, so it takes no
+# accepted call or reply of the connectors later tests start on the same database.
+@pytest.fixture(scope="package")
 async def emulator() -> AsyncIterator[ProviderEmulator]:
     """Twilio and the generic call source's outbound URL, for the session's one connector."""
     async with running_emulator() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def phone_env(
     stack_env: None, fixture_secrets: dict[str, str], emulator: ProviderEmulator
 ) -> Iterator[dict[str, str]]:
@@ -61,13 +63,13 @@ def phone_env(
                 os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def phone(phone_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(create_app()) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def validator(fixture_secrets: dict[str, str]) -> RequestValidator:
     """The official Twilio validator: the reference our signature check must agree with."""
     return RequestValidator(fixture_secrets["twilio_auth_token"])
