@@ -221,6 +221,9 @@ def _health_router(platform: PlatformSettings) -> APIRouter:
             "broker": "ok" if broker else "unreachable",
             "database": "ok" if database else "unreachable",
         }
+        if broker:
+            problems = runtime.producer.topic_problems
+            checks["topics"] = "ok" if not problems else "; ".join(problems)
         for worker in runtime.workers:
             checks[worker.name] = "ok" if worker.running else "stopped"
         ready = all(value == "ok" for value in checks.values())
