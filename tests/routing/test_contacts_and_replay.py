@@ -37,12 +37,14 @@ async def test_verified_email_and_phone_merge_across_channels(routing: Routing) 
     email = f"ada-{t}@example.com"
     phone = f"+1555{int(t[:6], 16) % 10**7:07d}"
     by_mail = await routing.customer_writes(
-        provider=f"{t}-mail", channel=Channel.EMAIL, customer=Customer(id=email, kind="email")
+        provider=f"{t}-mail",
+        channel=Channel.EMAIL,
+        customer=Customer(id=email, kind="email", verified=True),
     )
     by_other_mail = await routing.customer_writes(
         provider=f"{t}-mail2",
         channel=Channel.EMAIL,
-        customer=Customer(id=email.upper(), kind="email"),
+        customer=Customer(id=email.upper(), kind="email", verified=True),
     )
     by_whatsapp = await routing.customer_writes(
         provider=f"{t}-wa", channel=Channel.SOCIAL, customer=Customer(id=phone, kind="phone")
