@@ -193,16 +193,16 @@ def from_mailgun_headers(
     if _all_pass(_values(headers, "x-mailgun-spf")):
         claims.append(AuthClaim("spf", "pass", _domain_of(envelope_sender)))
     if _all_pass(_values(headers, "x-mailgun-dkim-check-result")):
-        domains = {
-            match.group(1).strip().lower()
-            for value in _values(headers, "dkim-signature")
-            for match in [_DKIM_DOMAIN.search(value)]
-            if match is not None
-        }
-        signed = len(_values(headers, "dkim-signature"))
-        if len(domains) == 1 and signed > 0:
+        domains = {_signing_domain(value) for value in _values(headers, "dkim-signature")}
+        if len(domains) == 1 and None not in domains:
             claims.append(AuthClaim("dkim", "pass", domains.pop()))
     return tuple(claims)
+
+
+def _signing_domain(signature: str) -> str | None:
+    """The ``d=`` tag of a DKIM-Signature."""
+    match = _DKIM_DOMAIN.search(signature)
+    return match.group(1).strip().lower() if match is not None else None
 
 
 def from_received_spf(headers: Sequence[tuple[str, str]]) -> tuple[AuthClaim, ...]:
