@@ -63,6 +63,7 @@ BUILT_IN_PROVIDERS = frozenset(
 #: Any source no other key names and no built-in provider uses.
 ANY_SOURCE = "*"
 _SOURCE = re.compile(r"[a-z0-9_\-]{1,40}")
+_KEY_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 #: The name of the key whose secret is ``<PREFIX>GENERIC_SECRET``.
 DEFAULT_KEY = "default"
 
@@ -170,6 +171,8 @@ class GenericWebhookSettings(BaseSettings):
         except (ValueError, ValidationError) as exc:
             raise ValueError(f"GENERIC_SOURCES is not valid: {exc}") from None
         for name, entry in entries.items():
+            if not _KEY_NAME.fullmatch(name):
+                raise ValueError(f"generic key name {name!r} is not 1-100 of A-Z a-z 0-9 _ . -")
             if name == DEFAULT_KEY:
                 raise ValueError(f"generic key {DEFAULT_KEY!r} is GENERIC_SECRET's name")
             weakness = secret_weakness(entry.secret)

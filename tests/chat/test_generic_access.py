@@ -234,6 +234,7 @@ def test_the_legacy_header_is_on_in_development_and_off_in_production(
         ({"a": {"secret": "s" * 20, "sources": ["Not A Source"]}}, "not a source name"),
         ({"a": {"secret": "whsec_!!", "sources": ["a"]}}, "base64"),
         ({"a": {"sources": ["a"]}}, "not valid"),
+        ({"a b": {"secret": "s" * 20, "sources": ["a"]}}, "key name"),
         ({"default": {"secret": "s" * 20, "sources": ["a"]}}, "GENERIC_SECRET's name"),
     ],
 )
