@@ -6,17 +6,19 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.outbound import OutboundSettings
+from shared.security import GenericWebhookSettings
 from shared.settings import ServiceSettings
 
 IPNetwork = IPv4Network | IPv6Network
 
 
-class ChatSettings(ServiceSettings, OutboundSettings):
+class ChatSettings(ServiceSettings, OutboundSettings, GenericWebhookSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     generic_secret: SecretStr = Field(
         default=SecretStr("dev-generic-secret"),
-        description="HMAC-SHA256 key of the generic chat webhook's X-Switchboard-Signature.",
+        description="Standard Webhooks secret (whsec_<base64>) of the generic chat webhook's "
+        "key 'default', which may post the sources of CHAT_GENERIC_SECRET_SOURCES.",
     )
     slack_signing_secret: SecretStr = Field(
         default=SecretStr("dev-slack-signing-secret"),

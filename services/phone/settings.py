@@ -5,10 +5,11 @@ from pydantic_settings import SettingsConfigDict
 
 from services.phone.asterisk import MAX_LINE_BYTES
 from shared.outbound import OutboundSettings
+from shared.security import GenericWebhookSettings
 from shared.settings import ServiceSettings
 
 
-class PhoneSettings(ServiceSettings, OutboundSettings):
+class PhoneSettings(ServiceSettings, OutboundSettings, GenericWebhookSettings):
     model_config = SettingsConfigDict(env_prefix="PHONE_", extra="ignore")
 
     twilio_auth_token: SecretStr = Field(
@@ -26,7 +27,8 @@ class PhoneSettings(ServiceSettings, OutboundSettings):
     )
     generic_secret: SecretStr = Field(
         default=SecretStr("dev-phone-generic-secret"),
-        description="HMAC-SHA256 key of the generic call-log endpoint's X-Switchboard-Signature.",
+        description="Standard Webhooks secret (whsec_<base64>) of the generic call log's key "
+        "'default', which may post the sources of PHONE_GENERIC_SECRET_SOURCES.",
     )
     cdr_token: SecretStr = Field(
         default=SecretStr("dev-phone-cdr-token"),
