@@ -5,12 +5,19 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.metrics import service
+from services.metrics import privacy, service
 from services.metrics.endpoints import router
 from services.metrics.gauges import gauge_refresher
 from services.metrics.settings import MetricsSettings
-from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC, InteractionEvent, RoutingEvent
+from shared.events import (
+    INTERACTIONS_TOPIC,
+    PRIVACY_TOPIC,
+    ROUTING_TOPIC,
+    InteractionEvent,
+    RoutingEvent,
+)
 from shared.kafka import ConsumerLoop
+from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
 
 
@@ -19,8 +26,13 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     thresholds = service.thresholds_of(settings)
 
     async def on_startup(runtime: Runtime) -> None:
+        privacy_settings = privacy.MetricsPrivacySettings()
+        erased = privacy.ErasedKeys(privacy_settings.pseudonym_secret)
+
         async def handle(events: Sequence[Any]) -> None:
-            await service.record_events(runtime.database, events, thresholds=thresholds)
+            await service.record_events(
+                runtime.database, events, thresholds=thresholds, erased=erased
+            )
 
         runtime.add_worker(
             ConsumerLoop(
@@ -35,12 +47,18 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
             )
         )
         runtime.add_worker(gauge_refresher(runtime.database, settings.gauge_refresh_s))
+        install_privacy(
+            runtime,
+            settings=privacy_settings,
+            erase=privacy.eraser(privacy_settings),
+            retention=privacy.retention_rules(privacy_settings),
+        )
 
     return create_service_app(
         name="metrics",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, PRIVACY_TOPIC],
         settings=settings,
         on_startup=on_startup,
         max_body_bytes=settings.max_body_bytes,

@@ -188,3 +188,12 @@ frt_count_all = Table(
         postgresql_include=["n"],
     ),
 )
+
+#: Pseudonyms of erased conversation keys: an event still arriving under the raw key (it
+#: was published before the erasure) folds into the pseudonymized fact, never a new one.
+erased_key = Table(
+    "erased_key",
+    metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from services.routing.erasure import RoutingPrivacySettings, retention_rules
 from services.routing.feed import AgentFeed
 from services.routing.handlers import InteractionConsumer
 from services.routing.matching import Matcher
@@ -11,6 +12,7 @@ from services.routing.worker import RoutingWorker
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
 from shared.outbox import OutboxRelay
+from shared.privacy import install as install_privacy
 from shared.service import Runtime, StartupHook
 
 
@@ -64,5 +66,8 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
         )
         runtime.add_worker(worker)
         runtime.add_worker(relay)
+        privacy = RoutingPrivacySettings()
+        runtime.provide(privacy)
+        install_privacy(runtime, settings=privacy, retention=retention_rules(privacy))
 
     return on_startup

@@ -23,11 +23,19 @@ from shared.events.interaction import (
     SurveyAnswer,
     event_id_for,
 )
+from shared.events.privacy import (
+    PRIVACY_TOPIC,
+    ErasedConversation,
+    ErasedIdentity,
+    ErasureEvent,
+    PrivacyStep,
+)
 from shared.events.routing import ROUTING_TOPIC, LifecycleStep, RoutingEvent
 
 __all__ = [
     "EVENT_ID_NAMESPACE",
     "INTERACTIONS_TOPIC",
+    "PRIVACY_TOPIC",
     "ROUTING_TOPIC",
     "SCHEMA_DIR",
     "Attachment",
@@ -37,10 +45,14 @@ __all__ = [
     "Content",
     "Customer",
     "Direction",
+    "ErasedConversation",
+    "ErasedIdentity",
+    "ErasureEvent",
     "EventType",
     "InteractionEvent",
     "LifecycleStep",
     "MessageStatus",
+    "PrivacyStep",
     "RoutingEvent",
     "SurveyAnswer",
     "event_id_for",
@@ -53,6 +65,7 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 _SCHEMAS: dict[str, type[BaseModel]] = {
     f"{INTERACTIONS_TOPIC}.schema.json": InteractionEvent,
     f"{ROUTING_TOPIC}.schema.json": RoutingEvent,
+    f"{PRIVACY_TOPIC}.schema.json": ErasureEvent,
 }
 
 
