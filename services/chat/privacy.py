@@ -5,30 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chat.models import chat_message, chat_session, delivery
+from services.chat.settings import ChatSettings
 from shared.events import ErasureEvent
-from shared.privacy import PrivacySettings, RetentionRule, delivery_retention, erase_deliveries
-
-
-class ChatPrivacySettings(PrivacySettings):
-    """Erasure and retention settings of the chat connector (prefix ``CHAT_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
-
-    retention_sessions_days: float = Field(
-        default=0,
-        ge=0,
-        description="Website chat sessions (visitor details, messages) are deleted this many "
-        "days after their last activity; 0 keeps them.",
-    )
-    retention_deliveries_days: float = Field(
-        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
-    )
+from shared.privacy import RetentionRule, delivery_retention, erase_deliveries
 
 
 async def erase(session: AsyncSession, event: ErasureEvent) -> None:
@@ -59,7 +42,7 @@ async def _sweep_sessions(session: AsyncSession, cutoff: datetime, limit: int) -
     return len(ids)
 
 
-def retention_rules(settings: ChatPrivacySettings) -> list[RetentionRule]:
+def retention_rules(settings: ChatSettings) -> list[RetentionRule]:
     return [
         RetentionRule(
             kind="sessions", days=settings.retention_sessions_days, sweep=_sweep_sessions

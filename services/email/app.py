@@ -25,12 +25,11 @@ def create_app(settings: EmailSettings | None = None) -> FastAPI:
             transports=[outbound.SmtpTransport(settings, runtime.database)],
             wants=outbound.may_be_delivered,
         )
-        privacy_settings = privacy.EmailPrivacySettings()
         install_privacy(
             runtime,
-            settings=privacy_settings,
+            settings=settings,
             erase=privacy.erase,
-            retention=privacy.retention_rules(privacy_settings),
+            retention=privacy.retention_rules(settings),
         )
 
     return create_service_app(

@@ -26,8 +26,7 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     thresholds = service.thresholds_of(settings)
 
     async def on_startup(runtime: Runtime) -> None:
-        privacy_settings = privacy.MetricsPrivacySettings()
-        erased = privacy.ErasedKeys(privacy_settings.pseudonym_secret)
+        erased = privacy.ErasedKeys(settings.pseudonym_secret)
 
         async def handle(events: Sequence[Any]) -> None:
             await service.record_events(
@@ -49,9 +48,9 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         runtime.add_worker(gauge_refresher(runtime.database, settings.gauge_refresh_s))
         install_privacy(
             runtime,
-            settings=privacy_settings,
-            erase=privacy.eraser(privacy_settings),
-            retention=privacy.retention_rules(privacy_settings),
+            settings=settings,
+            erase=privacy.eraser(settings),
+            retention=privacy.retention_rules(settings),
         )
 
     return create_service_app(

@@ -11,38 +11,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.models import conversation_fact, erased_key
+from services.metrics.settings import MetricsSettings
 from shared.clock import utc_now
 from shared.events import ErasureEvent
 from shared.privacy import (
     PSEUDONYM_PREFIX,
     Eraser,
-    PrivacySettings,
     RetentionRule,
     is_pseudonym,
     pseudonym,
 )
 
 _key = conversation_fact.c.conversation_key
-
-
-class MetricsPrivacySettings(PrivacySettings):
-    """Erasure and retention settings of metrics (prefix ``METRICS_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="METRICS_", extra="ignore")
-
-    retention_keys_days: float = Field(
-        default=0,
-        ge=0,
-        description="Conversation keys of facts opened this many days ago become pseudonyms "
-        "(the numbers stay); 0 keeps them.",
-    )
 
 
 async def pseudonymize_keys(session: AsyncSession, keys: Sequence[str], secret: SecretStr) -> int:
@@ -106,7 +92,7 @@ class ErasedKeys:
         return {key: alias for key, alias in aliases.items() if alias in found}
 
 
-def eraser(settings: MetricsPrivacySettings) -> Eraser:
+def eraser(settings: MetricsSettings) -> Eraser:
     """The erasure of metrics, under the deployment's pseudonym secret."""
     secret = settings.pseudonym_secret
     erased = ErasedKeys(secret)
@@ -121,7 +107,7 @@ def eraser(settings: MetricsPrivacySettings) -> Eraser:
     return erase
 
 
-def retention_rules(settings: MetricsPrivacySettings) -> list[RetentionRule]:
+def retention_rules(settings: MetricsSettings) -> list[RetentionRule]:
     secret = settings.pseudonym_secret
 
     async def sweep(session: AsyncSession, cutoff: datetime, limit: int) -> int:

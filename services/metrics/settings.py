@@ -3,10 +3,11 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.privacy import PrivacySettings
 from shared.settings import ServiceSettings
 
 
-class MetricsSettings(ServiceSettings):
+class MetricsSettings(ServiceSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="METRICS_", extra="ignore")
 
     max_body_bytes: int = Field(
@@ -29,6 +30,12 @@ class MetricsSettings(ServiceSettings):
     admin_token: SecretStr = Field(
         default=SecretStr("dev-metrics-admin-token"),
         description="Bearer token of the admin endpoints (rebuild).",
+    )
+    retention_keys_days: float = Field(
+        default=0,
+        ge=0,
+        description="Conversation keys of facts opened this many days ago become pseudonyms "
+        "(the numbers stay); 0 keeps them.",
     )
 
     def service_level_ms(self) -> dict[str, int]:

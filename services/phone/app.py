@@ -25,12 +25,11 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
             transports=outbound.transports(settings),
             wants=outbound.may_be_delivered,
         )
-        privacy_settings = privacy.PhonePrivacySettings()
         install_privacy(
             runtime,
-            settings=privacy_settings,
+            settings=settings,
             erase=privacy.erase,
-            retention=privacy.retention_rules(privacy_settings),
+            retention=privacy.retention_rules(settings),
         )
         runtime.add_worker(CallConnector(runtime, settings))
 

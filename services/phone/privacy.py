@@ -6,35 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.phone.models import call, call_redirect, delivery
+from services.phone.settings import PhoneSettings
 from shared.events import ErasureEvent
 from shared.privacy import (
-    PrivacySettings,
     RetentionRule,
     delete_older,
     delivery_retention,
     erase_deliveries,
 )
-
-
-class PhonePrivacySettings(PrivacySettings):
-    """Erasure and retention settings of the phone connector (prefix ``PHONE_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="PHONE_", extra="ignore")
-
-    retention_calls_days: float = Field(
-        default=0,
-        ge=0,
-        description="Call rows (what was published of each call) and call redirects are "
-        "deleted this many days after the call began; 0 keeps them.",
-    )
-    retention_deliveries_days: float = Field(
-        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
-    )
 
 
 async def erase(session: AsyncSession, event: ErasureEvent) -> None:
@@ -50,7 +32,7 @@ async def _sweep_calls(session: AsyncSession, cutoff: datetime, limit: int) -> i
     return max(calls, redirects)
 
 
-def retention_rules(settings: PhonePrivacySettings) -> list[RetentionRule]:
+def retention_rules(settings: PhoneSettings) -> list[RetentionRule]:
     return [
         RetentionRule(kind="calls", days=settings.retention_calls_days, sweep=_sweep_calls),
         delivery_retention(delivery, settings.retention_deliveries_days),

@@ -6,7 +6,7 @@ from typing import Any, cast
 from fastapi import APIRouter
 
 from services.routing import admin_service, erasure, presence
-from services.routing.deps import AdminDep, UnitOfWorkDep
+from services.routing.deps import AdminDep, SettingsDep, UnitOfWorkDep
 from services.routing.domain import AgentChanges, AgentStatus, QueueRules
 from services.routing.schemas import (
     DEFAULT_PAGE,
@@ -170,8 +170,6 @@ async def split_contact(contact_id: uuid.UUID, body: SplitBody, uow: UnitOfWorkD
 
 
 @router.post("/contacts/{contact_id}/erase", response_model=ErasureOut, status_code=202)
-async def erase_contact(
-    contact_id: uuid.UUID, uow: UnitOfWorkDep, settings: erasure.PrivacySettingsDep
-) -> Any:
+async def erase_contact(contact_id: uuid.UUID, uow: UnitOfWorkDep, settings: SettingsDep) -> Any:
     """Erase a contact's personal data here and, through privacy.v1, in every service."""
     return await uow.run(erasure.erase_contact, contact_id=contact_id, settings=settings)

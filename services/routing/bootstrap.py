@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from services.routing.erasure import RoutingPrivacySettings, retention_rules
+from services.routing.erasure import retention_rules
 from services.routing.feed import AgentFeed
 from services.routing.handlers import InteractionConsumer
 from services.routing.matching import Matcher
@@ -66,8 +66,6 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
         )
         runtime.add_worker(worker)
         runtime.add_worker(relay)
-        privacy = RoutingPrivacySettings()
-        runtime.provide(privacy)
-        install_privacy(runtime, settings=privacy, retention=retention_rules(privacy))
+        install_privacy(runtime, settings=settings, retention=retention_rules(settings))
 
     return on_startup

@@ -8,14 +8,11 @@ same conversations (``shared/privacy``).
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import Depends
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.repository.erasure import ConversationRef, ErasureRecord, ErasureRepository
+from services.routing.settings import RoutingSettings
 from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.errors import NotFound
@@ -28,28 +25,11 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import OutgoingRecord
-from shared.privacy import PrivacySettings, RetentionRule, is_pseudonym
-from shared.service import provided
+from shared.privacy import RetentionRule, is_pseudonym
 
 #: Conversations one erasure event names at most: a contact with more is announced in parts,
 #: each record well under the broker's size limit.
 CONVERSATIONS_PER_EVENT = 200
-
-
-class RoutingPrivacySettings(PrivacySettings):
-    """Erasure and retention settings of routing (prefix ``ROUTING_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
-
-    retention_messages_days: float = Field(
-        default=0,
-        ge=0,
-        description="Transcript messages (and the texts of agents' replies) are deleted this "
-        "many days after they were written; 0 keeps them.",
-    )
-
-
-PrivacySettingsDep = Annotated[RoutingPrivacySettings, Depends(provided(RoutingPrivacySettings))]
 
 
 @dataclass(frozen=True)
@@ -64,7 +44,7 @@ class Erasure:
 
 
 async def erase_contact(
-    uow: UnitOfWork, *, contact_id: uuid.UUID, settings: RoutingPrivacySettings
+    uow: UnitOfWork, *, contact_id: uuid.UUID, settings: RoutingSettings
 ) -> Erasure:
     """Pseudonymize a contact in routing and announce it on ``privacy.v1``; once only.
 
@@ -135,7 +115,7 @@ def _announcements(
     return records
 
 
-def retention_rules(settings: RoutingPrivacySettings) -> list[RetentionRule]:
+def retention_rules(settings: RoutingSettings) -> list[RetentionRule]:
     """Routing's kinds of data with a retention: transcripts and reply texts."""
 
     async def messages(session: AsyncSession, cutoff: datetime, limit: int) -> int:

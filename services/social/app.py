@@ -23,12 +23,11 @@ def create_app() -> FastAPI:
             transports=outbound.transports(settings),
             wants=outbound.may_be_delivered,
         )
-        privacy_settings = privacy.SocialPrivacySettings()
         install_privacy(
             runtime,
-            settings=privacy_settings,
+            settings=settings,
             erase=privacy.erase,
-            retention=privacy.retention_rules(privacy_settings),
+            retention=privacy.retention_rules(settings),
         )
 
     return create_service_app(

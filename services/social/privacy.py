@@ -3,23 +3,12 @@ all it keeps (the text, the customer's platform id or number, the conversation k
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.social.models import delivery
+from services.social.settings import SocialSettings
 from shared.events import ErasureEvent
-from shared.privacy import PrivacySettings, RetentionRule, delivery_retention, erase_deliveries
-
-
-class SocialPrivacySettings(PrivacySettings):
-    """Erasure and retention settings of the social connector (prefix ``SOCIAL_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="SOCIAL_", extra="ignore")
-
-    retention_deliveries_days: float = Field(
-        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
-    )
+from shared.privacy import RetentionRule, delivery_retention, erase_deliveries
 
 
 async def erase(session: AsyncSession, event: ErasureEvent) -> None:
@@ -27,5 +16,5 @@ async def erase(session: AsyncSession, event: ErasureEvent) -> None:
     await erase_deliveries(session, delivery, event.conversation_keys)
 
 
-def retention_rules(settings: SocialPrivacySettings) -> list[RetentionRule]:
+def retention_rules(settings: SocialSettings) -> list[RetentionRule]:
     return [delivery_retention(delivery, settings.retention_deliveries_days)]

@@ -1,18 +1,17 @@
-"""The privacy settings every service shares: the pseudonym secret, the erasure consumer's
-group and the retention sweeper's pace. Each service subclasses them with its prefix and
-adds one ``retention_<kind>_days`` per kind of data it keeps."""
+"""The privacy settings a service's settings class inherits (under the service's prefix):
+the erasure consumer's group and the retention sweeper's pace, and the pseudonym secret,
+which is one for the whole deployment. Each service adds one ``retention_<kind>_days``
+per kind of data it keeps."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-
-from shared.settings import ServiceSettings
+from pydantic import BaseModel, Field, SecretStr
 
 __all__ = ["PrivacySettings"]
 
 
-class PrivacySettings(ServiceSettings):
-    """Subclasses set ``env_prefix``; the pseudonym secret is one for the whole deployment."""
+class PrivacySettings(BaseModel):
+    """Mixed into a service's settings: ``CHAT_PRIVACY_GROUP``, ``CHAT_RETENTION_BATCH``..."""
 
     pseudonym_secret: SecretStr = Field(
         default=SecretStr("dev-pseudonym-secret"),

@@ -22,17 +22,27 @@ from twilio.request_validator import RequestValidator
 from services.chat.app import create_app as create_chat
 from services.email.app import create_app as create_email
 from services.metrics.app import create_app as create_metrics
-from services.metrics.models import conversation_fact
+from services.metrics.models import conversation_fact, erased_key
 from services.metrics.settings import MetricsSettings
 from services.phone.app import create_app as create_phone
 from services.routing.app import create_app as create_routing
 from services.social.app import create_app as create_social
+from shared.clock import utc_now
 from shared.db import Database
-from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
+from shared.events import (
+    INTERACTIONS_TOPIC,
+    PRIVACY_TOPIC,
+    ROUTING_TOPIC,
+    Channel,
+    ErasedConversation,
+    ErasureEvent,
+)
+from shared.kafka import EventProducer, OutgoingRecord, publish_interactions
 from shared.privacy import pseudonym
 from tests.chat.conftest import environment
 from tests.email.smtp_server import SmtpServer, smtp_server
 from tests.email.support import bearer, settings_for
+from tests.factories import interaction
 from tests.routing.support import ADMIN_TOKEN, eventually, routing_settings
 from tests.support.emulator import Answer, ProviderEmulator
 from tests.support.kafka import group_at_end
@@ -383,3 +393,49 @@ async def test_erasure_needs_the_admin_token(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.urls["routing"]) as anonymous:
         answer = await anonymous.post(f"/admin/contacts/{uuid.uuid4()}/erase")
     assert answer.status_code == 401, answer.text
+
+
+async def test_metrics_folds_events_still_on_their_way_into_the_pseudonymized_fact(
+    stack: Stack, database: Database, producer: EventProducer
+) -> None:
+    """An erasure that reaches metrics before a conversation's events (they were published
+    earlier, metrics lags): the events fold under the pseudonym, never the raw key. The
+    erasure delivered twice changes nothing more."""
+    key = f"sms:+1415{uuid.uuid4().int % 10**7:07d}:{OUR_NUMBER}"
+    erasure = ErasureEvent(
+        event_id=uuid.uuid4(),
+        occurred_at=utc_now(),
+        erasure_id=uuid.uuid4(),
+        contact_id=uuid.uuid4(),
+        conversations=[
+            ErasedConversation(
+                conversation_id=uuid.uuid4(),
+                conversation_key=key,
+                channel=Channel.PHONE,
+                provider="twilio_sms",
+            )
+        ],
+    )
+    record = OutgoingRecord(PRIVACY_TOPIC, str(erasure.contact_id).encode(), erasure.to_json())
+    await producer.publish_many([record, record])
+    alias = pseudonym(SECRET, key)
+
+    async def remembered() -> bool:
+        async with database.transaction() as session:
+            found = await session.scalar(
+                select(erased_key.c.pseudonym).where(erased_key.c.pseudonym == alias)
+            )
+        return found is not None
+
+    await eventually(remembered, what="metrics to remember the erased key")
+    late = interaction(
+        channel=Channel.PHONE, provider="twilio_sms", conversation_key=key, content=None
+    )
+    await publish_interactions(producer, [late])
+
+    async def folded() -> dict[str, Any] | None:
+        return await facts_of(database, [alias]) or None
+
+    fact = (await eventually(folded, what="the late event's fact"))[alias]
+    assert fact.first_inbound_at == late.occurred_at
+    assert await facts_of(database, [key]) == {}
