@@ -74,7 +74,7 @@ async def erase_contact(
     await erasures.record(record)
     named = [ErasedIdentity(namespace=i.namespace, value=i.value) for i in identities]
     uow.steps.records.extend(
-        _announcements(
+        announcements(
             record,
             [r for r in refs if not is_pseudonym(r.conversation_key)],
             [i for i in named if not is_pseudonym(i.value)],
@@ -83,9 +83,11 @@ async def erase_contact(
     return Erasure(**vars(record))
 
 
-def _announcements(
+def announcements(
     record: ErasureRecord, refs: list[ConversationRef], identities: list[ErasedIdentity]
 ) -> list[OutgoingRecord]:
+    """The erasure's records for ``privacy.v1``: its conversations in parts of at most
+    ``CONVERSATIONS_PER_EVENT``, the identities in the first; ids fixed by the erasure."""
     chunks = [
         refs[i : i + CONVERSATIONS_PER_EVENT] for i in range(0, len(refs), CONVERSATIONS_PER_EVENT)
     ] or [[]]

@@ -1,11 +1,13 @@
-"""Erasure across real services: a customer writes by website chat, email and SMS, agents
-answer on each channel, an admin erases the contact, and afterwards no table of any service
-holds the customer's name, address, number or words, while metrics still counts the
+"""Erasure across real services: a customer writes by website chat, email, SMS and WhatsApp,
+an agent answers on each channel, an admin erases the contact, and afterwards no table of any
+service holds the customer's name, address, number or words, while metrics still counts the
 conversations (under pseudonyms)."""
 
 from __future__ import annotations
 
 import email.utils
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from shared.events import (
 )
 from shared.kafka import EventProducer, OutgoingRecord, publish_interactions
 from shared.privacy import pseudonym
+from shared.signatures import hmac_sha256_hex
 from tests.chat.conftest import environment
 from tests.email.smtp_server import SmtpServer, smtp_server
 from tests.email.support import bearer, settings_for
@@ -46,7 +49,7 @@ from tests.factories import interaction
 from tests.routing.support import ADMIN_TOKEN, eventually, routing_settings
 from tests.support.emulator import Answer, ProviderEmulator
 from tests.support.kafka import group_at_end
-from tests.support.privacy import rows_holding
+from tests.support.privacy import SCHEMAS, rows_holding
 from tests.support.server import serving
 
 PUBLIC_BASE = "https://phone.example.com"
@@ -55,6 +58,10 @@ OUR_NUMBER = "+14155550100"
 MESSAGES_PATH = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 #: The development default of SWITCHBOARD_PSEUDONYM_SECRET, which every service here uses.
 SECRET = SecretStr("dev-pseudonym-secret")
+#: Where the customer writes: (channel, provider).
+CHANNELS = (("chat", "webchat"), ("email", "mime"), ("phone", "twilio_sms"), ("social", "whatsapp"))
+#: Our WhatsApp business number's id.
+WHATSAPP_NUMBER_ID = "106540352242922"
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +81,9 @@ def privacy_env(
             "CHAT_REPLIES_GROUP": f"chat-replies-{group}",
             "CHAT_OUTBOUND_GROUP": f"chat-outbound-{group}",
             "SOCIAL_OUTBOUND_GROUP": f"social-outbound-{group}",
+            "SOCIAL_META_APP_SECRET": fixture_secrets["meta_app_secret"],
+            "SOCIAL_META_GRAPH_URL": emulator.url,
+            "SOCIAL_WHATSAPP_TOKEN": "whatsapp-erasure-test",
             "PHONE_TWILIO_AUTH_TOKEN": fixture_secrets["twilio_auth_token"],
             "PHONE_PUBLIC_BASE_URL": PUBLIC_BASE,
             "PHONE_TWILIO_API_URL": emulator.url,
@@ -170,15 +180,15 @@ class Customer:
     @property
     def needles(self) -> list[str]:
         """What must be gone: name, address, the number's digits, every text written."""
-        texts = ["chat", "mail", "subject", "sms", "page", "order", "reply"]
+        texts = ["chat", "mail", "subject", "sms", "whatsapp", "page", "order", "reply"]
         return [self.name, self.address, self.number.lstrip("+"), self.tag] + [
             self.words(t) for t in texts
         ]
 
 
 async def agent_for_every_channel(stack: Stack, skill: str) -> httpx.AsyncClient:
-    """An available agent with ``skill``, and queues of webchat, mime and SMS requiring it."""
-    for channel, provider in (("chat", "webchat"), ("email", "mime"), ("phone", "twilio_sms")):
+    """An available agent with ``skill``, and a queue of each of ``CHANNELS`` requiring it."""
+    for channel, provider in CHANNELS:
         queue = await stack.admin.post(
             "/admin/queues",
             json={
@@ -196,7 +206,7 @@ async def agent_for_every_channel(stack: Stack, skill: str) -> httpx.AsyncClient
             "name": "Grace",
             "status": "available",
             "skills": [skill],
-            "capacity": {"chat": 5, "email": 5, "phone": 5},
+            "capacity": {"chat": 5, "email": 5, "phone": 5, "social": 5},
         },
     )
     assert created.status_code == 201, created.text
@@ -206,8 +216,8 @@ async def agent_for_every_channel(stack: Stack, skill: str) -> httpx.AsyncClient
 async def write_on_every_channel(
     stack: Stack, customer: Customer, fixture_secrets: dict[str, str]
 ) -> tuple[str, str]:
-    """The customer opens a website chat, sends a mail and an SMS; the chat's token and
-    session id."""
+    """The customer opens a website chat, sends a mail, an SMS and a WhatsApp message; the
+    chat's token and session id."""
     chat = stack.client("chat")
     opened = await chat.post(
         "/chat/sessions",
@@ -258,19 +268,66 @@ async def write_on_every_channel(
         },
     )
     assert sms.status_code == 200, sms.text
+
+    whatsapp = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550783881",
+                                "phone_number_id": WHATSAPP_NUMBER_ID,
+                            },
+                            "contacts": [
+                                {
+                                    "profile": {"name": customer.name},
+                                    "wa_id": customer.number.lstrip("+"),
+                                }
+                            ],
+                            "messages": [
+                                {
+                                    "from": customer.number.lstrip("+"),
+                                    "id": f"wamid.{customer.tag}",
+                                    "timestamp": str(int(time.time())),
+                                    "type": "text",
+                                    "text": {"body": customer.words("whatsapp")},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(whatsapp).encode()
+    meta = await stack.client("social").post(
+        "/webhooks/meta",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": "sha256="
+            + hmac_sha256_hex(fixture_secrets["meta_app_secret"], body),
+        },
+    )
+    assert meta.status_code == 200, meta.text
     return token, session_id
 
 
 async def answer_every_offer(agent: httpx.AsyncClient, customer: Customer) -> list[str]:
-    """Accept the three offers and reply to each; once every reply that has a delivery is
+    """Accept the offers of every channel and reply to each; once every reply that has a delivery is
     settled, the conversation keys."""
 
-    async def three() -> list[dict[str, Any]] | None:
+    async def all_offered() -> list[dict[str, Any]] | None:
         offers: list[dict[str, Any]] = (await agent.get("/agent/offers")).json()
-        return offers if len(offers) == 3 else None
+        return offers if len(offers) == len(CHANNELS) else None
 
     keys = []
-    for offer in await eventually(three, what="the three offers"):
+    for offer in await eventually(all_offered, what="an offer per channel"):
         accepted = await agent.post(f"/agent/offers/{offer['id']}/accept")
         assert accepted.status_code == 200, accepted.text
         keys.append(offer["conversation_key"])
@@ -315,6 +372,10 @@ async def test_an_erased_contact_leaves_nothing_identifying_in_any_service(
 ) -> None:
     customer = Customer()
     emulator.script(MESSAGES_PATH, Answer(201, {"sid": f"SM{uuid.uuid4().hex}"}))
+    emulator.script(
+        f"/{WHATSAPP_NUMBER_ID}/messages",
+        Answer(200, {"messages": [{"id": f"wamid.{uuid.uuid4().hex}"}]}),
+    )
     agent = await agent_for_every_channel(stack, f"erasure-{uuid.uuid4().hex[:8]}")
     chat_token, session_id = await write_on_every_channel(stack, customer, fixture_secrets)
     needles = [*customer.needles, session_id]
@@ -324,9 +385,9 @@ async def test_an_erased_contact_leaves_nothing_identifying_in_any_service(
     async def folded() -> dict[str, Any] | None:
         facts = await facts_of(database, keys)
         replied = [f for f in facts.values() if f.first_reply_at is not None]
-        return facts if len(replied) == 3 else None
+        return facts if len(replied) == len(CHANNELS) else None
 
-    before = await eventually(folded, what="metrics' facts of the three conversations")
+    before = await eventually(folded, what="metrics' facts of the conversations")
     visitor = stack.client("chat", Authorization=f"Bearer {chat_token}")
 
     async def reply_reached_the_widget() -> bool:
@@ -334,9 +395,12 @@ async def test_an_erased_contact_leaves_nothing_identifying_in_any_service(
         return any(m["author"] == "agent" for m in history)
 
     await eventually(reply_reached_the_widget, what="the agent's reply in the website chat")
-    assert await rows_holding(database, needles), "the scan finds the customer before"
+    # Before: every service holds something of the customer, which the scan finds.
+    holding = await rows_holding(database, needles)
+    assert {table.partition(".")[0] for table in holding} == set(SCHEMAS), holding
 
-    # The three channels made up to three contacts: an admin merges them into one.
+    # The channels made several contacts (SMS and WhatsApp share the verified number): an
+    # admin merges them into one.
     ids = [str(f.conversation_id) for f in before.values()]
     contacts = await contacts_of(database, ids)
     target = contacts[0]
@@ -349,7 +413,7 @@ async def test_an_erased_contact_leaves_nothing_identifying_in_any_service(
 
     erased = await stack.admin.post(f"/admin/contacts/{target}/erase")
     assert erased.status_code == 202, erased.text
-    assert erased.json()["conversations"] == 3
+    assert erased.json()["conversations"] == len(CHANNELS)
     again = await stack.admin.post(f"/admin/contacts/{target}/erase")
     assert again.status_code == 202, again.text
     assert again.json() == erased.json()
@@ -377,7 +441,7 @@ async def test_an_erased_contact_leaves_nothing_identifying_in_any_service(
 
     card = (await stack.admin.get(f"/admin/contacts/{target}")).json()
     assert card["display_name"] is None
-    assert card["conversations"] == 3
+    assert card["conversations"] == len(CHANNELS)
     assert all(i["value"].startswith("erased:") for i in card["identities"])
     # The visitor's token opens nothing any more.
     assert (await visitor.get("/chat/session")).status_code == 404
