@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import SecretStr
-from sqlalchemy import delete, literal, select, update
+from sqlalchemy import bindparam, delete, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,29 +119,37 @@ class ErasureRepository:
         self, refs: Sequence[ConversationRef], secret: SecretStr
     ) -> None:
         """Keys and customer ids become pseudonyms; the transcripts lose their words."""
-        for ref in refs:
-            key = pseudonym(secret, ref.conversation_key)
-            await self._session.execute(
-                update(conversation)
-                .where(conversation.c.id == ref.id)
-                .values(conversation_key=key, customer_id=pseudonym(secret, ref.customer_id))
-            )
-            await self._session.execute(
-                update(message)
-                .where(message.c.conversation_id == ref.id)
-                .values(
-                    conversation_key=key,
-                    text=None,
-                    stripped_text=None,
-                    subject=None,
-                    attachments=literal([], JSONB),
-                    raw_ref=None,
-                    status_reason=None,
-                )
-            )
-        ids = [ref.id for ref in refs]
-        if not ids:
+        if not refs:
             return
+        await self._session.execute(
+            update(conversation)
+            .where(conversation.c.id == bindparam("ref_id"))
+            .values(conversation_key=bindparam("new_key"), customer_id=bindparam("new_customer")),
+            [
+                {
+                    "ref_id": ref.id,
+                    "new_key": pseudonym(secret, ref.conversation_key),
+                    "new_customer": pseudonym(secret, ref.customer_id),
+                }
+                for ref in refs
+            ],
+        )
+        ids = [ref.id for ref in refs]
+        await self._session.execute(
+            update(message)
+            .where(message.c.conversation_id.in_(ids))
+            .values(
+                conversation_key=select(conversation.c.conversation_key)
+                .where(conversation.c.id == message.c.conversation_id)
+                .scalar_subquery(),
+                text=None,
+                stripped_text=None,
+                subject=None,
+                attachments=literal([], JSONB),
+                raw_ref=None,
+                status_reason=None,
+            )
+        )
         await self._session.execute(
             update(reply).where(reply.c.conversation_id.in_(ids)).values(text="")
         )
@@ -159,5 +167,5 @@ class ErasureRepository:
         return await delete_older(self._session, message, message.c.at, cutoff, limit)
 
     async def sweep_replies(self, cutoff: datetime, limit: int) -> int:
-        """Delete the texts of agents' replies older than ``cutoff``; how many."""
+        """Delete agents' replies (their texts) older than ``cutoff``; how many."""
         return await delete_older(self._session, reply, reply.c.sent_at, cutoff, limit)
