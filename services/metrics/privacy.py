@@ -58,6 +58,12 @@ async def pseudonymize_keys(session: AsyncSession, keys: Sequence[str], secret: 
     return changed
 
 
+#: The advisory lock between an erasure (exclusive) and the folding of events (shared): an
+#: erasure waits for the batches that did not see it to commit (their facts are then there to
+#: pseudonymize), and the batches after it see its pseudonyms.
+ERASURE_LOCK = func.hashtext("metrics.erased_key")
+
+
 class ErasedKeys:
     """Which conversation keys were erased, known by their pseudonyms only."""
 
@@ -65,7 +71,8 @@ class ErasedKeys:
         self._secret = secret
 
     async def remember(self, session: AsyncSession, keys: Sequence[str]) -> None:
-        """Record the pseudonyms of erased keys."""
+        """Record the pseudonyms of erased keys (under the exclusive erasure lock)."""
+        await session.execute(select(func.pg_advisory_xact_lock(ERASURE_LOCK)))
         aliases = sorted({pseudonym(self._secret, key) for key in keys if not is_pseudonym(key)})
         if aliases:
             at = utc_now()
@@ -76,10 +83,12 @@ class ErasedKeys:
             )
 
     async def renamed(self, session: AsyncSession, keys: Sequence[str]) -> dict[str, str]:
-        """Each erased key among ``keys`` and the pseudonym its fact goes by."""
+        """Each erased key among ``keys`` and the pseudonym its fact goes by (under the shared
+        erasure lock, held until the caller's transaction ends)."""
         aliases = {key: pseudonym(self._secret, key) for key in keys if not is_pseudonym(key)}
         if not aliases:
             return {}
+        await session.execute(select(func.pg_advisory_xact_lock_shared(ERASURE_LOCK)))
         found = set(
             (
                 await session.execute(
