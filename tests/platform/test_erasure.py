@@ -89,7 +89,7 @@ def privacy_env(
             "PHONE_ACCEPTED_GROUP": f"phone-accepted-{group}",
             **{
                 f"{prefix}_PRIVACY_GROUP": f"{prefix.lower()}-privacy-{group}"
-                for prefix in ("CHAT", "EMAIL", "PHONE", "SOCIAL", "METRICS", "ROUTING")
+                for prefix in ("CHAT", "EMAIL", "PHONE", "SOCIAL", "METRICS")
             },
         }
     ):
