@@ -6,7 +6,6 @@ same conversations (``shared/privacy``).
 """
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,20 +31,9 @@ from shared.privacy import RetentionRule, is_pseudonym
 CONVERSATIONS_PER_EVENT = 200
 
 
-@dataclass(frozen=True)
-class Erasure:
-    """What an erasure did: its id, the contact, and how many conversations and identities."""
-
-    erasure_id: uuid.UUID
-    contact_id: uuid.UUID
-    conversations: int
-    identities: int
-    erased_at: datetime
-
-
 async def erase_contact(
     uow: UnitOfWork, *, contact_id: uuid.UUID, settings: RoutingSettings
-) -> Erasure:
+) -> ErasureRecord:
     """Pseudonymize a contact in routing and announce it on ``privacy.v1``; once only.
 
     The contact loses its name; its identities and its conversations' keys and customer ids
@@ -57,7 +45,7 @@ async def erase_contact(
     erasures = ErasureRepository(uow.session)
     done = await erasures.recorded(contact_id)
     if done is not None:
-        return Erasure(**vars(done))
+        return done
     identities = await uow.contacts.identities_of(contact_id)
     refs = await erasures.conversations_of(contact_id)
     secret = settings.pseudonym_secret
@@ -80,7 +68,7 @@ async def erase_contact(
             [i for i in named if not is_pseudonym(i.value)],
         )
     )
-    return Erasure(**vars(record))
+    return record
 
 
 def announcements(

@@ -37,7 +37,8 @@ class ConversationRef:
 
 @dataclass(frozen=True)
 class ErasureRecord:
-    """A contact's erasure, as recorded."""
+    """A contact's erasure, as recorded: its id, the contact, how many conversations and
+    identities it covered, and when."""
 
     contact_id: uuid.UUID
     erasure_id: uuid.UUID
