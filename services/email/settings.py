@@ -6,10 +6,11 @@ from pydantic_settings import SettingsConfigDict
 from services.email.authentication import SenderTrust
 from services.email.mime import ParseLimits
 from shared.outbound import OutboundSettings
+from shared.privacy import PrivacySettings
 from shared.settings import ServiceSettings
 
 
-class EmailSettings(ServiceSettings, OutboundSettings):
+class EmailSettings(ServiceSettings, OutboundSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="EMAIL_", extra="ignore")
 
     mailgun_signing_key: SecretStr = Field(
@@ -84,6 +85,16 @@ class EmailSettings(ServiceSettings, OutboundSettings):
         default=1000,
         ge=10,
         description="Fields and files of a provider's form POST; a form with more gets 413.",
+    )
+    retention_threads_days: float = Field(
+        default=0,
+        ge=0,
+        description="Thread index rows (Message-ID, subject, recipient) are deleted this many "
+        "days after they were seen; a customer answering an older mail starts a new "
+        "conversation. 0 keeps them.",
+    )
+    retention_deliveries_days: float = Field(
+        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
     )
 
     def sender_trust(self) -> SenderTrust:
