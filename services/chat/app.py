@@ -13,6 +13,7 @@ from services.chat.settings import ChatSettings
 from services.chat.visitor_endpoints import router as website_chat
 from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
+from shared.language import warm_up as warm_up_language
 from shared.outbound import install as install_outbound
 from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
@@ -23,6 +24,8 @@ def create_app() -> FastAPI:
     settings = ChatSettings()
 
     async def on_startup(runtime: Runtime) -> None:
+        # The language model loads now, not on the first customer's message.
+        warm_up_language()
         hub = Hub()
         runtime.provide(hub)
         runtime.provide(VisitorLimits(settings))

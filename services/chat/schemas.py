@@ -29,6 +29,12 @@ class GenericChatMessage(BaseModel):
     sent_at: datetime | None = Field(default=None, description="ISO 8601 with a time zone.")
     direction: Direction = Direction.INBOUND
     source: str = Field(default="generic", pattern=r"^[a-z0-9_\-]{1,40}$")
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The message's language as the tool knows it (a tag such as fr or fr-FR); "
+        "detected from the text when absent.",
+    )
 
 
 class GenericChatBatch(BaseModel):

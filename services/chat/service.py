@@ -21,6 +21,7 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import EventProducer, publish_interactions
+from shared.language import language_of
 from shared.security import GenericDelivery
 from shared.webhook_ids import handled_before, remember_handled
 
@@ -45,7 +46,10 @@ def normalize_generic(message: GenericChatMessage, *, received_at: datetime) -> 
             kind="email" if message.sender.email else "id",
         ),
         conversation_key=f"{message.source}:{message.conversation_id}",
-        content=Content(text=message.text),
+        content=Content(
+            text=message.text,
+            language=language_of(message.text, hint=message.language) if inbound else None,
+        ),
         raw_ref=message.message_id,
         provider_meta={"sender_id": message.sender.id},
     )

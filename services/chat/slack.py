@@ -17,6 +17,7 @@ from shared.events import (
     InteractionEvent,
     event_id_for,
 )
+from shared.language import language_of
 
 #: Message subtypes that are a person's new message.
 NEW_MESSAGE_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message"}
@@ -107,6 +108,7 @@ def to_event(
         conversation_key=f"slack:{message.channel}:{thread}",
         content=Content(
             text=message.text or "",
+            language=language_of(message.text),
             in_reply_to=message.thread_ts if message.thread_ts != message.ts else None,
             attachments=tuple(
                 Attachment(

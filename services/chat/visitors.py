@@ -26,6 +26,7 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import EventProducer, publish_interactions
+from shared.language import language_of
 
 PROVIDER = "webchat"
 
@@ -143,7 +144,13 @@ async def send_message(
         if chat["closed_at"] is not None:
             raise Conflict("this chat session is closed")
         message_id = f"{chat['id']}:{client_message_id}"
-        event = _event(chat, EventType.MESSAGE_RECEIVED, message_id, at, content=Content(text=text))
+        event = _event(
+            chat,
+            EventType.MESSAGE_RECEIVED,
+            message_id,
+            at,
+            content=Content(text=text, language=language_of(text)),
+        )
         stored = await repository.add_message(
             session, session_id=chat["id"], event_id=event.event_id, author="visitor",
             agent_id=None, text=text, sent_at=at,

@@ -7,6 +7,7 @@ from services.email import models, outbound, privacy
 from services.email.endpoints import router
 from services.email.settings import EmailSettings
 from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC
+from shared.language import warm_up as warm_up_language
 from shared.outbound import install as install_outbound
 from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
@@ -17,6 +18,8 @@ def create_app(settings: EmailSettings | None = None) -> FastAPI:
     settings = settings or EmailSettings()
 
     async def on_startup(runtime: Runtime) -> None:
+        # The language model loads now, not on the first customer's message.
+        warm_up_language()
         install_outbound(
             runtime,
             settings=settings,

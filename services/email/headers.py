@@ -39,6 +39,8 @@ class HeaderFacts:
     warnings: tuple[str, ...] = field(default=())
     #: The headers about the sender's authentication (see authentication.py), top first.
     auth_headers: tuple[tuple[str, str], ...] = field(default=())
+    #: ``Content-Language`` as written (``de-DE``, ``fr, en``): the sender's word on the language.
+    content_language: str | None = None
 
     @property
     def thread_root(self) -> str | None:
@@ -206,6 +208,7 @@ def header_facts(message: Message) -> HeaderFacts:
         automated_reason=_automated_reason(reader, address),
         warnings=tuple(reader.warnings),
         auth_headers=reader.all_raw(AUTH_HEADERS),
+        content_language=reader.text("Content-Language"),
     )
 
 

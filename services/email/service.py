@@ -31,6 +31,7 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import EventProducer, publish_interactions
+from shared.language import language_of
 from shared.outbound import status_event
 
 P = ParamSpec("P")
@@ -162,6 +163,7 @@ def normalize(
             subject=headers.subject[:998] if headers.subject is not None else None,
             text=text,
             stripped_text=stripped,
+            language=language_of(stripped or text, hint=headers.content_language),
             html=parsed.body.from_html,
             attachments=parsed.body.attachments,
             in_reply_to=headers.in_reply_to,

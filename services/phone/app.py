@@ -7,6 +7,7 @@ from services.phone.connect import CallConnector
 from services.phone.endpoints import router
 from services.phone.settings import PhoneSettings
 from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC, ROUTING_TOPIC
+from shared.language import warm_up as warm_up_language
 from shared.outbound import install as install_outbound
 from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
@@ -17,6 +18,8 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
     settings = settings or PhoneSettings()
 
     async def on_startup(runtime: Runtime) -> None:
+        # The language model loads now, not on the first customer's message.
+        warm_up_language()
         install_outbound(
             runtime,
             settings=settings,

@@ -23,6 +23,7 @@ from shared.events import (
     MessageStatus,
     event_id_for,
 )
+from shared.language import language_of
 
 Form = Sequence[tuple[str, str]]
 
@@ -157,6 +158,7 @@ def sms_event(form: Form, *, received_at: datetime, region: str) -> InteractionE
         )
         for i in range(media_count)
     )
+    body = _field(form, "Body", required=False) or ""
     return InteractionEvent(
         event_id=event_id_for("twilio_sms", message_id, EventType.MESSAGE_RECEIVED),
         type=EventType.MESSAGE_RECEIVED,
@@ -168,7 +170,8 @@ def sms_event(form: Form, *, received_at: datetime, region: str) -> InteractionE
         customer=Customer(id=customer or sender, kind="phone" if customer else "address"),
         conversation_key=f"sms:{customer or sender}:{ours}",
         content=Content(
-            text=_field(form, "Body", required=False) or "",
+            text=body,
+            language=language_of(body),
             content_type="mms" if attachments else "text",
             attachments=attachments,
         ),

@@ -6,6 +6,7 @@ from services.social import models, outbound, privacy
 from services.social.endpoints import router
 from services.social.settings import SocialSettings
 from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC
+from shared.language import warm_up as warm_up_language
 from shared.outbound import install as install_outbound
 from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
@@ -15,6 +16,8 @@ def create_app() -> FastAPI:
     settings = SocialSettings()
 
     async def on_startup(runtime: Runtime) -> None:
+        # The language model loads now, not on the first customer's message.
+        warm_up_language()
         install_outbound(
             runtime,
             settings=settings,

@@ -26,6 +26,7 @@ from shared.events import (
     MessageStatus,
     event_id_for,
 )
+from shared.language import language_of
 
 #: A media kind's MIME type when the provider does not say (Messenger, X).
 GENERIC_MIME = {
@@ -37,6 +38,10 @@ GENERIC_MIME = {
 }
 
 STATUSES = {status.value: status for status in MessageStatus}
+
+#: The content types whose text the customer typed (a message, a media's caption): the only
+#: ones a language is detected from. Postbacks and quick replies carry our buttons' titles.
+_TYPED_BY_CUSTOMER = frozenset({"text", "image", "video", "audio", "document", "file"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class Message:
     provider_meta: dict[str, str] = field(default_factory=dict)
     automated: bool = False
     parse_warnings: tuple[str, ...] = ()
+    #: The language the platform says its user speaks (Telegram's ``language_code``).
+    language_hint: str | None = None
 
 
 def to_event(message: Message, *, received_at: datetime) -> InteractionEvent:
@@ -79,12 +86,28 @@ def _event(message: Message, *, received_at: datetime) -> InteractionEvent:
         received_at=received_at,
         customer=message.customer,
         conversation_key=message.conversation_key,
-        content=message.content,
+        content=_with_language(message),
         automated=message.automated,
         parse_warnings=message.parse_warnings,
         raw_ref=message.raw_ref,
         provider_meta={k: v for k, v in message.provider_meta.items() if v},
     )
+
+
+def _with_language(message: Message) -> Content:
+    """The content of a customer's message with its language: the platform's word, else
+    detected from the customer's own words, a text or a caption (not from a reaction, a
+    button's title or an automated event)."""
+    content = message.content
+    if (
+        message.type is not EventType.MESSAGE_RECEIVED
+        or message.direction is not Direction.INBOUND
+        or content.language is not None
+    ):
+        return content
+    typed = not message.automated and content.content_type in _TYPED_BY_CUSTOMER
+    language = language_of(content.text if typed else None, hint=message.language_hint)
+    return content.model_copy(update={"language": language}) if language else content
 
 
 def from_millis(value: int) -> datetime:

@@ -122,6 +122,7 @@ def _message(message: TelegramMessage, *, edited: bool) -> Message:
             **media_meta,
         },
         automated=message.from_ is not None and message.from_.is_bot,
+        language_hint=message.from_.language_code if message.from_ else None,
     )
 
 

@@ -130,7 +130,13 @@ class Content(_Model):
         default=None, description="The reply without quoted history and signature."
     )
     html: bool = Field(default=False, description="True when `text` was derived from HTML.")
-    language: str | None = None
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        description="ISO 639-1 code of the customer's language (fr, de...): the provider's word "
+        "when it gives one (Telegram language_code, email Content-Language), else detected from "
+        "the text by the connector; None when the text is too short or the detector unsure.",
+    )
     content_type: str = Field(default="text", description="text, image, audio, location...")
     attachments: tuple[Attachment, ...] = ()
     in_reply_to: str | None = Field(

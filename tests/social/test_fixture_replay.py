@@ -44,7 +44,7 @@ FIXTURE_EVENTS = {
             occurred_at=datetime(2025, 6, 8, 20, 59, 43, tzinfo=UTC),
             customer=Customer(id="+16505551234", display_name="Sheena Nelson", kind="phone"),
             conversation_key="whatsapp:106540352242922:16505551234",
-            content=Content(text="Does it come in another color?"),
+            content=Content(text="Does it come in another color?", language="en"),
             raw_ref="wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
             provider_meta={
                 "account_id": "102290129340398",
@@ -63,6 +63,7 @@ FIXTURE_EVENTS = {
             occurred_at=datetime(2018, 1, 19, 23, 12, 40, 557000, UTC),
             customer=Customer(id="3001969357", display_name="Jordan Brinks", kind="x_user_id"),
             conversation_key="x:3001969357-4337869213",
+            # Two words are too few to tell a language by.
             content=Content(text="Hello World!"),
             raw_ref="954491830116155396",
             provider_meta={
@@ -83,7 +84,8 @@ FIXTURE_EVENTS = {
             occurred_at=datetime(2025, 3, 3, 11, 6, 40, tzinfo=UTC),
             customer=Customer(id="123456789", display_name="Alice", kind="telegram_user_id"),
             conversation_key="telegram:123456789",
-            content=Content(text="Hi, my order hasn't arrived"),
+            # Telegram's language_code is the provider's word on the language.
+            content=Content(text="Hi, my order hasn't arrived", language="en"),
             raw_ref="123456789:42",
             provider_meta={
                 "kind": "message",

@@ -83,7 +83,8 @@ async def test_a_messenger_batch_keeps_every_kind_apart(
         return Attachment(content_type=mime, provider_media_id=url)
 
     expected = [
-        event(mid["text"], 0, Content(text="Order 1234 is late", in_reply_to=mid["echo"]),
+        event(mid["text"], 0,
+              Content(text="Order 1234 is late", in_reply_to=mid["echo"], language="en"),
               raw_ref=mid["text"], meta={"kind": "message"}),
         event(mid["media"], 1, Content(content_type="image", attachments=(
             media(cdn, "image/*"),

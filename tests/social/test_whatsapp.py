@@ -232,13 +232,14 @@ def expected_events(waba: str, phone_number_id: str, ids: dict[str, str]) -> lis
         return (Attachment(content_type=mime, provider_media_id=media_id, **more),)
 
     return [
-        inbound("text", ANA, 0, Content(text="Where is my parcel?")),
+        inbound("text", ANA, 0, Content(text="Where is my parcel?", language="en")),
         inbound(
             "image",
             ANA,
             1,
             Content(
                 text="the label",
+                language="en",
                 content_type="image",
                 attachments=attachment(
                     "media-image-1", "image/jpeg", sha256=hashlib.sha256(IMAGE_BYTES).hexdigest()
@@ -301,7 +302,9 @@ def expected_events(waba: str, phone_number_id: str, ids: dict[str, str]) -> lis
             Content(content_type="reaction", text="👍", in_reply_to=ids["ours"]),
             action="react",
         ),
-        inbound("reply", BO, 9, Content(text="Yes, that one", in_reply_to=ids["ours"])),
+        inbound(
+            "reply", BO, 9, Content(text="Yes, that one", in_reply_to=ids["ours"], language="en")
+        ),
         inbound("unsupported", ANA, 10, Content(content_type="unsupported")),
         status("ours", ANA, 20, MessageStatus.SENT, pricing_conversation_id="pricing-conv-1"),
         status("ours", ANA, 21, MessageStatus.DELIVERED, pricing_conversation_id="pricing-conv-1"),

@@ -113,6 +113,7 @@ async def test_x_direct_messages_both_ways_with_media_read_receipts_and_likes(
             conversation_key=key,
             content=Content(
                 text="Broken on arrival https://t.co/abc",
+                language="en",
                 content_type="image",
                 attachments=(
                     Attachment(content_type="image/*", provider_media_id="990000000000000001"),
@@ -259,18 +260,21 @@ async def test_telegram_photo_location_reply_and_an_unknown_update(
         )
 
     photo = Attachment(content_type="image/jpeg", size=48211, provider_media_id="AgAD-large")
+    # Telegram's language_code ("de") is the provider's word on each message's language.
     expected = [
         message_event(
-            10, 0, Content(text="dented box", content_type="image", attachments=(photo,))
+            10,
+            0,
+            Content(text="dented box", content_type="image", attachments=(photo,), language="de"),
         ),
         message_event(
             11,
             5,
-            Content(content_type="location", text="52.52,13.405"),
+            Content(content_type="location", text="52.52,13.405", language="de"),
             latitude="52.52",
             longitude="13.405",
         ),
-        message_event(12, 9, Content(text="this one", in_reply_to=f"{chat}:10")),
+        message_event(12, 9, Content(text="this one", in_reply_to=f"{chat}:10", language="de")),
     ]
     since = datetime.now(UTC)
 
