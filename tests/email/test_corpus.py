@@ -74,6 +74,9 @@ def test_corpus_message(name: str, corpus_events: dict[str, dict[str, Any]]) -> 
     assert content.get("stripped_text") == expected["stripped_text"]
     assert content["html"] is expected["html"]
     assert content.get("in_reply_to") == expected.get("in_reply_to")
+    # Content-Language when the mail has one, else detected from the reply (absent: too short
+    # or unsure, as "Hi." is).
+    assert content.get("language") == expected.get("language")
     # Where the bytes are damaged, only what the sender declared is asserted.
     attachments = [
         {key: got.get(key) for key in wanted}
