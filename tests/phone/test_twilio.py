@@ -234,6 +234,26 @@ async def test_sms_and_mms_become_messages_on_the_phone_channel(
     ]
 
 
+async def test_an_sms_carries_the_language_of_its_text(
+    phone: httpx.AsyncClient, broker: str, validator: RequestValidator
+) -> None:
+    texts = {
+        "+14155550161": ("Hola, mi pedido todavía no ha llegado", "es"),
+        "+14155550162": ("Bonjour, où est ma commande ?", "fr"),
+        # Too short to tell: no language rather than a guess.
+        "+14155550163": ("ok", None),
+    }
+    for sender, (text, _) in texts.items():
+        sms = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": sender, "To": "+14155550100"}
+        body, headers = twilio_request(validator, "/twilio/sms", {**sms, "Body": text})
+        assert (await phone.post("/twilio/sms", content=body, headers=headers)).status_code == 200
+
+    for sender, (text, language) in texts.items():
+        (event,) = await events_of(broker, f"sms:{sender}:+14155550100", 1)
+        assert event["content"]["text"] == text
+        assert event["content"].get("language") == language
+
+
 async def test_a_bad_signature_is_refused_and_publishes_nothing(
     phone: httpx.AsyncClient, broker: str, validator: RequestValidator
 ) -> None:

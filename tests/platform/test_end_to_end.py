@@ -70,6 +70,7 @@ async def test_a_webhook_message_reaches_routing_and_the_topic_reader(broker: st
             "content": {
                 "text": "Hello, my order is late",
                 "html": False,
+                "language": "en",
                 "content_type": "text",
                 "attachments": [],
             },

@@ -1,0 +1,103 @@
+"""Queue language routing fed by a real connector: the chat webhook detects each message's
+language, and routing places the conversation in the queue of that language."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from services.chat.app import create_app as create_chat
+from tests.routing.support import Routing, tag
+from tests.support.server import serving
+from tests.support.webhooks import standard_signed
+
+DEV_SECRET = "dev-generic-secret"  # the chat connector's development default
+
+
+@pytest.fixture(scope="module")
+async def chat(stack_env: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(create_chat()) as url, httpx.AsyncClient(base_url=url) as client:
+        yield client
+
+
+async def customer_writes(
+    chat: httpx.AsyncClient, *, source: str, text: str, language: str | None = None
+) -> str:
+    """Post one customer message to the generic chat webhook; its conversation key."""
+    conversation = f"c-{uuid.uuid4().hex}"
+    message: dict[str, object] = {
+        "message_id": f"m-{uuid.uuid4().hex}",
+        "conversation_id": conversation,
+        "sender": {"id": f"u-{uuid.uuid4().hex[:8]}"},
+        "text": text,
+        "source": source,
+    }
+    if language is not None:
+        message["language"] = language
+    body = json.dumps(message).encode()
+    answer = await chat.post(
+        "/webhooks/generic", content=body, headers=standard_signed(DEV_SECRET, body)
+    )
+    assert answer.status_code == 202, answer.text
+    return f"{source}:{conversation}"
+
+
+async def test_french_german_and_spanish_messages_land_in_their_queues(
+    routing: Routing, chat: httpx.AsyncClient
+) -> None:
+    # The tag as the chat source keeps other tests' conversations out of these queues.
+    t = tag()
+    queues = {
+        language: (await routing.queue(providers=[t], language=language))["name"]
+        for language in ("fr", "de", "es")
+    }
+    anyone = (await routing.queue(providers=[t]))["name"]
+    messages = {
+        "fr": "Bonjour, ma commande n'est toujours pas arrivée",
+        "de": "Hallo, meine Bestellung ist noch nicht angekommen",
+        "es": "Hola, mi pedido todavía no ha llegado",
+        # English has no queue of its own: the queue without a language takes it.
+        "en": "Hi, my order hasn't arrived yet",
+    }
+    keys = {
+        language: await customer_writes(chat, source=t, text=text)
+        for language, text in messages.items()
+    }
+
+    for language, key in keys.items():
+        conversation = await routing.conversation_in(key, "queued")
+        assert conversation["language"] == language
+        assert conversation["queue_name"] == queues.get(language, anyone), language
+
+
+async def test_a_text_too_short_to_tell_waits_in_the_queue_without_a_language(
+    routing: Routing, chat: httpx.AsyncClient
+) -> None:
+    t = tag()
+    await routing.queue(providers=[t], language="fr")
+    anyone = (await routing.queue(providers=[t]))["name"]
+
+    key = await customer_writes(chat, source=t, text="Merci")
+
+    conversation = await routing.conversation_in(key, "queued")
+    assert conversation["language"] is None
+    assert conversation["queue_name"] == anyone
+
+
+async def test_the_language_the_chat_tool_states_wins_over_the_text(
+    routing: Routing, chat: httpx.AsyncClient
+) -> None:
+    t = tag()
+    german = (await routing.queue(providers=[t], language="de"))["name"]
+    await routing.queue(providers=[t], language="en")
+
+    # English words from a customer the tool knows to speak German (de-AT).
+    key = await customer_writes(chat, source=t, text="Where is my package?", language="de-AT")
+
+    conversation = await routing.conversation_in(key, "queued")
+    assert conversation["language"] == "de"
+    assert conversation["queue_name"] == german
