@@ -17,6 +17,7 @@ Settings (environment, no prefix, shared by every connector):
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from functools import cache
@@ -27,6 +28,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["LanguageDetector", "LanguageSettings", "iso_639_1", "language_of", "warm_up"]
+
+logger = logging.getLogger(__name__)
 
 _TAG = re.compile(r"^\s*([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*\s*$")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -106,11 +109,19 @@ class LanguageDetector:
         if not text:
             return None
         sample = _SPACES.sub(" ", text[: self.max_chars]).strip()
+        # The model takes UTF-8: a lone surrogate (mail's undecodable bytes) becomes "?".
+        sample = sample.encode("utf-8", "replace").decode("utf-8")
         if len(_LETTER.findall(sample)) < self.min_letters:
             return None
         k = _CANDIDATES if self.languages else 1
-        with self._lock:  # the model is loaded once; loading is not thread-safe
-            found: list[dict[str, Any]] = self._detector.detect(sample, model="lite", k=k)
+        try:
+            with self._lock:  # the model is loaded once; loading is not thread-safe
+                found: list[dict[str, Any]] = self._detector.detect(sample, model="lite", k=k)
+        except (TypeError, ValueError, RuntimeError):
+            # The language is a hint for routing: a text the model refuses must not cost the
+            # message itself.
+            logger.warning("language detection failed", exc_info=True)
+            return None
         for candidate in found:
             code = str(candidate["lang"])
             if float(candidate["score"]) < self.min_confidence:

@@ -41,6 +41,12 @@ def test_shouted_and_multi_line_texts_are_read_as_written() -> None:
     assert DETECTOR.detect("Bonjour,\n\nmon colis\nest arrivé abîmé.\n\nMerci") == "fr"
 
 
+def test_text_that_is_no_valid_unicode_is_still_read() -> None:
+    # Undecodable bytes of a mail come through Python as lone surrogates.
+    assert DETECTOR.detect("Hola \udcff, mi pedido todavía no ha llegado") == "es"
+    assert DETECTOR.detect("Bonjour \x00 où est ma commande ?") == "fr"
+
+
 def test_only_the_start_of_a_long_text_is_read() -> None:
     # The German tail is past what the detector reads: the answer is the start's language.
     text = "Hola, mi pedido todavía no ha llegado. " * 6 + "Meine Bestellung ist kaputt. " * 50
