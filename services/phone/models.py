@@ -1,6 +1,17 @@
 """Tables of the phone connector, in Postgres schema `phone`."""
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, Uuid, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
 
 from shared.db import naming_metadata
 from shared.outbound import delivery_table
@@ -24,8 +35,11 @@ call = Table(
 #: One row per agent reply to an SMS or generic call conversation, until it is delivered.
 delivery = delivery_table(metadata)
 
-#: The message.status events of those deliveries, relayed to Kafka after their commit.
+#: Events relayed to Kafka after their commit: the message.status events of those
+#: deliveries, and the call events the voice webhook keeps until the broker takes them.
 outbox = outbox_table(metadata)
+#: A call's later events wait behind its events still in the outbox (found by key).
+Index("ix_outbox_key", outbox.c.key)
 
 #: One row per accepted step of a Twilio call (routing's event id): the call is redirected
 #: to its agent at most once, even when the step is consumed again.
