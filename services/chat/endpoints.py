@@ -2,15 +2,16 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import ValidationError
 
 from services.chat import service
-from services.chat.deps import DatabaseDep, ProducerDep
+from services.chat.deps import DatabaseDep, ProducerDep, SettingsDep
 from services.chat.schemas import Accepted, generic_messages
 from services.chat.security import GenericBody, SlackBody
 from shared.clock import utc_now
 from shared.errors import invalid_body
+from shared.refusals import final_refusals
 
 router = APIRouter(tags=["chat webhooks"])
 
@@ -26,9 +27,20 @@ async def generic_webhook(body: GenericBody, producer: ProducerDep) -> Accepted:
     return Accepted(event_ids=[str(event.event_id) for event in events])
 
 
-@router.post("/webhooks/slack")
+#: Slack retries an event three times unless the error says `X-Slack-No-Retry: 1`: the
+#: refusals no retry can change (a bad payload, a body too large) say it.
+SLACK_FINAL = Depends(final_refusals(headers={"X-Slack-No-Retry": "1"}))
+
+
+@router.post("/webhooks/slack", dependencies=[SLACK_FINAL])
 async def slack_events(
-    body: SlackBody, database: DatabaseDep, producer: ProducerDep
+    body: SlackBody, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> dict[str, Any]:
     """Slack Events API: URL verification and message events; retries publish nothing new."""
-    return await service.receive_slack(database, producer, body=body, received_at=utc_now())
+    return await service.receive_slack(
+        database,
+        producer,
+        body=body,
+        received_at=utc_now(),
+        publish_timeout_s=settings.slack_publish_timeout_s,
+    )

@@ -45,9 +45,13 @@ def interaction_record(event: InteractionEvent) -> OutgoingRecord:
     return OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json())
 
 
-async def publish_interactions(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
+async def publish_interactions(
+    producer: EventProducer, events: Sequence[InteractionEvent], *, timeout_s: float | None = None
+) -> None:
     """Publish interaction events together; return once the broker acknowledged them all."""
-    await producer.publish_many([interaction_record(event) for event in events])
+    await producer.publish_many(
+        [interaction_record(event) for event in events], timeout_s=timeout_s
+    )
 
 
 class EventProducer:
@@ -141,12 +145,16 @@ class EventProducer:
         :class:`RecordTooLarge` when it is larger than a request may be."""
         await self.publish_many([record])
 
-    async def publish_many(self, records: Sequence[OutgoingRecord]) -> None:
+    async def publish_many(
+        self, records: Sequence[OutgoingRecord], *, timeout_s: float | None = None
+    ) -> None:
         """Publish records together; return once the broker acknowledged every one of them.
 
         Raises :class:`RecordTooLarge`, before sending any, when one of them is larger than
         ``KAFKA_MAX_REQUEST_SIZE`` (or the broker refuses its size): retrying cannot help.
-        Raises :class:`BrokerUnavailable` when the broker does not acknowledge in time.
+        Raises :class:`BrokerUnavailable` when the broker does not acknowledge in time:
+        within ``KAFKA_PUBLISH_TIMEOUT_S``, or ``timeout_s`` when that is shorter (a
+        provider that waits less for its answer).
         """
         if not records:
             return
@@ -161,7 +169,8 @@ class EventProducer:
         if producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
         try:
-            async with asyncio.timeout(self._settings.kafka_publish_timeout_s):
+            budget = self._settings.kafka_publish_timeout_s
+            async with asyncio.timeout(min(budget, timeout_s or budget)):
                 pending = [
                     await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers))
                     for r in records
