@@ -22,7 +22,6 @@ from switchboard_dev import migrations
 from switchboard_dev.broker import Broker
 from switchboard_dev.ports import free_port
 from switchboard_dev.postgres import create_database, drop_database
-from tests.chat.conftest import environment
 from tests.phone.support import twilio_request
 from tests.support.kafka import read_topic, values
 from tests.support.server import serving
@@ -51,13 +50,18 @@ def on_private_broker(
     phone_env: dict[str, str], private_broker: Broker, own_database: str
 ) -> FastAPI:
     """A phone connector on the private broker that gives up publishing after 2 s."""
-    with environment(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": private_broker.bootstrap,
-            "DATABASE_URL": own_database,
-            "KAFKA_PUBLISH_TIMEOUT_S": "2",
-        }
-    ):
+    return app_with(
+        KAFKA_BOOTSTRAP_SERVERS=private_broker.bootstrap,
+        DATABASE_URL=own_database,
+        KAFKA_PUBLISH_TIMEOUT_S="2",
+    )
+
+
+def app_with(**variables: str) -> FastAPI:
+    """A phone connector built with these environment variables (the package's besides)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in variables.items():
+            patch.setenv(name, value)
         return create_app()
 
 
@@ -145,8 +149,7 @@ async def test_a_caller_hears_twiml_while_postgres_is_unreachable(
     phone_env: dict[str, str], broker: str, validator: RequestValidator
 ) -> None:
     nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/switchboard"
-    with environment({"KAFKA_BOOTSTRAP_SERVERS": broker, "DATABASE_URL": nowhere}):
-        app = create_app()
+    app = app_with(KAFKA_BOOTSTRAP_SERVERS=broker, DATABASE_URL=nowhere)
     sid = f"CA{uuid.uuid4().hex}"
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as phone:
         body, headers = twilio_request(validator, "/twilio/voice", call(sid, "ringing"))

@@ -290,3 +290,14 @@ async def test_malformed_callbacks_get_400_naming_the_field(
         answer = await phone.post("/twilio/voice/status", content=body, headers=headers)
         assert answer.status_code == 400, answer.text
         assert answer.json()["detail"][0]["field"] == field
+
+
+async def test_a_malformed_sms_keeps_a_json_error_naming_the_field(
+    phone: httpx.AsyncClient, validator: RequestValidator
+) -> None:
+    # Only a success is TwiML: an error keeps its status, so Twilio logs it as one.
+    body, headers = twilio_request(validator, "/twilio/sms", {"From": "+14155550177"})
+    answer = await phone.post("/twilio/sms", content=body, headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["detail"] == [{"field": "MessageSid", "problem": "missing"}]
