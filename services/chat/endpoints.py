@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends
 from pydantic import ValidationError
 
 from services.chat import service
-from services.chat.deps import DatabaseDep, ProducerDep, SettingsDep
+from services.chat.deps import ProducerDep, SettingsDep
 from services.chat.schemas import Accepted, generic_messages
 from services.chat.security import GenericBody, SlackBody
 from shared.clock import utc_now
 from shared.errors import invalid_body
 from shared.refusals import final_refusals
+from shared.service import RuntimeDep
 
 router = APIRouter(tags=["chat webhooks"])
 
@@ -34,13 +35,14 @@ SLACK_FINAL = Depends(final_refusals(headers={"X-Slack-No-Retry": "1"}))
 
 @router.post("/webhooks/slack", dependencies=[SLACK_FINAL])
 async def slack_events(
-    body: SlackBody, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
+    body: SlackBody, settings: SettingsDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Slack Events API: URL verification and message events; retries publish nothing new."""
+    budget = min(settings.slack_publish_timeout_s, runtime.platform.kafka_publish_timeout_s)
     return await service.receive_slack(
-        database,
-        producer,
+        runtime.database,
+        runtime.producer,
         body=body,
         received_at=utc_now(),
-        publish_timeout_s=settings.slack_publish_timeout_s,
+        publish_timeout_s=budget,
     )

@@ -74,7 +74,8 @@ async def publish_slack_once(
 
     The id is recorded in the same transaction that waits for the broker, so a
     503 leaves it unrecorded and Slack's retry goes through. The broker gets
-    ``timeout_s``: Slack takes no answer after 3 s as a failure and resends at once.
+    ``timeout_s`` at most: Slack takes no answer after 3 s as a failure and resends
+    at once.
     """
     async with database.transaction() as session:
         if not await repository.claim_slack_event(session, slack_event_id, utc_now()):

@@ -152,9 +152,9 @@ class EventProducer:
 
         Raises :class:`RecordTooLarge`, before sending any, when one of them is larger than
         ``KAFKA_MAX_REQUEST_SIZE`` (or the broker refuses its size): retrying cannot help.
-        Raises :class:`BrokerUnavailable` when the broker does not acknowledge in time:
-        within ``KAFKA_PUBLISH_TIMEOUT_S``, or ``timeout_s`` when that is shorter (a
-        provider that waits less for its answer).
+        Raises :class:`BrokerUnavailable` when the broker does not acknowledge within
+        ``timeout_s``, by default ``KAFKA_PUBLISH_TIMEOUT_S``. Records given up on may
+        still reach the broker later: the producer keeps sending what it took.
         """
         if not records:
             return
@@ -169,8 +169,8 @@ class EventProducer:
         if producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
         try:
-            budget = self._settings.kafka_publish_timeout_s
-            async with asyncio.timeout(min(budget, timeout_s or budget)):
+            budget = self._settings.kafka_publish_timeout_s if timeout_s is None else timeout_s
+            async with asyncio.timeout(budget):
                 pending = [
                     await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers))
                     for r in records
