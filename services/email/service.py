@@ -18,7 +18,7 @@ from services.email.mime import ParsedEmail
 from services.email.text import strip_reply
 from shared.clock import utc_now
 from shared.db import Database
-from shared.errors import SwitchboardError, UnprocessableEntity
+from shared.errors import DatabaseUnavailable, SwitchboardError, UnprocessableEntity
 from shared.events import (
     Channel,
     Content,
@@ -165,14 +165,6 @@ class TokenReplayed(SwitchboardError):
 
     status_code = 409
     code = "token_replayed"
-
-
-class DatabaseUnavailable(SwitchboardError):
-    """Postgres did not answer: the provider should retry."""
-
-    status_code = 503
-    code = "database_unavailable"
-    headers = {"Retry-After": "5"}
 
 
 def thread_key(parsed: ParsedEmail, known: dict[str, str]) -> str:

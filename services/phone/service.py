@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from services.phone import asterisk, repository, twilio
 from services.phone.calls import CallReport, CallState, lifecycle_events
 from services.phone.report import ReportTally
 from services.phone.schemas import BatchReport, GenericCall, RecordResult
 from shared.clock import utc_now
 from shared.db import Database
-from shared.errors import BrokerUnavailable
+from shared.errors import BrokerUnavailable, DatabaseUnavailable
 from shared.events import InteractionEvent
 from shared.kafka import EventProducer, is_transient, publish_interactions
 from shared.outbox import OutboxRelay
@@ -53,6 +55,30 @@ async def record_reports(
     """
     if not reports:
         return []
+    try:
+        return await _record_reports(
+            reports,
+            database=database,
+            producer=producer,
+            received_at=received_at,
+            region=region,
+            keep=keep,
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        if not is_transient(exc):
+            raise
+        raise DatabaseUnavailable("the database is not reachable; retry later") from exc
+
+
+async def _record_reports(
+    reports: Sequence[CallReport],
+    *,
+    database: Database,
+    producer: EventProducer,
+    received_at: datetime,
+    region: str,
+    keep: bool,
+) -> list[Outcome]:
     keys = sorted({r.key for r in reports})
     async with database.transaction() as session:
         states = await repository.lock_calls(session, keys)
@@ -120,10 +146,8 @@ async def answer_twilio_call(
             region=region,
             keep=True,
         )
-    except Exception as exc:
-        if not is_transient(exc):
-            raise
-        log.warning("call not recorded: publishing directly", extra={"error": repr(exc)})
+    except DatabaseUnavailable as exc:
+        log.warning("call not recorded: publishing directly", extra={"error": repr(exc.__cause__)})
         events, _ = lifecycle_events(report, CallState(), received_at=received_at, region=region)
         try:
             await publish(producer, events)

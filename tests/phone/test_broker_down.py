@@ -171,3 +171,24 @@ async def test_a_caller_hears_twiml_while_postgres_is_unreachable(
     )
     (started,) = [v for v in values(records) if v["conversation_key"] == key]
     assert started["type"] == "call.started"
+
+
+async def test_a_caller_hears_twiml_with_neither_broker_nor_postgres(
+    phone_env: dict[str, str], validator: RequestValidator
+) -> None:
+    # Nothing can keep the call: its first status callback will publish call.started (the
+    # call's state says it has not started). The caller is queued all the same.
+    nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/switchboard"
+    app = app_with(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", DATABASE_URL=nowhere)
+    sid = f"CA{uuid.uuid4().hex}"
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as phone:
+        body, headers = twilio_request(validator, "/twilio/voice", call(sid, "ringing"))
+        answer = await phone.post("/twilio/voice", content=body, headers=headers)
+        # Every other webhook is told to retry.
+        body, headers = twilio_request(validator, "/twilio/voice/status", call(sid, "ringing"))
+        status = await phone.post("/twilio/voice/status", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert "<Enqueue>support</Enqueue>" in answer.text
+    assert status.status_code == 503, status.text
+    assert status.headers["Retry-After"]
+    assert status.json()["error"] == "database_unavailable"
