@@ -107,7 +107,7 @@ async def _record_reports(
 async def record_twilio_voice(
     form: twilio.Form, *, database: Database, producer: EventProducer, region: str
 ) -> list[str]:
-    """A Twilio voice webhook or status callback: the ids of the events it added to its call."""
+    """A Twilio call status callback: the ids of the events it added to its call."""
     received_at = utc_now()
     (outcome,) = await record_reports(
         [twilio.voice_report(form, received_at=received_at)],

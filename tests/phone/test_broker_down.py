@@ -1,4 +1,4 @@
-"""Broker paused: a caller still hears TwiML, and the call's events reach Kafka once it is back.
+"""Broker paused, Postgres away: a caller still hears TwiML, and the call's events reach Kafka.
 
 Twilio does not retry a voice webhook, so its answer cannot wait for the broker: the call's
 events are kept in the connector's outbox. The connector here has a database of its own: the
