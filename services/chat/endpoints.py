@@ -2,15 +2,17 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import ValidationError
 
 from services.chat import service
-from services.chat.deps import DatabaseDep, ProducerDep
+from services.chat.deps import DatabaseDep, ProducerDep, SettingsDep
 from services.chat.schemas import Accepted, generic_messages
 from services.chat.security import GenericWebhook, SlackBody
 from shared.clock import utc_now
 from shared.errors import invalid_body
+from shared.refusals import final_refusals
+from shared.service import RuntimeDep
 
 router = APIRouter(tags=["chat webhooks"])
 
@@ -32,9 +34,21 @@ async def generic_webhook(
     return Accepted(event_ids=[str(event.event_id) for event in events], duplicate=not published)
 
 
-@router.post("/webhooks/slack")
+#: Slack retries an event three times unless the error says `X-Slack-No-Retry: 1`: the
+#: refusals no retry can change (a bad payload, a body too large) say it.
+SLACK_FINAL = Depends(final_refusals(headers={"X-Slack-No-Retry": "1"}))
+
+
+@router.post("/webhooks/slack", dependencies=[SLACK_FINAL])
 async def slack_events(
-    body: SlackBody, database: DatabaseDep, producer: ProducerDep
+    body: SlackBody, settings: SettingsDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Slack Events API: URL verification and message events; retries publish nothing new."""
-    return await service.receive_slack(database, producer, body=body, received_at=utc_now())
+    budget = min(settings.slack_publish_timeout_s, runtime.platform.kafka_publish_timeout_s)
+    return await service.receive_slack(
+        runtime.database,
+        runtime.producer,
+        body=body,
+        received_at=utc_now(),
+        publish_timeout_s=budget,
+    )

@@ -24,9 +24,16 @@ from shared.db import Database
 from shared.errors import invalid_body
 from shared.events import InteractionEvent
 from shared.kafka import EventProducer
+from shared.refusals import final_refusals
 from shared.service import read_body
 
 router = APIRouter(prefix="/inbound", tags=["email"])
+
+#: Mailgun retries a route POST for 8 hours unless it is answered 406, Postmark an inbound
+#: webhook for 10.5 hours unless 403: their requests no retry can change get that status.
+#: (A wrong signature or password stays 401, retried: the usual cause is a rotated secret.)
+MAILGUN_FINAL = Depends(final_refusals(status_code=406))
+POSTMARK_FINAL = Depends(final_refusals(status_code=403))
 
 
 def _accepted(event: InteractionEvent) -> Accepted:
@@ -64,7 +71,12 @@ async def _receive(
     return _accepted(event)
 
 
-@router.post("/mailgun", response_model=Accepted)
+@router.post(
+    "/mailgun",
+    response_model=Accepted,
+    dependencies=[MAILGUN_FINAL],
+    responses={406: {"description": "Refused for good (bad input, a replay): not retried"}},
+)
 async def mailgun_inbound(
     post: VerifiedMailgunPost,
     settings: SettingsDep,
@@ -102,7 +114,12 @@ async def sendgrid_inbound(
     )
 
 
-@router.post("/postmark", response_model=Accepted, dependencies=[Depends(postmark_basic_auth)])
+@router.post(
+    "/postmark",
+    response_model=Accepted,
+    dependencies=[POSTMARK_FINAL, Depends(postmark_basic_auth)],
+    responses={403: {"description": "Refused for good (bad input): not retried"}},
+)
 async def postmark_inbound(
     request: Request, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> Accepted:
