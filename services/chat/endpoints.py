@@ -7,17 +7,42 @@ from pydantic import ValidationError
 
 from services.chat import service
 from services.chat.deps import DatabaseDep, ProducerDep, SettingsDep
-from services.chat.schemas import Accepted, generic_messages
+from services.chat.schemas import (
+    Accepted,
+    GenericChatBatch,
+    GenericChatMessage,
+    generic_messages,
+)
 from services.chat.security import GenericWebhook, SlackBody
+from services.chat.slack import SlackEnvelope
 from shared.clock import utc_now
 from shared.errors import invalid_body
+from shared.openapi import webhook
 from shared.refusals import final_refusals
 from shared.service import RuntimeDep
 
 router = APIRouter(tags=["chat webhooks"])
 
 
-@router.post("/webhooks/generic", status_code=202, response_model=Accepted)
+#: The README's first event, as a generic chat tool sends it.
+GENERIC_EXAMPLE = {
+    "message_id": "m-1",
+    "conversation_id": "c-1",
+    "sender": {"id": "u-42", "name": "Ada"},
+    "text": "Hello, my order is late",
+}
+
+
+@router.post(
+    "/webhooks/generic",
+    status_code=202,
+    response_model=Accepted,
+    openapi_extra=webhook(
+        signature="StandardWebhooks",
+        body=GenericChatMessage | GenericChatBatch,
+        example=GENERIC_EXAMPLE,
+    ),
+)
 async def generic_webhook(
     delivery: GenericWebhook, database: DatabaseDep, producer: ProducerDep
 ) -> Accepted:
@@ -39,7 +64,11 @@ async def generic_webhook(
 SLACK_FINAL = Depends(final_refusals(headers={"X-Slack-No-Retry": "1"}))
 
 
-@router.post("/webhooks/slack", dependencies=[SLACK_FINAL])
+@router.post(
+    "/webhooks/slack",
+    dependencies=[SLACK_FINAL],
+    openapi_extra=webhook(signature="SlackSignature", body=SlackEnvelope),
+)
 async def slack_events(
     body: SlackBody, settings: SettingsDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
