@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from services.routing import agent_service
 from services.routing.bootstrap import Wakeup
+from services.routing.console import auth as console_auth
 from services.routing.domain import Agent
 from services.routing.feed import AgentFeed
 from services.routing.matching import Matcher
@@ -47,9 +48,14 @@ def _bearer(authorization: str | None) -> str:
 
 
 async def current_agent(
-    database: DatabaseDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Agent:
-    """The agent whose bearer token the request carries."""
+    """The agent whose bearer token the request carries, else whose console session cookie."""
+    if authorization is None and console_auth.has_session_cookie(request):
+        return await console_auth.cookie_agent(request, database, settings)
     token = _bearer(authorization)
     async with UnitOfWork(database) as uow:
         agent = await agent_service.agent_by_token(uow, token=token)
