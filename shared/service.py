@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import bearer_token
 from shared.db import Database
-from shared.errors import PayloadTooLarge, install_error_handlers
+from shared.errors import NotFound, PayloadTooLarge, Unauthorized, install_error_handlers
 from shared.kafka import EventProducer
 from shared.logs import configure_logging
 from shared.observability import RequestMetricsMiddleware
@@ -187,7 +189,23 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-def _health_router() -> APIRouter:
+def _scrape_guard(platform: PlatformSettings) -> Callable[[Request], Awaitable[None]]:
+    """Who may read /metrics: anyone in development without a token; with a token, its
+    holder; in production without one, nobody (404, as if there were no such page)."""
+    token = platform.scrape_token.get_secret_value()
+
+    async def guard(request: Request) -> None:
+        if token:
+            given = bearer_token(request.headers.get("authorization"))
+            if not hmac.compare_digest(token.encode(), given.encode()):
+                raise Unauthorized("not the scrape token")
+        elif not platform.is_development:
+            raise NotFound("/metrics is off: set SWITCHBOARD_SCRAPE_TOKEN to scrape it")
+
+    return guard
+
+
+def _health_router(platform: PlatformSettings) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
@@ -209,7 +227,7 @@ def _health_router() -> APIRouter:
         body = {"status": "ready" if ready else "unavailable", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", dependencies=[Depends(_scrape_guard(platform))])
     async def metrics() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -266,12 +284,20 @@ def create_service_app(
             await runtime.producer.stop()
             await runtime.database.close()
 
-    app = FastAPI(title=f"Switchboard {name}", description=description, lifespan=lifespan)
+    docs = platform.serves_api_docs
+    app = FastAPI(
+        title=f"Switchboard {name}",
+        description=description,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     if max_body_bytes is not None:
         app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware)
     install_error_handlers(app)
-    app.include_router(_health_router())
+    app.include_router(_health_router(platform))
     for router in routers:
         app.include_router(router)
     return app

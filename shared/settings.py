@@ -31,6 +31,14 @@ class PlatformSettings(BaseSettings):
         default="development", validation_alias="SWITCHBOARD_ENV"
     )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    # The interactive API docs (/docs, /openapi.json): on in development, off in production
+    # unless asked for.
+    api_docs: bool | None = Field(default=None, validation_alias="SWITCHBOARD_API_DOCS")
+    # With a token, /metrics answers only `Authorization: Bearer <token>`; in production
+    # /metrics is off without one.
+    scrape_token: SecretStr = Field(
+        default=SecretStr(""), validation_alias="SWITCHBOARD_SCRAPE_TOKEN"
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
@@ -81,6 +89,17 @@ class PlatformSettings(BaseSettings):
     def is_development(self) -> bool:
         return self.environment == "development"
 
+    @property
+    def serves_api_docs(self) -> bool:
+        return self.is_development if self.api_docs is None else self.api_docs
+
+    @model_validator(mode="after")
+    def _refuse_weak_scrape_token(self) -> PlatformSettings:
+        token = self.scrape_token.get_secret_value()
+        if token and not self.is_development and (problem := secret_weakness(token)):
+            raise ValueError(f"SWITCHBOARD_SCRAPE_TOKEN {problem}")
+        return self
+
 
 class ServiceSettings(BaseSettings):
     """Base for a service's own settings: subclasses set ``env_prefix``."""
@@ -111,7 +130,9 @@ def refuse_placeholder_secrets(settings: BaseSettings, platform: PlatformSetting
         secret = value.get_secret_value()
         if optional and not secret:
             continue
-        problem = secret_weakness(secret)
+        # A token setting may list several during a rotation: each must be strong.
+        parts = secret.split(",") if name.endswith("_token") else [secret]
+        problem = next(filter(None, map(secret_weakness, parts)), None)
         if problem is not None:
             prefix = settings.model_config.get("env_prefix", "")
             alias = fields[name].validation_alias

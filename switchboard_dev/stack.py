@@ -38,13 +38,16 @@ def service_ports(base: int = PORT_BASE) -> dict[str, int]:
 #: lifespan's shutdown (consumers commit and leave their group, producers flush). Compose's
 #: ``stop_grace_period`` leaves room above it for that.
 GRACEFUL_SHUTDOWN_S = 20
+#: The largest WebSocket message uvicorn buffers (its default is 16 MiB); the chat hub refuses
+#: visitors' frames above 4 KiB itself, with a close code the widget understands.
+WS_MAX_SIZE = 16384
 
 
 def service_command(name: str, port: int) -> str:
     return (
         f"{shlex.quote(sys.executable)} -m uvicorn --factory services.{name}.app:create_app "
         f"--host 127.0.0.1 --port {port} --loop uvloop --http httptools --no-access-log "
-        f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S}"
+        f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S} --ws-max-size {WS_MAX_SIZE}"
     )
 
 

@@ -8,8 +8,16 @@ from fastapi import FastAPI
 from services.metrics import service
 from services.metrics.endpoints import router
 from services.metrics.gauges import gauge_refresher
+from services.metrics.repository import credentials
 from services.metrics.settings import MetricsSettings
-from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC, InteractionEvent, RoutingEvent
+from shared.events import (
+    ACCESS_TOPIC,
+    INTERACTIONS_TOPIC,
+    ROUTING_TOPIC,
+    AccessEvent,
+    InteractionEvent,
+    RoutingEvent,
+)
 from shared.kafka import ConsumerLoop
 from shared.service import Runtime, create_service_app
 
@@ -34,13 +42,28 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
                 producer=runtime.producer,
             )
         )
+
+        async def keep_credentials(events: Sequence[AccessEvent]) -> None:
+            async with runtime.database.transaction() as session:
+                await credentials.save(session, events)
+
+        # Its own group: tokens are read from the start of the topic, apart from the KPIs.
+        runtime.add_worker(
+            ConsumerLoop(
+                settings=runtime.platform,
+                group_id=f"{settings.consumer_group}-access",
+                decoders={ACCESS_TOPIC: AccessEvent.from_json},
+                handle=keep_credentials,
+                producer=runtime.producer,
+            )
+        )
         runtime.add_worker(gauge_refresher(runtime.database, settings.gauge_refresh_s))
 
     return create_service_app(
         name="metrics",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC],
         settings=settings,
         on_startup=on_startup,
         max_body_bytes=settings.max_body_bytes,

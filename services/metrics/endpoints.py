@@ -3,12 +3,20 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.metrics import reports, service, surveys
 from services.metrics.dashboard import render_dashboard
-from services.metrics.deps import DatabaseDep, ProducerDep, SettingsDep, require_admin
+from services.metrics.deps import (
+    DatabaseDep,
+    KpiReaderDep,
+    ProducerDep,
+    SettingsDep,
+    SupervisorDep,
+    current_principal,
+    require_admin,
+)
 from services.metrics.repository.reads import Filters
 from services.metrics.schemas import (
     KpiReport,
@@ -17,8 +25,10 @@ from services.metrics.schemas import (
     SurveyAccepted,
     SurveyIn,
 )
+from shared.auth import Principal
 from shared.clock import utc_now
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Forbidden
+from shared.events import Role
 
 router = APIRouter(tags=["metrics"])
 
@@ -46,10 +56,25 @@ def _filters(
     return Filters(granularity, start, end, channel, queue, agent)
 
 
+#: Who may read the leaderboards: everyone who reads KPIs but a single agent.
+TEAM_READERS = (Role.ADMIN, Role.SUPERVISOR, Role.SERVICE, Role.WALL)
+
+
+def _agent_scope(reader: Principal, agent: str | None) -> str | None:
+    """The ``agent`` filter a reader may use: an agent's own figures only."""
+    if reader.role is not Role.AGENT:
+        return agent
+    own = str(reader.agent_id)
+    if agent not in (None, own):
+        raise Forbidden("an agent reads only their own figures", detail={"agent": own})
+    return own
+
+
 @router.get("/kpis", response_model=KpiReport)
 async def get_kpis(
     database: DatabaseDep,
     settings: SettingsDep,
+    reader: KpiReaderDep,
     start: Start = None,
     end: End = None,
     granularity: Granularity = "hour",
@@ -57,20 +82,23 @@ async def get_kpis(
     queue: Dimension = None,
     agent: Dimension = None,
 ) -> KpiReport:
-    """Every KPI over the buckets starting in [start, end), in total and per bucket."""
-    filters = _filters(start, end, granularity, channel, queue, agent)
+    """Every KPI over the buckets starting in [start, end), in total and per bucket (an
+    agent's token: that agent's only)."""
+    filters = _filters(start, end, granularity, channel, queue, _agent_scope(reader, agent))
     return await reports.kpi_report(database, filters=filters, settings=settings, now=utc_now())
 
 
 @router.get("/kpis/agents", response_model=Leaderboard)
 async def agent_leaderboard(
     database: DatabaseDep,
+    reader: KpiReaderDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
     queue: Dimension = None,
 ) -> Leaderboard:
     """Per-agent KPIs over the range, the agents who handled most first."""
+    reader.require(*TEAM_READERS)
     filters = _filters(start, end, "minute", channel, queue)
     return await reports.leaderboard(database, filters=filters, by="agent")
 
@@ -78,12 +106,14 @@ async def agent_leaderboard(
 @router.get("/kpis/queues", response_model=Leaderboard)
 async def queue_leaderboard(
     database: DatabaseDep,
+    reader: KpiReaderDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
     agent: Dimension = None,
 ) -> Leaderboard:
     """Per-queue KPIs over the range, the busiest queues first."""
+    reader.require(*TEAM_READERS)
     filters = _filters(start, end, "minute", channel, None, agent)
     return await reports.leaderboard(database, filters=filters, by="queue")
 
@@ -91,12 +121,14 @@ async def queue_leaderboard(
 @router.get("/exports/conversations.csv", response_class=StreamingResponse)
 async def export_conversations(
     database: DatabaseDep,
+    _: SupervisorDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
     queue: Dimension = None,
 ) -> StreamingResponse:
-    """Conversation facts (one CSV row each) of the conversations opened in [start, end)."""
+    """Conversation facts (one CSV row each) of the conversations opened in [start, end);
+    supervisor or admin."""
     filters = _filters(start, end, "day", channel, queue)
     reports.check_range(start=filters.start, end=filters.end, granularity="hour")
     lines = reports.export_conversations(
@@ -112,11 +144,23 @@ async def export_conversations(
 
 @router.post("/surveys", status_code=202, response_model=SurveyAccepted)
 async def post_survey(
-    database: DatabaseDep, producer: ProducerDep, answer: SurveyIn
+    database: DatabaseDep,
+    producer: ProducerDep,
+    settings: SettingsDep,
+    answer: SurveyIn,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> SurveyAccepted:
-    """Record a CSAT (1-5) or NPS (0-10) answer for a conversation; 422 when out of range."""
+    """Record a CSAT (1-5) or NPS (0-10) answer for a conversation, with the conversation's
+    survey token or a service token; 422 when out of range."""
+    caller = None
+    if answer.token is None and authorization is not None:
+        caller = await current_principal(database, settings, authorization)
+    now = utc_now()
+    answer = surveys.authorized_answer(
+        answer, secret=settings.survey_secret, caller=caller, now=now
+    )
     event = await surveys.record_survey(
-        database=database, producer=producer, answer=answer, received_at=utc_now()
+        database=database, producer=producer, answer=answer, received_at=now
     )
     return SurveyAccepted(event_id=str(event.event_id))
 

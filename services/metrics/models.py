@@ -188,3 +188,15 @@ frt_count_all = Table(
         postgresql_include=["n"],
     ),
 )
+
+#: Who holds which token, as routing announces on access.v1 (only tokens' SHA-256).
+credential = Table(
+    "credential",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("agent_id", Uuid, nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)

@@ -77,9 +77,22 @@ class Leaderboard(BaseModel):
 
 
 class SurveyIn(BaseModel):
-    """A CSAT (1-5) or NPS (0-10) answer for a conversation."""
+    """A CSAT (1-5) or NPS (0-10) answer for a conversation.
 
-    conversation_key: str = Field(min_length=1, max_length=512)
+    The customer's answer carries the survey ``token`` issued when the conversation was
+    resolved (it names the conversation and the kind); a survey tool answers with a
+    service token in ``Authorization`` instead, and names the conversation itself.
+    """
+
+    token: str | None = Field(
+        default=None, max_length=2048, description="The survey token of the conversation."
+    )
+    conversation_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="Needed with a service token; with a survey token, the token's.",
+    )
     kind: str = Field(pattern=r"^(csat|nps)$")
     score: int
     channel: Channel | None = Field(
@@ -90,7 +103,9 @@ class SurveyIn(BaseModel):
         max_length=200,
         description="The survey tool's answer id; retries with the same id count once.",
     )
-    answered_at: datetime | None = None
+    answered_at: datetime | None = Field(
+        default=None, description="Taken from a service token's caller only; else: received."
+    )
 
     @model_validator(mode="after")
     def _score_in_range(self) -> SurveyIn:

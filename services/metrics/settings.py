@@ -28,7 +28,14 @@ class MetricsSettings(ServiceSettings):
     dashboard_refresh_s: int = Field(default=30, ge=1, description="The dashboard's refresh.")
     admin_token: SecretStr = Field(
         default=SecretStr("dev-metrics-admin-token"),
-        description="Bearer token of the admin endpoints (rebuild).",
+        description="Bearer token of the admin (rebuild, every KPI); several comma-separated "
+        "during a rotation.",
+    )
+
+    survey_secret: SecretStr = Field(
+        default=SecretStr("dev-survey-secret"),
+        validation_alias="SWITCHBOARD_SURVEY_SECRET",
+        description="Checks the survey tokens routing issues when it resolves a conversation.",
     )
 
     def service_level_ms(self) -> dict[str, int]:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
+
 from services.metrics.repository import writes
 from services.metrics.schemas import SurveyIn
+from shared.auth import Principal, verify_survey_token
 from shared.db import Database
-from shared.errors import NotFound
+from shared.errors import BadRequest, Forbidden, NotFound
 from shared.events import (
     Channel,
     Customer,
     Direction,
     EventType,
     InteractionEvent,
+    Role,
     SurveyAnswer,
     event_id_for,
 )
@@ -22,10 +26,36 @@ from shared.kafka import EventProducer, publish_interactions
 SURVEY_PROVIDER = "switchboard-survey"
 
 
+def authorized_answer(
+    answer: SurveyIn, *, secret: SecretStr, caller: Principal | None, now: datetime
+) -> SurveyIn:
+    """The answer as it may be recorded: its survey token checked against what it rates,
+    or, without a token, a service's (or the admin's) answer naming its conversation."""
+    if answer.token is None:
+        if caller is None:
+            raise Forbidden("send the survey token, or a service token in Authorization")
+        caller.require(Role.SERVICE, Role.ADMIN)
+        if answer.conversation_key is None:
+            raise BadRequest("name the conversation_key", detail={"field": "conversation_key"})
+        return answer
+    grant = verify_survey_token(secret, answer.token, now=now)
+    if answer.conversation_key not in (None, grant.conversation_key) or answer.kind != grant.kind:
+        raise Forbidden("the survey token is for another conversation or kind")
+    # A customer's answer happened when it arrived: a token does not let it move in time.
+    return answer.model_copy(
+        update={
+            "conversation_key": grant.conversation_key,
+            "channel": Channel(grant.channel),
+            "answered_at": None,
+        }
+    )
+
+
 async def record_survey(
     *, database: Database, producer: EventProducer, answer: SurveyIn, received_at: datetime
 ) -> InteractionEvent:
     """Publish the answer (acks=all); the consumer ties it to its conversation's fact."""
+    assert answer.conversation_key is not None  # authorized_answer made sure
     channel = answer.channel
     if channel is None:
         async with database.transaction() as session:

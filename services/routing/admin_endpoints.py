@@ -5,7 +5,7 @@ from typing import Any, cast
 
 from fastapi import APIRouter
 
-from services.routing import admin_service, presence
+from services.routing import access, admin_service, presence
 from services.routing.deps import AdminDep, UnitOfWorkDep
 from services.routing.domain import AgentChanges, AgentStatus, QueueRules
 from services.routing.schemas import (
@@ -14,9 +14,11 @@ from services.routing.schemas import (
     AgentCreate,
     AgentCreated,
     AgentOut,
+    AgentTokenCreate,
     AgentUpdate,
     ContactOut,
     LimitQuery,
+    MachineTokenCreate,
     MergeBody,
     MessagePage,
     Overview,
@@ -25,9 +27,12 @@ from services.routing.schemas import (
     QueueUpdate,
     SplitBody,
     StatusChange,
+    TokenCreated,
+    TokenOut,
     message_page,
 )
 from shared.clock import utc_now
+from shared.events import Role
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
@@ -43,6 +48,7 @@ async def create_agent(body: AgentCreate, uow: UnitOfWorkDep) -> AgentCreated:
         capacity={k.value: v for k, v in body.capacity.items()},
         status=AgentStatus(body.status),
         phone_address=body.phone_address,
+        role=Role(body.role),
     )
     return AgentCreated(agent=AgentOut.model_validate(agent), token=token)
 
@@ -63,12 +69,54 @@ async def get_agent(agent_id: uuid.UUID, uow: UnitOfWorkDep) -> Any:
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
 async def update_agent(agent_id: uuid.UUID, body: AgentUpdate, uow: UnitOfWorkDep) -> Any:
-    """Change an agent's name, skills, languages or capacity."""
+    """Change an agent's name, role, skills, languages or capacity."""
     # The body's fields are the agent's: what was sent is what changes.
     changes = cast(AgentChanges, body.model_dump(exclude_unset=True))
+    if "role" in changes and changes["role"] is None:
+        del changes["role"]  # an agent always has a role
     if body.capacity is not None:
         changes["capacity"] = {k.value: v for k, v in body.capacity.items()}
     return await uow.run(admin_service.update_agent, agent_id=agent_id, changes=changes)
+
+
+@router.post("/agents/{agent_id}/tokens", response_model=TokenCreated, status_code=201)
+async def issue_agent_token(
+    agent_id: uuid.UUID, body: AgentTokenCreate, uow: UnitOfWorkDep
+) -> TokenCreated:
+    """A new token for the agent, shown once; with `revoke_others` a rotation."""
+    held, token = await uow.run(
+        access.issue_agent_token_by_id,
+        agent_id=agent_id,
+        name=body.name,
+        valid_for_s=body.valid_for_s,
+        revoke_others=body.revoke_others,
+    )
+    return TokenCreated(credential=TokenOut.model_validate(held), token=token)
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+async def issue_machine_token(body: MachineTokenCreate, uow: UnitOfWorkDep) -> TokenCreated:
+    """A token for a machine: `service` (another system) or `wall` (a read-only screen)."""
+    held, token = await uow.run(
+        access.issue_machine_token,
+        role=Role(body.role),
+        name=body.name,
+        valid_for_s=body.valid_for_s,
+    )
+    return TokenCreated(credential=TokenOut.model_validate(held), token=token)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+async def list_tokens(uow: UnitOfWorkDep, agent_id: uuid.UUID | None = None) -> Any:
+    """Every token's record (never the token), or one agent's."""
+    async with uow:
+        return await access.list_tokens(uow, agent_id=agent_id)
+
+
+@router.delete("/tokens/{credential_id}", response_model=TokenOut)
+async def revoke_token(credential_id: uuid.UUID, uow: UnitOfWorkDep) -> Any:
+    """Revoke a token at once, here and in every service that checks it."""
+    return await uow.run(access.revoke, credential_id=credential_id)
 
 
 @router.put("/agents/{agent_id}/status", response_model=AgentOut)

@@ -1,9 +1,8 @@
 """What an admin does: agents, queues, contacts, and the queue overview."""
 
-import secrets
 import uuid
 
-from services.routing.agent_service import token_hash
+from services.routing import access
 from services.routing.domain import (
     Agent,
     AgentChanges,
@@ -17,7 +16,7 @@ from services.routing.domain import (
 from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.errors import BadRequest, Conflict, NotFound
-from shared.events import LifecycleStep
+from shared.events import LifecycleStep, Role
 
 #: Conversations an agent can hold at once on each channel, unless configured.
 DEFAULT_CAPACITY = {"phone": 1, "chat": 3, "social": 5, "email": 5}
@@ -32,9 +31,9 @@ async def create_agent(
     capacity: dict[str, int],
     status: AgentStatus,
     phone_address: str | None = None,
+    role: Role = Role.AGENT,
 ) -> tuple[Agent, str]:
-    """A new agent and their bearer token (shown once; only its hash is kept)."""
-    token = secrets.token_urlsafe(32)
+    """A new agent and their first bearer token (shown once; only its hash is kept)."""
     at = utc_now()
     agent = Agent(
         id=uuid.uuid4(),
@@ -46,18 +45,19 @@ async def create_agent(
         status_changed_at=at,
         last_idle_at=at,
         consecutive_timeouts=0,
-        token_hash=token_hash(token),
         created_at=at,
         phone_address=phone_address,
+        role=role,
     )
     await uow.agents.add(agent)
+    _, token = await access.issue_agent_token(uow, agent=agent, name="first token")
     # Metrics time agents' statuses from their first one on.
     uow.steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent.id, agent_status=status)
     return agent, token
 
 
 async def update_agent(uow: UnitOfWork, *, agent_id: uuid.UUID, changes: AgentChanges) -> Agent:
-    """Change an agent's name, skills, languages or capacity."""
+    """Change an agent's name, role, skills, languages or capacity."""
     agent = await uow.agents.lock(agent_id)
     if agent is None:
         raise NotFound("no such agent")
@@ -69,7 +69,11 @@ async def update_agent(uow: UnitOfWork, *, agent_id: uuid.UUID, changes: AgentCh
         changes["skills"] = sorted(set(changes["skills"]))
     if "languages" in changes:
         changes["languages"] = sorted(set(changes["languages"]))
-    return await uow.agents.update(agent_id, **changes)
+    updated = await uow.agents.update(agent_id, **changes)
+    if updated.role != agent.role:
+        # Other services learn the new role with the agent's tokens.
+        await access.republish_for(uow, agent=updated)
+    return updated
 
 
 async def get_agent(uow: UnitOfWork, *, agent_id: uuid.UUID) -> Agent:

@@ -4,13 +4,11 @@ An agent only ever sees their own offers and conversations: anything else is
 "not found", never "forbidden", so ids of other agents' work leak nothing.
 """
 
-import hashlib
 import uuid
 from datetime import timedelta
 
 from services.routing import holding, outbound
 from services.routing.domain import (
-    Agent,
     AgentStatus,
     Author,
     Conversation,
@@ -44,14 +42,6 @@ WRONG_STATE = {
     ConversationStatus.RESOLVED: "the conversation is already resolved",
     ConversationStatus.ABANDONED: "the customer abandoned the conversation",
 }
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def agent_by_token(uow: UnitOfWork, *, token: str) -> Agent | None:
-    return await uow.agents.by_token_hash(token_hash(token))
 
 
 async def my_offers(uow: UnitOfWork, *, agent_id: uuid.UUID) -> list[PendingOffer]:

@@ -1,12 +1,14 @@
 """Wiring in one place: what a routing instance runs beside its endpoints, and what they get."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.routing.feed import AgentFeed
 from services.routing.handlers import InteractionConsumer
 from services.routing.matching import Matcher
 from services.routing.models import outbox
 from services.routing.settings import RoutingSettings
+from services.routing.surveys import SurveyIssuer
 from services.routing.worker import RoutingWorker
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
@@ -34,6 +36,7 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
     async def on_startup(runtime: Runtime) -> None:
         relay = OutboxRelay(database=runtime.database, producer=runtime.producer, table=outbox)
         matcher = Matcher(settings)
+        surveys = SurveyIssuer(settings.survey_secret, timedelta(seconds=settings.survey_valid_s))
         worker = RoutingWorker(
             database=runtime.database,
             matcher=matcher,
@@ -48,8 +51,10 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
             matcher=matcher,
             published=relay.wake,
             more_to_match=worker.wake,
+            surveys=surveys,
         )
         runtime.provide(matcher)
+        runtime.provide(surveys)
         runtime.provide(feed)
         runtime.provide(Wakeup(relay=relay, worker=worker))
         runtime.add_worker(feed)

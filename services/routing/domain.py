@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypedDict
 
+from shared.events import Role
+
 
 class ConversationStatus(StrEnum):
     QUEUED = "queued"
@@ -116,13 +118,15 @@ class Agent:
     status_changed_at: datetime
     last_idle_at: datetime
     consecutive_timeouts: int
-    token_hash: str
     created_at: datetime
     #: Where the agent takes calls (E.164 number, sip: or client: address), if anywhere.
     phone_address: str | None = None
+    #: agent or supervisor: a supervisor also takes conversations.
+    role: Role = Role.AGENT
 
     def __post_init__(self) -> None:
         self.status = AgentStatus(self.status)  # rows carry the string
+        self.role = Role(self.role)
 
     def room_on(self, channel: str) -> int:
         """How many conversations of ``channel`` the agent can hold at once."""
@@ -139,6 +143,7 @@ class AgentChanges(TypedDict, total=False):
     last_idle_at: datetime
     consecutive_timeouts: int
     phone_address: str | None
+    role: Role
 
 
 @dataclass(eq=False)
@@ -405,3 +410,31 @@ class Message:
         self.author = Author(self.author)  # rows carry the strings
         if self.status is not None:
             self.status = DeliveryStatus(self.status)
+
+
+#: The roles an agent can have; the others (service, wall) are machines'.
+PEOPLE_ROLES = (Role.AGENT, Role.SUPERVISOR)
+#: The roles a machine's token can have.
+MACHINE_ROLES = (Role.SERVICE, Role.WALL)
+
+
+@dataclass(eq=False)
+class Credential:
+    """A bearer token's record (the token itself is shown once, when issued)."""
+
+    id: uuid.UUID
+    secret_sha256: str
+    agent_id: uuid.UUID | None
+    #: A machine's role; None for an agent's token, whose role is the agent's.
+    role: Role | None
+    name: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is not None:
+            self.role = Role(self.role)
+
+    def live_at(self, at: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)

@@ -16,6 +16,7 @@ from services.routing.domain import Conversation, ConversationStatus, OfferState
 from services.routing.inbound import opens_conversation, step_id
 from services.routing.matching import Matcher
 from services.routing.settings import RoutingSettings
+from services.routing.surveys import SurveyIssuer
 from services.routing.unit_of_work import UnitOfWork
 from shared.db import Database
 from shared.events import CallDisposition, EventType, InteractionEvent, LifecycleStep
@@ -148,16 +149,18 @@ class InteractionConsumer:
         matcher: Matcher,
         published: Callable[[], None],
         more_to_match: Callable[[], None],
+        surveys: SurveyIssuer,
     ) -> None:
         self._database = database
         self._settings = settings
         self._matcher = matcher
         self._published = published
         self._more_to_match = more_to_match
+        self._surveys = surveys
 
     async def handle(self, events: Sequence[InteractionEvent]) -> None:
         """Record a batch in one transaction; wake the worker if matching is left to do."""
-        uow = UnitOfWork(self._database, published=self._published)
+        uow = UnitOfWork(self._database, published=self._published, surveys=self._surveys)
         if await uow.run(self._record_and_match, events):
             self._more_to_match()
 

@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.domain import AgentStatus, Conversation
 from services.routing.models import outbox
 from services.routing.repository.notices import Notice, NoticeRepository
+from services.routing.surveys import SurveyIssuer
 from shared.clock import utc_now
 from shared.events import (
+    ACCESS_TOPIC,
     ROUTING_TOPIC,
+    AccessEvent,
     Channel,
     InteractionEvent,
     LifecycleStep,
@@ -39,6 +42,8 @@ NOTIFY_ALL = text(
 class Steps:
     """Collects what a transaction publishes; :meth:`flush` writes it before the commit."""
 
+    #: Signs the survey tokens of ``conversation.resolved``; None: the event carries none.
+    surveys: SurveyIssuer | None = None
     records: list[OutgoingRecord] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
 
@@ -58,6 +63,9 @@ class Steps:
         agent_address: str | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened."""
+        survey_tokens = None
+        if step is LifecycleStep.RESOLVED and conversation and self.surveys:
+            survey_tokens = self.surveys.tokens(conversation, at=at)
         event = RoutingEvent(
             event_id=event_id or uuid.uuid4(),
             type=step,
@@ -72,6 +80,7 @@ class Steps:
             agent_status=agent_status,
             note=note,
             agent_address=agent_address,
+            survey_tokens=survey_tokens,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:
@@ -81,6 +90,11 @@ class Steps:
     def message(self, event: InteractionEvent) -> None:
         """Publish an outbound interaction (an agent's reply) for the channel's connector."""
         self.records.append(interaction_record(event))
+
+    def access(self, event: AccessEvent) -> None:
+        """Publish a credential's change, keyed by the credential so its changes stay in order."""
+        key = str(event.credential_id).encode()
+        self.records.append(OutgoingRecord(ACCESS_TOPIC, key, event.to_json()))
 
     def notify(self, agent_id: uuid.UUID, kind: str, **data: str) -> None:
         """Tell the agent's live stream, wherever the agent is connected."""

@@ -89,10 +89,27 @@ agent = Table(
     Column("status_changed_at", DateTime(timezone=True), nullable=False),
     Column("last_idle_at", DateTime(timezone=True), nullable=False),
     Column("consecutive_timeouts", Integer, nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     # Where the agent takes calls: E.164 number, sip: or client: address.
     Column("phone_address", String(256), nullable=True),
+    # agent or supervisor (a supervisor also takes conversations)
+    Column("role", String(16), nullable=False, server_default="agent"),
+)
+
+#: Bearer tokens: an agent's (the role is then the agent's) or a machine's (service, wall).
+#: Only the SHA-256 of a token is kept.
+credential = Table(
+    "credential",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id"), nullable=True, index=True),
+    # service or wall for a machine's token; None for an agent's
+    Column("role", String(16), nullable=True),
+    Column("name", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
 conversation = Table(

@@ -12,6 +12,9 @@ from shared.events import Channel
 
 #: The statuses of :class:`services.routing.domain.AgentStatus`, as the API takes them.
 StatusName = Literal["available", "busy", "away", "offline"]
+#: The roles of people (agents) and of machines' tokens.
+PersonRole = Literal["agent", "supervisor"]
+MachineRole = Literal["service", "wall"]
 
 #: Where an agent takes calls: an E.164 number, a SIP address or a Twilio Client identity.
 PhoneAddress = Annotated[
@@ -77,6 +80,7 @@ class AgentOut(_Out):
     last_idle_at: datetime
     consecutive_timeouts: int
     phone_address: str | None = None
+    role: str = "agent"
 
 
 class OfferOut(_Out):
@@ -163,6 +167,9 @@ class AgentCreate(_Body):
     phone_address: PhoneAddress | None = Field(
         default=None, description="Where the agent takes calls: E.164, sip: or client:."
     )
+    role: PersonRole = Field(
+        default="agent", description="A supervisor also sees the queues and steers the team."
+    )
 
     @model_validator(mode="after")
     def _non_negative(self) -> "AgentCreate":
@@ -179,6 +186,7 @@ class AgentUpdate(_Body):
     phone_address: PhoneAddress | None = Field(
         default=None, description="Where the agent takes calls; null removes it."
     )
+    role: PersonRole | None = None
 
     @model_validator(mode="after")
     def _non_negative(self) -> "AgentUpdate":
@@ -190,6 +198,41 @@ class AgentUpdate(_Body):
 class AgentCreated(BaseModel):
     agent: AgentOut
     token: str = Field(description="The agent's bearer token; shown only now.")
+
+
+# -- tokens --------------------------------------------------------------------
+
+#: A token may be made to expire; without ``valid_for_s`` it lasts until revoked.
+ValidFor = Annotated[int | None, Field(default=None, ge=60, le=10 * 365 * 24 * 3600)]
+
+
+class AgentTokenCreate(_Body):
+    name: str = Field(default="token", min_length=1, max_length=256)
+    valid_for_s: ValidFor = None
+    revoke_others: bool = Field(
+        default=False, description="Revoke the agent's other tokens: a rotation in one call."
+    )
+
+
+class MachineTokenCreate(_Body):
+    role: MachineRole = Field(description="service: another system; wall: a read-only screen.")
+    name: str = Field(min_length=1, max_length=256)
+    valid_for_s: ValidFor = None
+
+
+class TokenOut(_Out):
+    id: uuid.UUID
+    agent_id: uuid.UUID | None
+    role: str | None = Field(description="A machine's role; null for an agent's token.")
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(BaseModel):
+    credential: TokenOut
+    token: str = Field(description="The bearer token; shown only now.")
 
 
 class QueueFields(_Body):

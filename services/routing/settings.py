@@ -19,7 +19,17 @@ class RoutingSettings(ServiceSettings):
 
     admin_token: SecretStr = Field(
         default=SecretStr("dev-admin-token"),
-        description="Bearer token of the admin endpoints.",
+        description="Bearer token of the admin endpoints; several comma-separated during a "
+        "rotation (add the new one, move clients over, remove the old one).",
+    )
+    survey_secret: SecretStr = Field(
+        default=SecretStr("dev-survey-secret"),
+        validation_alias="SWITCHBOARD_SURVEY_SECRET",
+        description="Signs the survey tokens of resolved conversations; metrics checks them "
+        "with the same secret.",
+    )
+    survey_valid_s: int = Field(
+        default=14 * 24 * 3600, ge=60, description="How long a survey token can be used."
     )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Request body limit of every endpoint (413)."

@@ -21,11 +21,13 @@ from services.routing.repository.canned import CannedRepository
 from services.routing.repository.console import ConsoleRepository
 from services.routing.repository.contacts import ContactRepository
 from services.routing.repository.conversations import ConversationRepository
+from services.routing.repository.credentials import CredentialRepository
 from services.routing.repository.messages import MessageRepository
 from services.routing.repository.notices import NoticeRepository
 from services.routing.repository.offers import OfferRepository
 from services.routing.repository.queues import QueueRepository
 from services.routing.repository.sessions import SessionRepository
+from services.routing.surveys import SurveyIssuer
 from shared.db import Database, claim_events
 
 P = ParamSpec("P")
@@ -46,13 +48,15 @@ class UnitOfWork:
     """One transaction at a time: ``async with uow:`` opens it and commits it on a clean exit.
 
     ``published`` is called after a commit that published lifecycle events (to wake the
-    outbox relay, and whoever else waits for them).
+    outbox relay, and whoever else waits for them); ``surveys`` signs the survey tokens of
+    the conversations it resolves.
     """
 
     session: AsyncSession
     steps: Steps
     agents: AgentRepository
     contacts: ContactRepository
+    credentials: CredentialRepository
     conversations: ConversationRepository
     messages: MessageRepository
     notices: NoticeRepository
@@ -62,16 +66,24 @@ class UnitOfWork:
     canned: CannedRepository
     console: ConsoleRepository
 
-    def __init__(self, database: Database, *, published: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        published: Callable[[], None] | None = None,
+        surveys: SurveyIssuer | None = None,
+    ) -> None:
         self._database = database
         self._published = published
+        self._surveys = surveys
 
     async def __aenter__(self) -> Self:
         self._transaction = self._database.transaction()
         self.session = await self._transaction.__aenter__()
-        self.steps = Steps()
+        self.steps = Steps(surveys=self._surveys)
         self.agents = AgentRepository(self.session)
         self.contacts = ContactRepository(self.session)
+        self.credentials = CredentialRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.messages = MessageRepository(self.session)
         self.notices = NoticeRepository(self.session)

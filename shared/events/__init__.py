@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from shared.events.access import ACCESS_TOPIC, AccessEvent, CredentialChange, Role
 from shared.events.interaction import (
     EVENT_ID_NAMESPACE,
     INTERACTIONS_TOPIC,
@@ -26,21 +27,25 @@ from shared.events.interaction import (
 from shared.events.routing import ROUTING_TOPIC, LifecycleStep, RoutingEvent
 
 __all__ = [
+    "ACCESS_TOPIC",
     "EVENT_ID_NAMESPACE",
     "INTERACTIONS_TOPIC",
     "ROUTING_TOPIC",
     "SCHEMA_DIR",
+    "AccessEvent",
     "Attachment",
     "CallDisposition",
     "CallInfo",
     "Channel",
     "Content",
+    "CredentialChange",
     "Customer",
     "Direction",
     "EventType",
     "InteractionEvent",
     "LifecycleStep",
     "MessageStatus",
+    "Role",
     "RoutingEvent",
     "SurveyAnswer",
     "event_id_for",
@@ -53,6 +58,7 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 _SCHEMAS: dict[str, type[BaseModel]] = {
     f"{INTERACTIONS_TOPIC}.schema.json": InteractionEvent,
     f"{ROUTING_TOPIC}.schema.json": RoutingEvent,
+    f"{ACCESS_TOPIC}.schema.json": AccessEvent,
 }
 
 

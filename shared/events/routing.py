@@ -61,6 +61,11 @@ class RoutingEvent(BaseModel):
         description="On conversation.accepted of a phone conversation: where the agent takes "
         "calls (E.164 number, sip: or client: address), for the connector to connect the caller.",
     )
+    survey_tokens: dict[str, str] | None = Field(
+        default=None,
+        description="On conversation.resolved: a signed token per survey kind (csat, nps) "
+        "that lets the customer answer POST /surveys for this conversation until it expires.",
+    )
 
     def to_json(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

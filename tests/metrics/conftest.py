@@ -22,6 +22,8 @@ from tests.metrics.scenario import Day, publish_order, script_day
 from tests.support.server import serving
 
 ADMIN_TOKEN = "dev-metrics-admin-token"
+#: Headers of every KPI read in the tests: the admin may read everything.
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 GOLDEN_SEED = 20261122
 
 

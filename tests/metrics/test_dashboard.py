@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from playwright.async_api import async_playwright
 
+from tests.metrics.conftest import ADMIN, ADMIN_TOKEN
 from tests.metrics.scenario import Day
 
 CHROMIUM_ARGS = [
@@ -54,7 +55,7 @@ async def _report(url: str, day: Day, granularity: str, **filters: str) -> dict[
         "end": day.end.isoformat(),
         "granularity": granularity,
     }
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, headers=ADMIN, timeout=30) as client:
         body: dict[str, Any] = (await client.get("/kpis", params=params | filters)).json()
     return body
 
@@ -69,8 +70,10 @@ async def test_dashboard_shows_the_api_numbers(
         )
         try:
             page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-            await page.goto(f"{metrics_url}/dashboard?day={day.start:%Y-%m-%d}")
+            await page.goto(f"{metrics_url}/dashboard?day={day.start:%Y-%m-%d}#token={ADMIN_TOKEN}")
             await page.wait_for_selector("body[data-loaded='true']", timeout=20_000)
+            # The token left the address bar (and so the history) as soon as it was read.
+            assert "token" not in page.url
             cells = await page.eval_on_selector_all(
                 ".value[data-testid]",
                 "els => els.map(e => [e.dataset.testid, e.dataset.value, e.textContent])",

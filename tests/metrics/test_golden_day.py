@@ -9,6 +9,7 @@ import httpx
 
 from shared.events import MessageStatus
 from tests.metrics.by_hand import expected, expected_backlog, items_of
+from tests.metrics.conftest import ADMIN
 from tests.metrics.scenario import Day
 
 DELIVERY_MEASURES = (
@@ -26,7 +27,7 @@ async def kpis(url: str, day: Day, granularity: str = "day", **filters: str) -> 
         "end": day.end.isoformat(),
         "granularity": granularity,
     }
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, headers=ADMIN, timeout=30) as client:
         response = await client.get("/kpis", params=params | filters)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -136,7 +137,7 @@ async def test_volume_by_channel_and_provider(metrics_url: str, golden_day: Day)
 
 
 async def test_bad_queries_are_400s_naming_the_problem(metrics_url: str) -> None:
-    async with httpx.AsyncClient(base_url=metrics_url) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN) as client:
         wrong_granularity = await client.get("/kpis", params={"granularity": "week"})
         reversed_range = await client.get(
             "/kpis", params={"start": "2024-01-02T00:00:00Z", "end": "2024-01-01T00:00:00Z"}

@@ -26,7 +26,7 @@ from shared.events import (
 from shared.kafka import EventProducer
 from shared.outbound import status_event
 from tests.factories import interaction
-from tests.metrics.conftest import ADMIN_TOKEN, Golden, publish, wait_processed
+from tests.metrics.conftest import ADMIN, ADMIN_TOKEN, Golden, publish, wait_processed
 from tests.metrics.scenario import Day
 
 
@@ -50,7 +50,7 @@ async def report(url: str, day: Day, granularity: str) -> dict[str, Any]:
         "end": day.end.isoformat(),
         "granularity": granularity,
     }
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, headers=ADMIN, timeout=30) as client:
         body: dict[str, Any] = (await client.get("/kpis", params=params)).json()
     body["backlog"].pop("as_of")
     body["backlog"].pop("longest_wait_seconds")
@@ -166,7 +166,7 @@ async def test_a_redelivered_reply_outcome_counts_once(
     await wait_processed(database, [marker.event_id])
 
     params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
-    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN, timeout=30) as client:
         everyone = (await client.get("/kpis", params=params)).json()["totals"]["delivery"]
         mine = (await client.get("/kpis", params=params | {"agent": agent})).json()["totals"][
             "delivery"

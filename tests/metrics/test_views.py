@@ -17,7 +17,7 @@ from shared.events import EventType
 from shared.kafka import EventProducer
 from tests.factories import interaction
 from tests.metrics.by_hand import expected, expected_backlog
-from tests.metrics.conftest import publish, wait_processed
+from tests.metrics.conftest import ADMIN, publish, wait_processed
 from tests.metrics.scenario import Day
 
 
@@ -32,7 +32,7 @@ def _without_percentiles(kpi: dict[str, Any]) -> dict[str, Any]:
 
 async def test_agent_leaderboard_matches_the_script(metrics_url: str, golden_day: Day) -> None:
     day = golden_day
-    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN, timeout=30) as client:
         response = await client.get("/kpis/agents", params=_day_params(day))
     assert response.status_code == 200, response.text
     rows = response.json()["rows"]
@@ -47,7 +47,7 @@ async def test_agent_leaderboard_matches_the_script(metrics_url: str, golden_day
 
 async def test_queue_leaderboard_matches_the_script(metrics_url: str, golden_day: Day) -> None:
     day = golden_day
-    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN, timeout=30) as client:
         response = await client.get("/kpis/queues", params=_day_params(day))
     rows = {row["key"]: row["kpis"] for row in response.json()["rows"]}
     assert set(rows) == set(day.queues)
@@ -68,7 +68,7 @@ async def test_csv_export_has_one_row_per_conversation_with_its_facts(
     metrics_url: str, golden_day: Day
 ) -> None:
     day = golden_day
-    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN, timeout=30) as client:
         response = await client.get("/exports/conversations.csv", params=_day_params(day))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -103,7 +103,7 @@ async def test_survey_answers_are_checked_published_and_counted_once(
     await publish(producer, [opened])
     await wait_processed(database, [opened.event_id])
     answered_at = (day + timedelta(hours=10)).isoformat()
-    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN, timeout=30) as client:
         too_high = await client.post(
             "/surveys", json={"conversation_key": key, "kind": "csat", "score": 6}
         )
@@ -137,7 +137,7 @@ async def test_survey_answers_are_checked_published_and_counted_once(
     )
 
     params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
-    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN, timeout=30) as client:
         totals = (await client.get("/kpis", params=params)).json()["totals"]
     assert totals["csat"]["counts"] == {"satisfied": 1, "answers": 1, "resolved": 0}
     assert totals["csat"]["value"] == 100.0
@@ -162,7 +162,7 @@ async def test_live_gauges_on_metrics(metrics_url: str, golden_day: Day) -> None
         s.opened_at for s in day.scripts if s.answered_at is None and s.abandoned_at is None
     )
     deadline = time.monotonic() + 20
-    async with httpx.AsyncClient(base_url=metrics_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN, timeout=30) as client:
         while True:
             text = (await client.get("/metrics")).text
             ready = (
@@ -185,7 +185,7 @@ async def test_live_gauges_on_metrics(metrics_url: str, golden_day: Day) -> None
 async def test_a_range_the_database_or_python_cannot_hold_answers_4xx(metrics_url: str) -> None:
     """Found by the OpenAPI fuzz drill: an end in year 1 (no default start 24 h before it)
     and a NUL character in a dimension were 500s."""
-    async with httpx.AsyncClient(base_url=metrics_url) as client:
+    async with httpx.AsyncClient(base_url=metrics_url, headers=ADMIN) as client:
         for path in ("/kpis", "/kpis/agents", "/kpis/queues", "/exports/conversations.csv"):
             early = await client.get(path, params={"end": "0001-01-01T00:07:06Z"})
             nul = await client.get(path, params={"channel": "a\u0000b"})

@@ -99,6 +99,9 @@ def test_compose_waits_longer_than_uvicorn_for_a_graceful_stop(
     # producers before Docker's SIGKILL.
     assert f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S}" in service_command(service, 8000)
     assert graceful_s == GRACEFUL_SHUTDOWN_S
+    # uvicorn buffers no WebSocket message larger than make run's limit.
+    ws_max = command[command.index("--ws-max-size") + 1]
+    assert f"--ws-max-size {ws_max}" in service_command(service, 8000)
     grace_period = spec["stop_grace_period"]
     assert grace_period.endswith("s")
     assert graceful_s + 5 <= float(grace_period.removesuffix("s")) <= graceful_s + 20

@@ -330,7 +330,29 @@ async def test_a_supervisor_offers_a_waiting_conversation_and_sets_an_agent_away
     )
     assert bad.status_code == 422
     agent_call = await chosen.client.get("/supervisor/view")
-    assert agent_call.status_code == 401
+    assert agent_call.status_code == 403
+
+
+async def test_a_supervisor_signed_into_the_console_reads_the_supervisor_view(
+    routing: Routing,
+) -> None:
+    boss = await routing.agent(role="supervisor")
+    worker = await routing.agent()
+    async with browser_client(routing) as browser:
+        browser.cookies.set(COOKIE, await session_cookie(routing, boss.id))
+        view = json_of(await browser.get("/supervisor/view"))
+        assert {a["id"] for a in view["agents"]} >= {boss.id, worker.id}
+        away = await browser.put(f"/supervisor/agents/{worker.id}/status", json={"status": "away"})
+        assert json_of(away)["status"] == "away"
+    async with browser_client(routing) as browser:
+        browser.cookies.set(COOKIE, await session_cookie(routing, worker.id))
+        assert (await browser.get("/supervisor/view")).status_code == 403
+    async with browser_client(routing, origin="https://attacker.example") as forged:
+        forged.cookies.set(COOKIE, await session_cookie(routing, boss.id))
+        refused = await forged.put(
+            f"/supervisor/agents/{worker.id}/status", json={"status": "offline"}
+        )
+        assert refused.status_code == 403
 
 
 async def _waiting(routing: Routing, queue: str) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
 
 from shared.events import Attachment, Content, Customer, MessageStatus
 from tests.chat.test_widget_browser import CHROMIUM, FLAGS
@@ -58,7 +58,16 @@ async def console_of(
 
 
 async def supervisor_console(browser: Browser, routing: Routing) -> tuple[BrowserContext, Page]:
-    """The supervisor view, opened with the admin token (the supervisor's credential today)."""
+    """A supervisor signed in with a link, on the supervisor tab."""
+    supervisor = await routing.agent(role="supervisor")
+    context, page = await console_of(browser, routing, supervisor)
+    await page.click("#tab-supervisor")
+    await expect(page.locator("#supervisor-view")).to_be_visible(timeout=WAIT)
+    return context, page
+
+
+async def admin_console(browser: Browser, routing: Routing) -> tuple[BrowserContext, Page]:
+    """The supervisor view opened with the admin token (a proxy in front could add it)."""
     context = await browser.new_context(
         viewport=DESKTOP,  # type: ignore[arg-type]
         extra_http_headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
@@ -66,10 +75,11 @@ async def supervisor_console(browser: Browser, routing: Routing) -> tuple[Browse
     page = await context.new_page()
     await page.goto(f"{routing.url}/console/")
     await expect(page.locator("#supervisor-view")).to_be_visible(timeout=WAIT)
+    await expect(page.locator("#tabs")).to_be_hidden()
     return context, page
 
 
-def queue_cell(page: Page, queue: str, column: str) -> object:
+def queue_cell(page: Page, queue: str, column: str) -> Locator:
     return page.locator(f'#queues tr[data-queue="{queue}"] td.{column}')
 
 
@@ -217,7 +227,7 @@ async def test_a_supervisor_offers_a_waiting_conversation_and_sets_an_agent_away
     key = f"{provider}:{uuid.uuid4().hex}"
     customer = Customer(id=f"visitor-{t}", display_name=f"Eve {t}", kind="session")
     await routing.publish(interaction(provider=provider, conversation_key=key, customer=customer))
-    context, page = await supervisor_console(browser, routing)
+    context, page = await admin_console(browser, routing)
     await expect(queue_cell(page, queue, "waiting")).to_have_text("1", timeout=WAIT)
     row = page.locator("#waiting tr", has_text=f"Eve {t}")
     await row.locator("select").select_option(carol.id)

@@ -3,18 +3,18 @@
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.routing.console import supervisor
 from services.routing.console.schemas import SupervisorOffer, SupervisorOut, SupervisorStatus
-from services.routing.deps import AdminDep, MatcherDep, UnitOfWorkDep
+from services.routing.deps import MatcherDep, UnitOfWorkDep, require_supervisor
 from services.routing.domain import AgentStatus
 from services.routing.schemas import AgentOut, ConversationOut
 
-#: Who may call these: the admin token (a supervisor role will take its place).
-SupervisorAccess = AdminDep
-
-router = APIRouter(prefix="/supervisor", tags=["supervisor"], dependencies=[SupervisorAccess])
+#: Who may call these: the admin, or a supervisor (by token or console session).
+router = APIRouter(
+    prefix="/supervisor", tags=["supervisor"], dependencies=[Depends(require_supervisor)]
+)
 
 
 @router.get("/view", response_model=SupervisorOut)

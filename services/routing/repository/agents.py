@@ -40,12 +40,6 @@ class AgentRepository:
         values = {f.name: getattr(new, f.name) for f in fields(Agent)}
         await self._session.execute(insert(agent).values(**values))
 
-    async def by_token_hash(self, token_hash: str) -> Agent | None:
-        row = (
-            await self._session.execute(select(agent).where(agent.c.token_hash == token_hash))
-        ).first()
-        return _agent(row) if row is not None else None
-
     async def get(self, agent_id: uuid.UUID) -> Agent | None:
         row = (await self._session.execute(select(agent).where(agent.c.id == agent_id))).first()
         return _agent(row) if row is not None else None

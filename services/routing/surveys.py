@@ -1,0 +1,40 @@
+"""Survey tokens: issued when a conversation is resolved, so a survey link can reach the customer.
+
+Each ``conversation.resolved`` event carries one token per survey kind; metrics'
+``POST /surveys`` takes an answer only with such a token (or a service token), so nobody
+can rate a conversation that is not theirs, or learn whether a conversation key exists.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
+
+from services.routing.domain import Conversation
+from shared.auth import SurveyGrant, survey_token
+
+#: The kinds of survey a resolved conversation can be rated with.
+SURVEY_KINDS = ("csat", "nps")
+
+
+@dataclass(frozen=True)
+class SurveyIssuer:
+    """Signs survey tokens with the key metrics verifies them with."""
+
+    secret: SecretStr
+    valid_for: timedelta
+
+    def tokens(self, conversation: Conversation, *, at: datetime) -> dict[str, str]:
+        """One token per kind for ``conversation``, valid from ``at`` for ``valid_for``."""
+        return {
+            kind: survey_token(
+                self.secret,
+                SurveyGrant(
+                    conversation_key=conversation.conversation_key,
+                    channel=conversation.channel,
+                    kind=kind,
+                    expires_at=at + self.valid_for,
+                ),
+            )
+            for kind in SURVEY_KINDS
+        }
