@@ -59,7 +59,7 @@ async def console_of(
 
 async def supervisor_console(browser: Browser, routing: Routing) -> tuple[BrowserContext, Page]:
     """A supervisor signed in with a link, on the supervisor tab."""
-    supervisor = await routing.agent(role="supervisor")
+    supervisor = await routing.agent(name=f"Sam {tag()} (supervisor)", role="supervisor")
     context, page = await console_of(browser, routing, supervisor)
     await page.click("#tab-supervisor")
     await expect(page.locator("#supervisor-view")).to_be_visible(timeout=WAIT)
@@ -131,6 +131,7 @@ async def test_an_agent_works_a_conversation_from_offer_to_resolution(
         "Dana Customer"
     )
     await expect(queue_cell(supervisor, queue, "assigned")).to_have_text("1", timeout=WAIT)
+    await supervisor.screenshot(path=str(shots(tmp_path) / "console-supervisor.png"))
 
     # Reply with Enter; the tick moves when the connector reports the delivery.
     await page.fill("#reply", "Sorry to hear that! Let me check.")
@@ -148,6 +149,8 @@ async def test_an_agent_works_a_conversation_from_offer_to_resolution(
         status(sent, MessageStatus.DELIVERED, status_of=uuid.UUID(sent["event_id"]), raw_ref="p-1")
     )
     await expect(reply.locator(".tick")).to_have_attribute("data-status", "delivered", timeout=WAIT)
+    card = page.locator("#conversations .conversation")
+    await expect(card).to_contain_text("answered", timeout=WAIT)
 
     # The customer writes again: it appears without a reload.
     await routing.publish(
@@ -161,6 +164,7 @@ async def test_an_agent_works_a_conversation_from_offer_to_resolution(
     await expect(page.locator("#transcript .msg.customer .text")).to_have_text(
         [question, "It is order 5521."], timeout=WAIT
     )
+    await expect(card).to_contain_text("waiting", timeout=WAIT)
 
     # A canned response: "/" and a filter, Enter inserts it.
     await page.fill("#reply", "/ref")
@@ -206,7 +210,6 @@ async def test_an_agent_works_a_conversation_from_offer_to_resolution(
     await expect(
         supervisor.locator(f'#agents tr[data-agent="{alice.id}"] .agent-status')
     ).to_have_text("available")
-    await supervisor.screenshot(path=str(shots(tmp_path) / "console-supervisor.png"))
 
     # Signing out ends the session: the page is back to sign-in, the API refuses it.
     await page.click("#signout")

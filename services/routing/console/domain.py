@@ -37,6 +37,8 @@ class ConversationCard:
     first_reply_at: datetime | None
     sla_deadline: datetime | None
     last_inbound_at: datetime
+    #: When an agent last replied (None: not yet): the customer waits if they wrote since.
+    last_reply_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ class ConversationCardOut(_Out):
     first_reply_at: datetime | None
     sla_deadline: datetime | None
     last_inbound_at: datetime
+    last_reply_at: datetime | None
 
 
 class WorkspaceOut(_Out):

@@ -16,6 +16,9 @@ from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.errors import NotFound, Unauthorized
 
+#: How long expired links and sessions stay (to tell "used" or "expired" apart when asked).
+KEPT_AFTER_EXPIRY = timedelta(days=1)
+
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -44,6 +47,8 @@ async def create_signin_link(uow: UnitOfWork, *, agent_id: uuid.UUID, ttl_s: flo
     await uow.sessions.add_link(
         token_hash=_hash(token), agent_id=agent_id, at=at, expires_at=expires_at
     )
+    # Housekeeping where it is cheap and rare: links and sessions a day past their expiry.
+    await uow.sessions.forget_expired(at - KEPT_AFTER_EXPIRY)
     return SigninLink(token=token, expires_at=expires_at)
 
 

@@ -33,6 +33,12 @@ _FIRST_WORDS = (
     .correlate(conversation)
     .scalar_subquery()
 )
+_LAST_REPLY = (
+    select(func.max(message.c.at))
+    .where(message.c.conversation_id == conversation.c.id, message.c.author == Author.AGENT)
+    .correlate(conversation)
+    .scalar_subquery()
+)
 _CONVERSATIONS = conversation.outerjoin(
     contact, contact.c.id == conversation.c.contact_id
 ).outerjoin(queue, queue.c.id == conversation.c.queue_id)
@@ -79,6 +85,7 @@ class ConsoleRepository:
                 conversation.c.first_reply_at,
                 conversation.c.sla_deadline,
                 conversation.c.last_inbound_at,
+                _LAST_REPLY.label("last_reply_at"),
             )
             .select_from(_CONVERSATIONS)
             .where(

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.domain import Agent
@@ -78,3 +78,10 @@ class SessionRepository:
             .returning(console_session.c.agent_id)
         )
         return revoked is not None
+
+    async def forget_expired(self, before: datetime) -> None:
+        """Delete links and sessions that expired before ``before``."""
+        await self._session.execute(delete(signin_link).where(signin_link.c.expires_at < before))
+        await self._session.execute(
+            delete(console_session).where(console_session.c.expires_at < before)
+        )

@@ -4,7 +4,7 @@
 
 const Agent = (() => {
   const { api, el, $, uuid4, now, syncClock, duration, channelIcon, banner } = Console;
-  const TICKS = { pending: "\u{1F552}", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713 read", failed: "failed" };
+  const TICKS = { pending: "\u2026", sent: "\u2713", delivered: "\u2713\u2713", read: "\u2713\u2713 read", failed: "failed" };
   const AUTOMATED = { bot: "bot", auto_reply: "auto-reply", bounce: "bounce" };
 
   const state = {
@@ -65,9 +65,14 @@ const Agent = (() => {
       on: { click: () => openConversation(c.id), keydown: (e) => { if (e.key === "Enter") openConversation(c.id); } },
     },
       el("div", { class: "card-head" }, channelIcon(c.channel), el("strong", { class: "customer" }, c.customer_name)),
-      el("div", { class: "muted" }, "waiting ", el("span", { class: "clock", data: { since: c.last_inbound_at } }),
-        " \u00b7 ", slaClock(c)))));
+      el("div", { class: "muted" }, waitingClock(c), " \u00b7 ", slaClock(c)))));
     $("no-conversations").hidden = state.conversations.length > 0;
+  }
+
+  // How long the customer has waited for an answer since they last wrote.
+  function waitingClock(c) {
+    if (c.last_reply_at && Date.parse(c.last_reply_at) >= Date.parse(c.last_inbound_at)) return el("span", {}, "answered");
+    return el("span", {}, "waiting ", el("span", { class: "clock", data: { since: c.last_inbound_at } }));
   }
 
   // The SLA clock: time left to answer while waiting, then whether it was met.
@@ -202,6 +207,7 @@ const Agent = (() => {
     try {
       await api("POST", `/agent/conversations/${id}/reply`, { text, reply_id: replyId });
       if (state.current === id) await loadTranscript();
+      await refresh();
     } catch (err) {
       node.classList.add("send-failed");
       node.querySelector(".msg-meta").replaceChildren(`Not sent: ${err.message} `,

@@ -74,9 +74,9 @@ const Console = (() => {
     return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
   }
 
-  const CHANNEL_ICONS = { chat: "\u{1F4AC}", email: "\u2709\uFE0F", phone: "\u{1F4DE}", social: "\u{1F310}" };
+  const CHANNEL_LABELS = { chat: "Chat", email: "Mail", phone: "Call", social: "Social" };
   function channelIcon(channel) {
-    return el("span", { class: "icon", title: channel, "aria-label": channel }, CHANNEL_ICONS[channel] || "\u2022");
+    return el("span", { class: `channel channel-${channel}`, title: channel }, CHANNEL_LABELS[channel] || channel);
   }
 
   function banner(text) {
