@@ -5,6 +5,7 @@ numbers move; customer text stays text; the phone-sized layout."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -28,8 +29,9 @@ SCREENSHOTS = "CONSOLE_SCREENSHOTS"
 WAIT = 20_000
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
+@contextlib.asynccontextmanager
+async def launched() -> AsyncIterator[Browser]:
+    """Debian's chromium, driven by playwright."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: `make test` installs it")
     async with async_playwright() as playwright:
@@ -38,6 +40,12 @@ async def browser() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with launched() as browser:
+        yield browser
 
 
 def shots(tmp_path: Path) -> Path:
@@ -295,4 +303,36 @@ async def test_customer_text_is_shown_as_text_on_a_phone(
     await page.click("#back")
     await expect(page.locator("#sidebar")).to_be_visible()
     await expect(page.locator("#conversations .customer")).to_have_text(name)
+    await context.close()
+
+
+async def test_a_failed_send_is_retried_with_the_same_reply_id(
+    browser: Browser, routing: Routing
+) -> None:
+    t = tag()
+    provider = f"console-{t}"
+    await routing.queue(providers=[provider], required_skills=[t])
+    agent = await routing.agent(skills=[t], status="available")
+    context, page = await console_of(browser, routing, agent)
+    key = f"{provider}:{uuid.uuid4().hex}"
+    await routing.publish(interaction(provider=provider, conversation_key=key))
+    await page.locator("#offers .offer .accept").click(timeout=WAIT)
+    await expect(page.locator("#transcript .msg.customer")).to_have_count(1, timeout=WAIT)
+
+    # The network drops the first send; the reply stays, marked, with a retry.
+    await page.route("**/reply", lambda route: route.abort())
+    await page.fill("#reply", "Here is your tracking link.")
+    await page.press("#reply", "Enter")
+    failed = page.locator("#transcript .msg.send-failed")
+    await expect(failed.locator(".retry")).to_be_visible(timeout=WAIT)
+    reply_id = await failed.get_attribute("data-id")
+    await page.unroute("**/reply")
+    await failed.locator(".retry").click()
+    sent = page.locator(f'#transcript .msg.agent[data-id="{reply_id}"]')
+    await expect(sent.locator(".tick")).to_have_attribute("data-status", "pending", timeout=WAIT)
+    await expect(page.locator("#transcript .msg.agent")).to_have_count(1)
+    stored = await routing.sql(
+        "SELECT id FROM routing.message WHERE conversation_key = :key AND author = 'agent'", key=key
+    )
+    assert [str(r["id"]) for r in stored] == [reply_id]
     await context.close()

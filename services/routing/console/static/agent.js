@@ -302,7 +302,8 @@ const Agent = (() => {
   function connect() {
     const stream = new EventSource("/agent/stream");
     state.stream = stream;
-    stream.addEventListener("ready", () => { banner(""); refresh(); });
+    // Back (or first) on the stream: what it replays comes next; a read covers the rest.
+    stream.addEventListener("ready", () => { banner(""); refresh(); loadTranscript(); });
     stream.onerror = () => {
       if (stream.readyState === EventSource.CLOSED) {
         refresh(); // the session may have ended (401): refresh says so
