@@ -283,6 +283,14 @@ async def test_canned_responses_per_queue(routing: Routing) -> None:
     assert missing_queue.status_code == 404
     bad = await routing.admin.post("/admin/canned-responses", json={"shortcut": "a b", "text": "b"})
     assert bad.status_code == 422
+    null_text = await routing.admin.patch(
+        f"/admin/canned-responses/{everyone['id']}", json={"text": None}
+    )
+    assert null_text.status_code == 422
+    anywhere = await routing.admin.patch(
+        f"/admin/canned-responses/{theirs['id']}", json={"queue": None}
+    )
+    assert json_of(anywhere)["queue"] is None
 
 
 async def test_a_supervisor_offers_a_waiting_conversation_and_sets_an_agent_away(

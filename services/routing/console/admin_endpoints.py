@@ -44,7 +44,7 @@ async def list_canned(uow: UnitOfWorkDep, queue: str | None = None) -> Any:
 @router.patch("/canned-responses/{canned_id}", response_model=CannedOut)
 async def update_canned(canned_id: uuid.UUID, body: CannedUpdate, uow: UnitOfWorkDep) -> Any:
     """Change a canned response's queue, shortcut or text."""
-    changes: dict[str, object] = body.model_dump(exclude_unset=True)
+    changes: dict[str, str | None] = body.model_dump(exclude_unset=True)
     return await uow.run(workspace.update_canned, canned_id=canned_id, changes=changes)
 
 

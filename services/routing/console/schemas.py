@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.routing.schemas import AgentOut
 
@@ -111,11 +111,21 @@ class CannedCreate(_Body):
 
 
 class CannedUpdate(_Body):
-    queue: str | None = Field(default=None, min_length=1, max_length=128)
+    queue: str | None = Field(
+        default=None, min_length=1, max_length=128, description="null: every queue."
+    )
     shortcut: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$"
     )
     text: str | None = Field(default=None, min_length=1, max_length=16 * 1024)
+
+    @model_validator(mode="after")
+    def _no_null_words(self) -> "CannedUpdate":
+        if any(
+            k in self.model_fields_set and getattr(self, k) is None for k in ("shortcut", "text")
+        ):
+            raise ValueError("shortcut and text cannot be null")
+        return self
 
 
 # -- supervisor ----------------------------------------------------------------

@@ -129,12 +129,13 @@ async def create_canned(
 
 
 async def update_canned(
-    uow: UnitOfWork, *, canned_id: uuid.UUID, changes: dict[str, object]
+    uow: UnitOfWork, *, canned_id: uuid.UUID, changes: dict[str, str | None]
 ) -> CannedResponse:
-    """Change a canned response's queue (by name), shortcut or text."""
+    """Change a canned response's queue (by name; None: every queue), shortcut or text."""
+    values: dict[str, object] = {k: v for k, v in changes.items() if k != "queue"}
     if "queue" in changes:
-        changes["queue_id"] = await _queue_id(uow, changes.pop("queue"))  # type: ignore[arg-type]
-    if not await uow.canned.update(canned_id, at=utc_now(), **changes):
+        values["queue_id"] = await _queue_id(uow, changes["queue"])
+    if not await uow.canned.update(canned_id, at=utc_now(), **values):
         raise NotFound("no such canned response")
     updated = await uow.canned.get(canned_id)
     assert updated is not None

@@ -7,6 +7,8 @@ const Supervisor = (() => {
   const POLL_MS = 3000;
   let timer = null;
   let view = null;
+  // The agent picked for each waiting conversation: kept across the re-renders of each poll.
+  const picked = new Map();
 
   function percent(level) {
     return level === null ? "\u2013" : `${Math.round(level * 100)}%`;
@@ -31,7 +33,8 @@ const Supervisor = (() => {
         ? el("button", { type: "button", class: "set-away", on: { click: () => setAway(a) } }, "Set away") : null))));
     const available = view.agents.filter((a) => a.status === "available");
     $("waiting").tBodies[0].replaceChildren(...view.waiting.map((w) => {
-      const choice = el("select", { "aria-label": "Agent" }, ...available.map((a) => el("option", { value: a.id }, a.name)));
+      const choice = el("select", { "aria-label": "Agent", on: { change: (e) => picked.set(w.id, e.target.value) } },
+        ...available.map((a) => el("option", { value: a.id, selected: picked.get(w.id) === a.id }, a.name)));
       return el("tr", { data: { conversation: w.id } },
         el("td", {}, w.customer_name), el("td", {}, w.queue || "\u2013"),
         el("td", { class: "num" }, w.queued_at ? duration((now() - Date.parse(w.queued_at)) / 1000) : ""),
