@@ -281,6 +281,14 @@ async def test_customer_text_is_shown_as_text_on_a_phone(
             ),
         )
     )
+    await routing.publish(
+        interaction(
+            provider=provider,
+            conversation_key=key,
+            automated=True,
+            content=Content(text="[bot] <b>We got your message</b>"),
+        )
+    )
     offer = page.locator("#offers .offer")
     await expect(offer.locator(".preview")).to_have_text(attack, timeout=WAIT)
     await expect(offer.locator(".customer")).to_have_text(name)
@@ -292,6 +300,9 @@ async def test_customer_text_is_shown_as_text_on_a_phone(
     await expect(page.locator("#transcript .attachment")).to_have_text(
         re.compile(r"^<i>x</i>\.png")
     )
+    automated = page.locator("#transcript .msg.automated")
+    await expect(automated.locator(".msg-meta")).to_contain_text("Automated (bot)")
+    await expect(automated.locator(".text")).to_have_text("[bot] <b>We got your message</b>")
     assert (
         await page.locator(
             "#transcript img, #transcript script, #transcript b, #transcript a"
@@ -336,3 +347,21 @@ async def test_a_failed_send_is_retried_with_the_same_reply_id(
     )
     assert [str(r["id"]) for r in stored] == [reply_id]
     await context.close()
+
+
+async def test_a_used_link_signs_nobody_in(browser: Browser, routing: Routing) -> None:
+    agent = await routing.agent()
+    url = routing.url + await signin_url(routing, agent.id)
+    first = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    page = await first.new_page()
+    await page.goto(url)
+    await expect(page.locator("#agent-view")).to_be_visible(timeout=WAIT)
+    # The link, forwarded or found in a chat log, is spent: a second browser gets nothing.
+    second = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    other = await second.new_page()
+    await other.goto(url)
+    await expect(other.locator("#signin-message")).to_contain_text("already used", timeout=WAIT)
+    assert "signin" not in other.url
+    assert await second.cookies() == []
+    await first.close()
+    await second.close()
