@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.stack import Stack, fetch
+from bench.stack import METRICS_READER, Stack, fetch
 from services.metrics.rollups import FRT_COUNT_SQL, rollup_sql
 from switchboard_dev import migrations
 from switchboard_dev.postgres import create_database, with_database
@@ -279,7 +279,7 @@ def measure(stack: Stack, *, requests: int = 40, budget_s: float = 120) -> dict[
         by_kind: dict[str, list[float]] = {}
         failures = 0
         rng = random.Random(9)  # noqa: S311
-        with httpx.Client(base_url=metrics.base_url, timeout=30) as client:
+        with httpx.Client(base_url=metrics.base_url, headers=METRICS_READER, timeout=30) as client:
             for params in queries(datetime.now(UTC), rng, 4):  # warm-up
                 client.get("/kpis", params=params)
             stop_at = time.monotonic() + budget_s

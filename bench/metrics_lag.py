@@ -16,7 +16,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from bench.routing_bench import percentiles
-from bench.stack import Stack, fresh_broker
+from bench.stack import METRICS_READER, Stack, fresh_broker
 from services.chat.schemas import GenericChatMessage
 from services.chat.service import normalize_generic
 from shared.kafka import interaction_record
@@ -92,7 +92,9 @@ async def _run(
             await asyncio.sleep(0.05)
 
     try:
-        async with httpx.AsyncClient(base_url=metrics_url, timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=metrics_url, headers=METRICS_READER, timeout=10
+        ) as client:
             deadline = time.monotonic() + duration_s + 30
             prober = asyncio.create_task(probe(client))
             sent, _ = await asyncio.gather(background(), markers())

@@ -28,6 +28,9 @@ from switchboard_dev.broker import Broker
 from switchboard_dev.ports import free_port
 from switchboard_dev.postgres import PostgresServer, create_database, drop_database, locate_postgres
 
+#: The metrics service's development admin token: every KPI read needs a token.
+METRICS_READER = {"Authorization": "Bearer dev-metrics-admin-token"}
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "switchboard_bench"
 LOGS = Path(tempfile.gettempdir()) / "switchboard-bench-logs"

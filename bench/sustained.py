@@ -20,7 +20,7 @@ import httpx
 
 from bench import payloads
 from bench.routing_bench import create_queue_and_agents, run_load
-from bench.stack import Process, Stack, fetch, fresh_broker
+from bench.stack import METRICS_READER, Process, Stack, fetch, fresh_broker
 from switchboard_dev.services import SERVICES
 
 MESSENGER = "messenger"
@@ -34,7 +34,9 @@ def counted(metrics_url: str, providers: list[str]) -> int:
         "start": (now - timedelta(hours=1)).isoformat(),
         "end": (now + timedelta(hours=1)).isoformat(),
     }
-    report = httpx.get(f"{metrics_url}/kpis", params=params, timeout=30).json()
+    report = httpx.get(
+        f"{metrics_url}/kpis", params=params, headers=METRICS_READER, timeout=30
+    ).json()
     return sum(v["inbound"] for v in report["volume_by_provider"] if v["provider"] in providers)
 
 
