@@ -257,7 +257,7 @@ async def test_a_supervisor_offers_a_waiting_conversation_and_sets_an_agent_away
 
 
 async def test_customer_text_is_shown_as_text_on_a_phone(
-    browser: Browser, routing: Routing
+    browser: Browser, routing: Routing, tmp_path: Path
 ) -> None:
     t = tag()
     provider = f"console-{t}"
@@ -311,6 +311,7 @@ async def test_customer_text_is_shown_as_text_on_a_phone(
     )
     assert await page.evaluate("window.pwned") is None
     assert dialogs == []
+    await page.screenshot(path=str(shots(tmp_path) / "console-phone.png"))
     await page.click("#back")
     await expect(page.locator("#sidebar")).to_be_visible()
     await expect(page.locator("#conversations .customer")).to_have_text(name)
