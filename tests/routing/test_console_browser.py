@@ -97,11 +97,14 @@ async def test_an_agent_works_a_conversation_from_offer_to_resolution(
     t = tag()
     provider = f"console-{t}"
     queue = (await routing.queue(providers=[provider], required_skills=[t]))["name"]
-    canned = await routing.admin.post(
-        "/admin/canned-responses",
-        json={"queue": queue, "shortcut": "refund", "text": "Your refund is on its way."},
-    )
-    assert canned.status_code == 201, canned.text
+    for shortcut, text in [
+        ("refund", "Your refund is on its way."),
+        ("refund-late", "Refunds take up to five days."),
+    ]:
+        canned = await routing.admin.post(
+            "/admin/canned-responses", json={"queue": queue, "shortcut": shortcut, "text": text}
+        )
+        assert canned.status_code == 201, canned.text
     alice = await routing.agent(name=f"Alice {t}", skills=[t])
     bob = await routing.agent(name=f"Bob {t}", status="available")
     supervisor_context, supervisor = await supervisor_console(browser, routing)
@@ -174,10 +177,17 @@ async def test_an_agent_works_a_conversation_from_offer_to_resolution(
     )
     await expect(card).to_contain_text("waiting", timeout=WAIT)
 
-    # A canned response: "/" and a filter, Enter inserts it.
+    # A canned response: "/" and a filter, arrows pick, Enter inserts.
     await page.fill("#reply", "/ref")
-    await page.locator("#reply").dispatch_event("input")
+    await expect(page.locator("#canned .canned-item")).to_have_count(2)
+    await page.fill("#reply", "/refund-l")
     await expect(page.locator("#canned .canned-item")).to_have_count(1)
+    await page.press("#reply", "Enter")
+    await expect(page.locator("#reply")).to_have_value("Refunds take up to five days.")
+    await page.fill("#reply", "/ref")
+    await page.press("#reply", "ArrowDown")
+    await page.press("#reply", "ArrowDown")
+    await expect(page.locator("#canned .canned-item.active")).to_contain_text("/refund ")
     await page.press("#reply", "Enter")
     await expect(page.locator("#reply")).to_have_value("Your refund is on its way.")
     await page.fill("#reply", "")

@@ -243,12 +243,23 @@ const Agent = (() => {
       && (r.shortcut.toLowerCase().includes(filter) || r.text.toLowerCase().includes(filter)));
   }
 
+  let cannedIndex = 0; // the highlighted match: arrows move it, Enter inserts it
+
   function showCanned() {
     const matches = cannedMatches();
+    cannedIndex = Math.min(cannedIndex, Math.max(0, matches.length - 1));
     const list = $("canned");
-    list.replaceChildren(...matches.map((r) => el("li", { class: "canned-item", on: { click: () => insertCanned(r) } },
-      el("strong", {}, `/${r.shortcut}`), " ", r.text)));
+    list.replaceChildren(...matches.map((r, i) => el("li", {
+      class: `canned-item${i === cannedIndex ? " active" : ""}`, on: { click: () => insertCanned(r) },
+    }, el("strong", {}, `/${r.shortcut}`), " ", r.text)));
     list.hidden = matches.length === 0;
+  }
+
+  function moveCanned(step) {
+    const count = cannedMatches().length;
+    if (!count) return;
+    cannedIndex = (cannedIndex + step + count) % count;
+    showCanned();
   }
 
   function hideCanned() { $("canned").hidden = true; }
@@ -347,12 +358,19 @@ const Agent = (() => {
     $("status").addEventListener("change", setStatus);
     $("send").addEventListener("click", submit);
     $("reply").addEventListener("keydown", (e) => {
+      const listing = !$("canned").hidden;
+      if (listing && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+        e.preventDefault();
+        moveCanned(e.key === "ArrowDown" ? 1 : -1);
+        return;
+      }
+      if (listing && e.key === "Escape") { hideCanned(); return; }
       if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
       e.preventDefault();
-      const matches = $("canned").hidden ? [] : cannedMatches();
-      if (matches.length) insertCanned(matches[0]); else submit();
+      const matches = listing ? cannedMatches() : [];
+      if (matches.length) insertCanned(matches[cannedIndex] || matches[0]); else submit();
     });
-    $("reply").addEventListener("input", showCanned);
+    $("reply").addEventListener("input", () => { cannedIndex = 0; showCanned(); });
     $("transfer").addEventListener("click", transfer);
     $("transfer-box").addEventListener("toggle", () => { if ($("transfer-box").open) fillTransferTargets(); });
     $("resolve").addEventListener("click", resolve);
