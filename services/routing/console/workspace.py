@@ -95,11 +95,11 @@ async def add_note(
 async def canned_responses(uow: UnitOfWork, *, queue: str | None = None) -> list[CannedResponse]:
     """Every canned response, or those of one queue and those of every queue."""
     if queue is None:
-        return await uow.canned.list()
+        return await uow.canned.list_all()
     found = await uow.queues.named(queue)
     if found is None:
         raise NotFound("no such queue")
-    return await uow.canned.list(queue_id=found.id)
+    return await uow.canned.list_all(queue_id=found.id)
 
 
 async def _queue_id(uow: UnitOfWork, name: str | None) -> uuid.UUID | None:

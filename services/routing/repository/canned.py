@@ -44,7 +44,7 @@ class CannedRepository:
         ).first()
         return _canned(row) if row is not None else None
 
-    async def list(self, *, queue_id: uuid.UUID | None = None) -> list[CannedResponse]:
+    async def list_all(self, *, queue_id: uuid.UUID | None = None) -> list[CannedResponse]:
         """Every canned response, or those of one queue and those of any queue."""
         statement = _with_queue().order_by(canned_response.c.shortcut, canned_response.c.id)
         if queue_id is not None:
