@@ -1,7 +1,7 @@
 """The agent console: one-time sign-in links, console sessions and canned responses.
 
-Revision ID: routing_0005_console
-Revises: routing_0004
+Revision ID: routing_0006_console
+Revises: routing_erasure_0004
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "routing_0005_console"
-down_revision: str | None = "routing_0004"
+revision: str = "routing_0006_console"
+down_revision: str | None = "routing_erasure_0004"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
