@@ -363,3 +363,23 @@ async def test_a_supervisor_signed_into_the_console_reads_the_supervisor_view(
 async def _waiting(routing: Routing, queue: str) -> bool:
     view = json_of(await routing.admin.get("/supervisor/view"))
     return bool(next(q for q in view["queues"] if q["name"] == queue)["waiting"] == 1)
+
+
+async def test_erasing_the_customer_blanks_the_notes_about_them(routing: Routing) -> None:
+    t = tag()
+    provider = f"note-{t}"
+    await routing.queue(providers=[provider], required_skills=[t])
+    agent = await routing.agent(skills=[t], status="available")
+    event = await routing.customer_writes(provider=provider)
+    conversation = await agent.take(event.conversation_key)
+    about = f"Customer Zelda {t} asked to be called back on +4915112345678"
+    path = f"/agent/conversations/{conversation['id']}/notes"
+    json_of(await agent.post(path, {"text": about}), 201)
+    assert conversation["contact_id"] is not None
+    erased = await routing.admin.post(f"/admin/contacts/{conversation['contact_id']}/erase")
+    assert erased.status_code == 202, erased.text
+    notes = await routing.sql(
+        "SELECT text FROM routing.message WHERE conversation_id = :c AND author = 'note'",
+        c=uuid.UUID(conversation["id"]),
+    )
+    assert notes == [{"text": None}]
