@@ -25,6 +25,7 @@ from shared.events.access import Role
 
 __all__ = [
     "BearerToken",
+    "OptionalBearerToken",
     "Principal",
     "SurveyGrant",
     "bearer_token",
@@ -74,17 +75,26 @@ def bearer_token(authorization: str | None) -> str:
 _BEARER = HTTPBearer(auto_error=False, description="A token: admin, agent, supervisor or machine.")
 
 
-async def bearer(
+async def optional_bearer(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-) -> str:
-    """The request's bearer token (401 without one)."""
+) -> str | None:
+    """The request's bearer token, or None without one."""
     if credentials is None or not credentials.credentials.strip():
-        raise Unauthorized("send Authorization: Bearer <token>")
+        return None
     return credentials.credentials.strip()
+
+
+async def bearer(token: Annotated[str | None, Depends(optional_bearer)]) -> str:
+    """The request's bearer token (401 without one)."""
+    if token is None:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    return token
 
 
 #: An endpoint's bearer token, shown in the OpenAPI document as a security scheme.
 BearerToken = Annotated[str, Depends(bearer)]
+#: The same, where another credential (a session cookie) may stand in for it.
+OptionalBearerToken = Annotated[str | None, Depends(optional_bearer)]
 
 
 def is_admin_token(configured: SecretStr, token: str) -> bool:

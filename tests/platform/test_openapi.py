@@ -89,3 +89,18 @@ def test_the_generic_chat_webhook_shows_an_example() -> None:
     document = create_chat().openapi()
     body = operation(document, "post", "/webhooks/generic")["requestBody"]
     assert body["content"]["application/json"]["example"]["text"] == "Hello, my order is late"
+
+
+def test_routings_agent_admin_and_supervisor_apis_declare_the_bearer_scheme() -> None:
+    document = create_routing().openapi()
+    guarded = [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if path.startswith(("/agent", "/admin", "/supervisor"))
+    ]
+    assert len(guarded) > 30
+    for path, method, op in guarded:
+        assert {"HTTPBearer": []} in op.get("security", []), (method, path)
+        names = [p["name"] for p in op.get("parameters", [])]
+        assert "authorization" not in names, (method, path)
