@@ -87,6 +87,10 @@ def test_the_stack_has_kafka_postgres_migrations_and_six_services(compose: dict[
     assert migrate["command"][:3] == ["python", "-m", "switchboard_dev.migrations"]
     assert importlib.import_module("switchboard_dev.migrations").main
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # The one service that builds the image, and never pulls one of that name.
+    assert migrate["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert migrate["pull_policy"] == "build"
+    assert [name for name, spec in compose["services"].items() if "build" in spec] == ["migrate"]
 
 
 @pytest.mark.parametrize("service", APPS)
