@@ -75,9 +75,10 @@ dlq-replay: $(STAMP)
 migrate: $(STAMP)
 	$(PY) -m switchboard_dev.migrations upgrade
 
-## schema: regenerate the committed JSON Schemas of the events
+## schema: regenerate the committed JSON Schemas of the events and docs/asyncapi.yaml
 schema: $(STAMP)
 	$(PY) -m shared.events
+	$(PY) -m switchboard_dev.asyncapi
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,24 @@
-"""Prometheus metrics every service exposes on ``/metrics``."""
+"""Prometheus metrics every service exposes on ``/metrics``.
+
+A service run with several worker processes (``uvicorn --workers N``) sets
+``PROMETHEUS_MULTIPROC_DIR`` to an empty folder of its own: every process then writes its
+samples there and ``/metrics`` answers the sum over them, whichever process serves it.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -17,7 +31,12 @@ __all__ = [
     "REQUESTS",
     "REQUEST_SECONDS",
     "RequestMetricsMiddleware",
+    "exposition",
+    "forget_this_process",
 ]
+
+#: Where worker processes share their samples, when a service runs several.
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 REQUESTS = Counter(
     "switchboard_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
@@ -42,12 +61,35 @@ EVENTS_CONSUMED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "switchboard_events_dead_lettered_total", "Records sent to a dead-letter topic.", ["topic"]
 )
+# Each process's consumer holds its own partitions: their lags add up.
 CONSUMER_LAG = Gauge(
-    "switchboard_consumer_lag", "Records behind the end of the partition.", ["topic", "group"]
+    "switchboard_consumer_lag",
+    "Records behind the end of the partition.",
+    ["topic", "group"],
+    multiprocess_mode="livesum",
 )
 CONSUMER_REBUILDS = Gauge(
-    "switchboard_consumer_rebuilds", "Times a consumer rebuilt itself after stalling.", ["group"]
+    "switchboard_consumer_rebuilds",
+    "Times a consumer rebuilt itself after stalling.",
+    ["group"],
+    multiprocess_mode="livesum",
 )
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text of ``/metrics`` and its content type: this process's samples, or every
+    worker's summed when the service runs several."""
+    if MULTIPROCESS_DIR is None:
+        return generate_latest(), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def forget_this_process() -> None:
+    """At exit: this process's live gauges leave the sums (its counters stay counted)."""
+    if MULTIPROCESS_DIR is not None:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 class RequestMetricsMiddleware:

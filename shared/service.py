@@ -17,7 +17,6 @@ from typing import Annotated, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,7 +25,7 @@ from shared.db import Database
 from shared.errors import NotFound, PayloadTooLarge, Unauthorized, install_error_handlers
 from shared.kafka import EventProducer
 from shared.logs import configure_logging
-from shared.observability import RequestMetricsMiddleware
+from shared.observability import RequestMetricsMiddleware, exposition, forget_this_process
 from shared.settings import PlatformSettings
 
 __all__ = [
@@ -221,6 +220,9 @@ def _health_router(platform: PlatformSettings) -> APIRouter:
             "broker": "ok" if broker else "unreachable",
             "database": "ok" if database else "unreachable",
         }
+        if broker:
+            problems = runtime.producer.topic_problems
+            checks["topics"] = "ok" if not problems else "; ".join(problems)
         for worker in runtime.workers:
             checks[worker.name] = "ok" if worker.running else "stopped"
         ready = all(value == "ok" for value in checks.values())
@@ -229,8 +231,9 @@ def _health_router(platform: PlatformSettings) -> APIRouter:
 
     @router.get("/metrics", dependencies=[Depends(_scrape_guard(platform))])
     async def metrics() -> Response:
-        """Prometheus metrics."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus metrics (every worker process's, summed)."""
+        text, content_type = exposition()
+        return Response(text, media_type=content_type)
 
     return router
 
@@ -283,6 +286,7 @@ def create_service_app(
             await asyncio.gather(*(worker.stop() for worker in runtime.workers))
             await runtime.producer.stop()
             await runtime.database.close()
+            forget_this_process()
 
     docs = platform.serves_api_docs
     app = FastAPI(

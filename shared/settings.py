@@ -43,6 +43,30 @@ class PlatformSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
+    # A managed cluster: TLS (SSL), SASL, or both (SASL_SSL). Files are PEM.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="PLAIN", validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str = Field(default="", validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias="KAFKA_SASL_PASSWORD"
+    )
+    kafka_ssl_cafile: str = Field(default="", validation_alias="KAFKA_SSL_CAFILE")
+    kafka_ssl_certfile: str = Field(default="", validation_alias="KAFKA_SSL_CERTFILE")
+    kafka_ssl_keyfile: str = Field(default="", validation_alias="KAFKA_SSL_KEYFILE")
+    kafka_ssl_key_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias="KAFKA_SSL_KEY_PASSWORD"
+    )
+    # Off on a cluster whose topics are declared elsewhere: the services then only check that
+    # theirs exist with enough partitions, and say in /readyz what is missing.
+    kafka_create_topics: bool = Field(default=True, validation_alias="KAFKA_CREATE_TOPICS")
+    # min.insync.replicas of the topics the services create (None: the broker's default).
+    kafka_min_insync_replicas: int | None = Field(
+        default=None, ge=1, validation_alias="KAFKA_MIN_INSYNC_REPLICAS"
+    )
     # Apache Kafka supports the idempotent producer; the embedded tansu broker refuses it.
     kafka_enable_idempotence: bool = Field(
         default=False, validation_alias="KAFKA_ENABLE_IDEMPOTENCE"
@@ -92,6 +116,15 @@ class PlatformSettings(BaseSettings):
     @property
     def serves_api_docs(self) -> bool:
         return self.is_development if self.api_docs is None else self.api_docs
+
+    @model_validator(mode="after")
+    def _require_sasl_credentials(self) -> PlatformSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not self.kafka_sasl_username:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_scrape_token(self) -> PlatformSettings:

@@ -25,7 +25,7 @@ from shared.kafka import EventProducer
 from shared.kafka.dead_letters import original_topic, replay_record
 from shared.kafka.topics import DLQ_SUFFIX
 from shared.settings import PlatformSettings
-from switchboard_dev.tail import bootstrap_servers
+from switchboard_dev.tail import bootstrap_servers, connection
 
 DEFAULT_GROUP = "switchboard-dlq-replay"
 
@@ -78,7 +78,7 @@ async def read_pending(consumer: AIOKafkaConsumer, topic: str) -> list[ConsumerR
 async def replay(topic: str, *, group: str, dry_run: bool, bootstrap: str) -> int:
     """Replay (or, dry, list) the records of dead-letter ``topic`` not replayed yet by ``group``."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **connection(bootstrap),
         group_id=group,
         enable_auto_commit=False,
         request_timeout_ms=15_000,

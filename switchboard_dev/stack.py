@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,12 +44,20 @@ GRACEFUL_SHUTDOWN_S = 20
 WS_MAX_SIZE = 16384
 
 
-def service_command(name: str, port: int) -> str:
-    return (
+def service_command(name: str, port: int, *, workers: int = 1) -> str:
+    """How ``make run`` starts a service: ``workers`` processes share its port."""
+    command = (
         f"{shlex.quote(sys.executable)} -m uvicorn --factory services.{name}.app:create_app "
         f"--host 127.0.0.1 --port {port} --loop uvloop --http httptools --no-access-log "
         f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S} --ws-max-size {WS_MAX_SIZE}"
     )
+    if workers == 1:
+        return command
+    # The workers share their Prometheus samples through a folder of the service's own.
+    samples = RUN_DIR / "prometheus" / name
+    shutil.rmtree(samples, ignore_errors=True)
+    samples.mkdir(parents=True)
+    return f"env PROMETHEUS_MULTIPROC_DIR={shlex.quote(str(samples))} {command} --workers {workers}"
 
 
 def main() -> None:
@@ -80,7 +89,11 @@ def main() -> None:
         print("applying migrations...", flush=True)
         migrations.upgrade(env["DATABASE_URL"])
         ports = service_ports(int(env.get("SWITCHBOARD_PORT_BASE", PORT_BASE)))
-        procfile += [f"{name}: {service_command(name, port)}" for name, port in ports.items()]
+        workers = int(env.get("SWITCHBOARD_WORKERS", "1"))
+        procfile += [
+            f"{name}: {service_command(name, port, workers=workers)}"
+            for name, port in ports.items()
+        ]
         (RUN_DIR / "Procfile").write_text("\n".join(procfile) + "\n")
         (RUN_DIR / "stack.env").write_text(
             f"KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']}\n"

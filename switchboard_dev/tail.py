@@ -18,7 +18,16 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from shared.kafka.connection import client_options
+from shared.settings import PlatformSettings
+
 STACK_ENV = Path(__file__).resolve().parent.parent / ".run" / "stack.env"
+
+
+def connection(bootstrap: str) -> dict[str, Any]:
+    """The client options of the platform settings (TLS, SASL) for ``bootstrap``."""
+    settings = PlatformSettings().model_copy(update={"kafka_bootstrap_servers": bootstrap})
+    return client_options(settings)
 
 
 def bootstrap_servers() -> str:
@@ -53,7 +62,7 @@ def render(record: ConsumerRecord) -> str:
 async def tail(topic: str, *, follow: bool, bootstrap: str) -> int:
     """Print every record of ``topic`` from the beginning; keep following if asked."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=15_000
+        **connection(bootstrap), enable_auto_commit=False, request_timeout_ms=15_000
     )
     await consumer.start()
     printed = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Final
 
 from prometheus_client import Gauge
 
@@ -13,15 +14,25 @@ from shared.clock import utc_now
 from shared.db import Database
 from shared.workers import PeriodicWorker
 
-BACKLOG_OPEN = Gauge("switchboard_backlog_open", "Open conversations.")
-BACKLOG_WAITING = Gauge("switchboard_backlog_waiting", "Conversations waiting for an agent.")
-LONGEST_WAIT = Gauge(
-    "switchboard_backlog_longest_wait_seconds", "How long the oldest waiting conversation waits."
+# Every worker process reads the same numbers from the database: with several, /metrics
+# shows the largest of the live ones (they differ only by when each last refreshed).
+LIVE: Final = "livemax"
+BACKLOG_OPEN = Gauge("switchboard_backlog_open", "Open conversations.", multiprocess_mode=LIVE)
+BACKLOG_WAITING = Gauge(
+    "switchboard_backlog_waiting", "Conversations waiting for an agent.", multiprocess_mode=LIVE
 )
-AGENTS = Gauge("switchboard_agents", "Agents per current status.", ["status"])
+LONGEST_WAIT = Gauge(
+    "switchboard_backlog_longest_wait_seconds",
+    "How long the oldest waiting conversation waits.",
+    multiprocess_mode=LIVE,
+)
+AGENTS = Gauge(
+    "switchboard_agents", "Agents per current status.", ["status"], multiprocess_mode=LIVE
+)
 SERVICE_LEVEL = Gauge(
     "switchboard_service_level_last_hour_percent",
     "Answered within T over answered + abandoned - short abandons, over the last 60 minutes.",
+    multiprocess_mode=LIVE,
 )
 KNOWN_STATUSES = ("available", "busy", "away", "offline")
 

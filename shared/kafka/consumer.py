@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.errors import BrokerUnavailable, RecordTooLarge
+from shared.kafka.connection import client_options
 from shared.kafka.dead_letters import dead_letter_record, without_value
 from shared.kafka.failures import describe_failure, is_transient
 from shared.kafka.producer import EventProducer
@@ -128,7 +129,7 @@ class ConsumerLoop:
         s = self._settings
         return AIOKafkaConsumer(
             *self._decoders,
-            bootstrap_servers=s.kafka_bootstrap_servers,
+            **client_options(s),
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from shared.errors import BrokerUnavailable, RecordTooLarge
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
+from shared.kafka.connection import client_options
 from shared.kafka.topics import ensure_topics
 from shared.observability import EVENTS_PUBLISHED, PUBLISH_FAILURES
 from shared.settings import PlatformSettings
@@ -64,11 +65,13 @@ class EventProducer:
         self._topics = tuple(topics)
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
+        #: What is wrong with the topics when the services may not create them.
+        self.topic_problems: list[str] = []
 
     def _build(self) -> AIOKafkaProducer:
         s = self._settings
         return AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
+            **client_options(s),
             acks="all",
             enable_idempotence=s.kafka_enable_idempotence,
             linger_ms=s.kafka_linger_ms,
@@ -97,7 +100,7 @@ class EventProducer:
             producer = self._build()
             try:
                 await producer.start()
-                await ensure_topics(self._settings, self._topics)
+                self.topic_problems = await ensure_topics(self._settings, self._topics)
             except asyncio.CancelledError:
                 await producer.stop()
                 raise
@@ -132,6 +135,10 @@ class EventProducer:
             return False
         try:
             await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout)
+            if self.topic_problems:
+                # Someone may have created them since: look again.
+                checking = ensure_topics(self._settings, self._topics)
+                self.topic_problems = await asyncio.wait_for(checking, timeout)
         except (KafkaError, OSError, TimeoutError):
             return False
         return True
