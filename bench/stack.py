@@ -170,13 +170,17 @@ class Stack:
         """Start a uvicorn server and wait until ``ready_path`` answers 2xx."""
         port = free_port()
         LOGS.mkdir(exist_ok=True)
+        env = dict(env or {})
+        if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in env:
+            # The workers share their Prometheus samples: /metrics answers their totals.
+            env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"prometheus-{name}-")
         # Services log to a file: wrk closing its connections at the end of a run leaves
         # ClientDisconnect tracebacks that would drown the figures.
         with (LOGS / f"{name.replace('/', '-')}.log").open("ab") as log:
             popen = subprocess.Popen(
                 uvicorn_command(app, port, workers=workers, factory=factory),
                 cwd=ROOT,
-                env=self.env(**(env or {})),
+                env=self.env(**env),
                 stdout=log,
                 stderr=log,
             )

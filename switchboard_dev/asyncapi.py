@@ -17,8 +17,10 @@ from pydantic import BaseModel
 from shared.events import (
     ACCESS_TOPIC,
     INTERACTIONS_TOPIC,
+    PRIVACY_TOPIC,
     ROUTING_TOPIC,
     AccessEvent,
+    ErasureEvent,
     InteractionEvent,
     RoutingEvent,
 )
@@ -60,6 +62,13 @@ TOPICS = (
         "the credential id",
         "routing, through its outbox",
         "metrics (from the start of the topic)",
+    ),
+    Topic(
+        PRIVACY_TOPIC,
+        ErasureEvent,
+        "the contact id",
+        "routing, through its outbox (POST /admin/contacts/{id}/erase)",
+        "chat, email, phone, social and metrics, each erasing its own rows",
     ),
 )
 

@@ -5,15 +5,16 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from services.chat import models, outbound, visitors
+from services.chat import models, outbound, privacy, visitors
 from services.chat.endpoints import router as webhooks
 from services.chat.hub import Hub
 from services.chat.limits import VisitorLimits
 from services.chat.settings import ChatSettings
 from services.chat.visitor_endpoints import router as website_chat
-from shared.events import INTERACTIONS_TOPIC, InteractionEvent
+from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
 from shared.outbound import install as install_outbound
+from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
 from shared.workers import PeriodicWorker
 
@@ -61,12 +62,18 @@ def create_app() -> FastAPI:
             transports=outbound.transports(settings),
             wants=outbound.may_be_delivered,
         )
+        install_privacy(
+            runtime,
+            settings=settings,
+            erase=privacy.erase,
+            retention=privacy.retention_rules(settings),
+        )
 
     app = create_service_app(
         name="chat",
         description=__doc__ or "",
         routers=[webhooks, website_chat],
-        topics=[INTERACTIONS_TOPIC],
+        topics=[INTERACTIONS_TOPIC, PRIVACY_TOPIC],
         settings=settings,
         on_startup=on_startup,
     )

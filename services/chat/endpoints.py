@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from services.chat import service
 from services.chat.deps import DatabaseDep, ProducerDep
 from services.chat.schemas import Accepted, generic_messages
-from services.chat.security import GenericBody, SlackBody
+from services.chat.security import GenericWebhook, SlackBody
 from shared.clock import utc_now
 from shared.errors import invalid_body
 
@@ -16,14 +16,20 @@ router = APIRouter(tags=["chat webhooks"])
 
 
 @router.post("/webhooks/generic", status_code=202, response_model=Accepted)
-async def generic_webhook(body: GenericBody, producer: ProducerDep) -> Accepted:
-    """Accept a chat message, or `{"messages": [...]}`, signed with `X-Switchboard-Signature`."""
+async def generic_webhook(
+    delivery: GenericWebhook, database: DatabaseDep, producer: ProducerDep
+) -> Accepted:
+    """Accept a chat message, or `{"messages": [...]}`, signed as Standard Webhooks sign."""
     try:
-        messages = generic_messages(body)
+        messages = generic_messages(delivery.body)
     except ValidationError as exc:
         raise invalid_body(exc, "message is invalid") from None
-    events = await service.publish_generic(producer, messages, received_at=utc_now())
-    return Accepted(event_ids=[str(event.event_id) for event in events])
+    for message in messages:
+        delivery.require_source(message.source)
+    events, published = await service.publish_generic(
+        database, producer, messages, delivery=delivery, received_at=utc_now()
+    )
+    return Accepted(event_ids=[str(event.event_id) for event in events], duplicate=not published)
 
 
 @router.post("/webhooks/slack")

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from shared.db import naming_metadata
 from shared.outbound import delivery_table
 from shared.outbox import outbox_table
+from shared.webhook_ids import webhook_message_table
 
 metadata = naming_metadata("chat")
 
@@ -63,3 +64,6 @@ delivery = delivery_table(metadata)
 
 #: The message.status events of those deliveries, relayed to Kafka after their commit.
 outbox = outbox_table(metadata)
+
+#: Generic webhook deliveries published, by webhook-id: retries and replays publish nothing new.
+webhook_message = webhook_message_table(metadata)

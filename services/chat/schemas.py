@@ -57,6 +57,10 @@ def generic_messages(body: bytes) -> list[GenericChatMessage]:
 
 class Accepted(BaseModel):
     event_ids: list[str]
+    duplicate: bool = Field(
+        default=False,
+        description="True when this webhook-id was published before: nothing new was.",
+    )
 
 
 class NewSession(BaseModel):

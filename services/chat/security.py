@@ -16,7 +16,7 @@ from services.chat.deps import SettingsDep
 from services.chat.settings import ChatSettings
 from shared.clock import utc_now
 from shared.errors import NotFound, Unauthorized
-from shared.security import switchboard_signed_body
+from shared.security import GenericDelivery, generic_webhook
 from shared.service import read_body
 from shared.signatures import (
     hmac_sha256_hex,
@@ -48,7 +48,8 @@ async def slack_signed_body(
     return body
 
 
-GenericBody = Annotated[bytes, Depends(switchboard_signed_body(ChatSettings))]
+#: A generic webhook request whose signature held (401 otherwise).
+GenericWebhook = Annotated[GenericDelivery, Depends(generic_webhook(ChatSettings))]
 SlackBody = Annotated[bytes, Depends(slack_signed_body)]
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.chat import repository, slack
+from services.chat.models import webhook_message
 from services.chat.schemas import GenericChatMessage
 from shared.clock import utc_now
 from shared.db import Database
@@ -20,6 +21,8 @@ from shared.events import (
     event_id_for,
 )
 from shared.kafka import EventProducer, publish_interactions
+from shared.security import GenericDelivery
+from shared.webhook_ids import handled_before, remember_handled
 
 
 def normalize_generic(message: GenericChatMessage, *, received_at: datetime) -> InteractionEvent:
@@ -54,12 +57,25 @@ async def publish_events(producer: EventProducer, events: list[InteractionEvent]
 
 
 async def publish_generic(
-    producer: EventProducer, messages: list[GenericChatMessage], *, received_at: datetime
-) -> list[InteractionEvent]:
-    """Publish a generic-webhook delivery: all its messages, or none when one is refused."""
+    database: Database,
+    producer: EventProducer,
+    messages: list[GenericChatMessage],
+    *,
+    delivery: GenericDelivery,
+    received_at: datetime,
+) -> tuple[list[InteractionEvent], bool]:
+    """Publish a generic-webhook delivery: all its messages, or none when one is refused.
+
+    Its events, and whether they were published now: a webhook-id handled before (a
+    retry, a replay) publishes nothing again. The id is recorded once the broker has the
+    events, so a 503 leaves it unrecorded and the sender's retry goes through.
+    """
     events = [normalize_generic(message, received_at=received_at) for message in messages]
+    if await handled_before(database, webhook_message, delivery):
+        return events, False
     await publish_events(producer, events)
-    return events
+    await remember_handled(database, webhook_message, delivery, received_at)
+    return events, True
 
 
 async def publish_slack_once(

@@ -6,17 +6,20 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.outbound import OutboundSettings
+from shared.privacy import PrivacySettings
+from shared.security import GenericWebhookSettings
 from shared.settings import ServiceSettings
 
 IPNetwork = IPv4Network | IPv6Network
 
 
-class ChatSettings(ServiceSettings, OutboundSettings):
+class ChatSettings(ServiceSettings, OutboundSettings, GenericWebhookSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     generic_secret: SecretStr = Field(
         default=SecretStr("dev-generic-secret"),
-        description="HMAC-SHA256 key of the generic chat webhook's X-Switchboard-Signature.",
+        description="Standard Webhooks secret (whsec_<base64>) of the generic chat webhook's "
+        "key 'default', which may post the sources of CHAT_GENERIC_SECRET_SOURCES.",
     )
     slack_signing_secret: SecretStr = Field(
         default=SecretStr("dev-slack-signing-secret"),
@@ -108,6 +111,15 @@ class ChatSettings(ServiceSettings, OutboundSettings):
     generic_outbound_secret: SecretStr | None = Field(
         default=None,
         description="Key of the replies' webhook-signature; unset: CHAT_GENERIC_SECRET.",
+    )
+    retention_sessions_days: float = Field(
+        default=0,
+        ge=0,
+        description="Website chat sessions (visitor details, messages) are deleted this many "
+        "days after their last activity; 0 keeps them.",
+    )
+    retention_deliveries_days: float = Field(
+        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
     )
 
     @property

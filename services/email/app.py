@@ -3,11 +3,12 @@ by SMTP."""
 
 from fastapi import FastAPI
 
-from services.email import models, outbound
+from services.email import models, outbound, privacy
 from services.email.endpoints import router
 from services.email.settings import EmailSettings
-from shared.events import INTERACTIONS_TOPIC
+from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC
 from shared.outbound import install as install_outbound
+from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
 
 
@@ -24,12 +25,18 @@ def create_app(settings: EmailSettings | None = None) -> FastAPI:
             transports=[outbound.SmtpTransport(settings, runtime.database)],
             wants=outbound.may_be_delivered,
         )
+        install_privacy(
+            runtime,
+            settings=settings,
+            erase=privacy.erase,
+            retention=privacy.retention_rules(settings),
+        )
 
     return create_service_app(
         name="email",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC],
+        topics=[INTERACTIONS_TOPIC, PRIVACY_TOPIC],
         settings=settings,
         on_startup=on_startup,
     )

@@ -57,6 +57,8 @@ async def _receive(
         producer=producer,
         max_text_chars=settings.max_text_chars,
         date_skew_s=settings.date_skew_s,
+        date_max_age_s=settings.date_max_age_s,
+        trust=settings.sender_trust(),
         mailgun_token=mailgun_token,
     )
     return _accepted(event)

@@ -11,6 +11,7 @@ from email.parser import HeaderParser
 from email.policy import default as modern_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
+from services.email.authentication import AUTH_HEADERS
 from services.email.decoding import decode_bytes, scrub
 
 __all__ = ["HeaderFacts", "header_facts", "headers_from_pairs", "message_ids"]
@@ -36,6 +37,8 @@ class HeaderFacts:
     to: str | None
     automated_reason: str | None
     warnings: tuple[str, ...] = field(default=())
+    #: The headers about the sender's authentication (see authentication.py), top first.
+    auth_headers: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def thread_root(self) -> str | None:
@@ -58,6 +61,15 @@ class _Reader:
                 text = value if isinstance(value, str) else str(value)
                 return scrub(re.sub(r"\r?\n[ \t]*", " ", text).strip())[0]
         return None
+
+    def all_raw(self, names: frozenset[str]) -> tuple[tuple[str, str], ...]:
+        """Every header named in ``names`` (lower case), in message order, unfolded."""
+        found = []
+        for key, value in self.message.raw_items():
+            if key.lower() in names:
+                text = value if isinstance(value, str) else str(value)
+                found.append((key.lower(), scrub(re.sub(r"\r?\n[ \t]*", " ", text).strip())[0]))
+        return tuple(found)
 
     def text(self, name: str) -> str | None:
         try:
@@ -193,6 +205,7 @@ def header_facts(message: Message) -> HeaderFacts:
         to=reader.text("To"),
         automated_reason=_automated_reason(reader, address),
         warnings=tuple(reader.warnings),
+        auth_headers=reader.all_raw(AUTH_HEADERS),
     )
 
 

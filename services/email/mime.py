@@ -10,6 +10,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import default as modern_policy
 
+from services.email.authentication import SenderAuthentication, results_headers
 from services.email.bounces import Bounce, bounce_of
 from services.email.decoding import decode_bytes, scrub
 from services.email.headers import HeaderFacts, header_facts
@@ -71,6 +72,8 @@ class ParsedEmail:
     warnings: tuple[str, ...] = ()
     #: A delivery status notification's failure: one of our replies came back.
     bounce: Bounce | None = None
+    #: What the receiving side says of the sender's right to the From address.
+    authentication: SenderAuthentication = field(default_factory=SenderAuthentication)
 
     @property
     def all_warnings(self) -> tuple[str, ...]:
@@ -287,6 +290,8 @@ def parse_mime(
         provider_meta=provider_meta or {},
         warnings=tuple(warnings + _defects(message)),
         bounce=bounce,
+        # Raw MIME comes from the operator's own server, which prepends its results.
+        authentication=SenderAuthentication(results=results_headers(headers.auth_headers)),
     )
 
 

@@ -6,11 +6,19 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from services.email.authentication import (
+    SenderAuthentication,
+    from_mailgun_headers,
+    from_received_spf,
+    from_sendgrid_fields,
+    results_headers,
+)
 from services.email.forms import Form
-from services.email.headers import header_facts, headers_from_pairs
+from services.email.headers import HeaderFacts, header_facts, headers_from_pairs
 from services.email.mime import (
     ParsedEmail,
     ParseLimits,
@@ -48,6 +56,7 @@ def _parsed_mode(
     provider_meta: dict[str, str],
     warnings: list[str],
     limits: ParseLimits,
+    authentication: Callable[[HeaderFacts], SenderAuthentication],
 ) -> ParsedEmail:
     headers = header_facts(headers_from_pairs(pairs))
     body = body_from_parts(text, html, max_html_chars=limits.max_html_chars)
@@ -62,6 +71,7 @@ def _parsed_mode(
         envelope_sender=envelope_sender,
         provider_meta=provider_meta,
         warnings=tuple(warnings),
+        authentication=authentication(headers),
     )
 
 
@@ -81,6 +91,12 @@ def from_mailgun(form: Form, *, limits: ParseLimits) -> ParsedEmail:
     meta = {"recipient": form.text("recipient") or ""}
     envelope_sender = (form.text("sender") or "").strip().lower() or None
     mime = form.fields.get("body-mime")
+
+    def authentication(headers: HeaderFacts) -> SenderAuthentication:
+        # Mailgun's SPF verdict is about the envelope sender of its own SMTP session.
+        claims = from_mailgun_headers(headers.auth_headers, envelope_sender=envelope_sender)
+        return SenderAuthentication(mailgun_claims=claims)
+
     if mime:
         parsed = parse_mime(mime, limits=limits, provider_meta=meta)
         stripped = form.text("stripped-text")
@@ -92,6 +108,7 @@ def from_mailgun(form: Form, *, limits: ParseLimits) -> ParsedEmail:
             envelope_sender=envelope_sender or parsed.envelope_sender,
             provider_meta=meta,
             warnings=parsed.warnings,
+            authentication=authentication(parsed.headers),
         )
     warnings: list[str] = []
     pairs: list[tuple[str, str]] = []
@@ -111,6 +128,7 @@ def from_mailgun(form: Form, *, limits: ParseLimits) -> ParsedEmail:
         provider_meta=meta,
         warnings=warnings,
         limits=limits,
+        authentication=authentication,
     )
 
 
@@ -128,6 +146,12 @@ def from_sendgrid(form: Form, *, limits: ParseLimits) -> ParsedEmail:
     sender = envelope.get("from")
     envelope_sender = sender.strip().lower() if isinstance(sender, str) and sender else None
     meta = {"to": form.text("to") or "", "spam_score": form.text("spam_score") or ""}
+    # SendGrid's own fields, in both modes; headers inside the message are the sender's.
+    verdict = SenderAuthentication(
+        claims=from_sendgrid_fields(
+            form.text("SPF"), form.text("dkim"), envelope_sender=envelope_sender
+        )
+    )
     raw = form.fields.get("email")
     if raw:
         parsed = parse_mime(raw, limits=limits, provider_meta=meta)
@@ -138,6 +162,7 @@ def from_sendgrid(form: Form, *, limits: ParseLimits) -> ParsedEmail:
             envelope_sender=envelope_sender or parsed.envelope_sender,
             provider_meta=meta,
             warnings=parsed.warnings,
+            authentication=verdict,
         )
     # Parsed mode sends each field in the message's own charset and says which in `charsets`.
     charsets = _json_object(form.text("charsets"))
@@ -163,6 +188,7 @@ def from_sendgrid(form: Form, *, limits: ParseLimits) -> ParsedEmail:
         provider_meta=meta,
         warnings=[],
         limits=limits,
+        authentication=lambda _: verdict,
     )
 
 
@@ -213,6 +239,7 @@ def from_postmark(payload: PostmarkInbound, *, limits: ParseLimits) -> ParsedEma
             envelope_sender=parsed.envelope_sender,
             provider_meta=meta,
             warnings=parsed.warnings,
+            authentication=_postmark_authentication(parsed.headers),
         )
     sender = payload.FromFull.Email if payload.FromFull and payload.FromFull.Email else payload.From
     name = payload.FromFull.Name if payload.FromFull else payload.FromName
@@ -239,4 +266,13 @@ def from_postmark(payload: PostmarkInbound, *, limits: ParseLimits) -> ParsedEma
         provider_meta=meta,
         warnings=warnings,
         limits=limits,
+        authentication=_postmark_authentication,
+    )
+
+
+def _postmark_authentication(headers: HeaderFacts) -> SenderAuthentication:
+    """Postmark prepends its Received-SPF and Authentication-Results to every inbound mail."""
+    return SenderAuthentication(
+        claims=from_received_spf(headers.auth_headers),
+        results=results_headers(headers.auth_headers),
     )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.email import repository
+from services.email.authentication import SenderTrust
 from services.email.mime import ParsedEmail
 from services.email.text import strip_reply
 from shared.clock import utc_now
@@ -53,19 +54,32 @@ def _tidy(text: str | None, limit: int, warnings: list[str], what: str) -> str |
 
 
 def occurred_at(
-    sent_at: datetime | None, received_at: datetime, skew_s: float, warnings: list[str]
+    sent_at: datetime | None,
+    received_at: datetime,
+    *,
+    skew_s: float,
+    max_age_s: float,
+    warnings: list[str],
 ) -> datetime:
-    """The customer's Date, unless it is more than ``skew_s`` after the time received.
+    """The customer's Date, within ``skew_s`` after and ``max_age_s`` before the time received.
 
     The Date is whatever the sender wrote: a future-dated first mail would start the
-    conversation late and shorten its first-response time. An earlier Date is kept, since
-    mail can spend hours in transit (greylisting, retries).
+    conversation late and shorten its first-response time; a backdated one would make
+    it as long as the sender likes. An earlier Date is kept up to ``max_age_s``, since
+    mail can spend hours in transit (greylisting, retries); older, occurred_at is the
+    time received.
     """
     if sent_at is None:
         return received_at
     if (sent_at - received_at).total_seconds() > skew_s:
         warnings.append(
             f"Date header {sent_at.isoformat()} is more than {skew_s:g} s after the time "
+            "received: occurred_at is the time received"
+        )
+        return received_at
+    if (received_at - sent_at).total_seconds() > max_age_s:
+        warnings.append(
+            f"Date header {sent_at.isoformat()} is more than {max_age_s:g} s before the time "
             "received: occurred_at is the time received"
         )
         return received_at
@@ -89,6 +103,8 @@ def normalize(
     received_at: datetime,
     max_text_chars: int,
     date_skew_s: float,
+    date_max_age_s: float,
+    trust: SenderTrust,
     conversation: str | None = None,
 ) -> InteractionEvent:
     """The ``message.received`` event of one inbound mail; 422 when it names no sender at all."""
@@ -107,7 +123,13 @@ def normalize(
         warnings.append("no Message-ID: the event id comes from a hash of the content")
     if headers.sent_at is None and not any(w.startswith("unreadable Date") for w in warnings):
         warnings.append("no Date header: occurred_at is the time received")
-    occurred = occurred_at(headers.sent_at, received_at, date_skew_s, warnings)
+    occurred = occurred_at(
+        headers.sent_at,
+        received_at,
+        skew_s=date_skew_s,
+        max_age_s=date_max_age_s,
+        warnings=warnings,
+    )
     provider_id = headers.message_id or f"sha256:{parsed.content_hash}"
     text = _tidy(parsed.body.text, max_text_chars, warnings, "text")
     if parsed.provider_stripped_text:
@@ -133,6 +155,7 @@ def normalize(
             id=address[:320],
             display_name=headers.from_name[:256] if headers.from_name else None,
             kind="email",
+            verified=parsed.authentication.vouches_for(address, trust=trust),
         ),
         conversation_key=conversation or conversation_key(parsed),
         content=Content(
@@ -200,6 +223,8 @@ async def accept(
     producer: EventProducer,
     max_text_chars: int,
     date_skew_s: float,
+    date_max_age_s: float,
+    trust: SenderTrust,
     mailgun_token: MailgunToken | None = None,
 ) -> InteractionEvent:
     """Spend the Mailgun token, thread the mail, publish it, and record it, in one transaction.
@@ -219,6 +244,8 @@ async def accept(
             producer=producer,
             max_text_chars=max_text_chars,
             date_skew_s=date_skew_s,
+            date_max_age_s=date_max_age_s,
+            trust=trust,
             mailgun_token=mailgun_token,
         )
     except (SQLAlchemyError, OSError) as exc:
@@ -233,6 +260,8 @@ async def _accept(
     producer: EventProducer,
     max_text_chars: int,
     date_skew_s: float,
+    date_max_age_s: float,
+    trust: SenderTrust,
     mailgun_token: MailgunToken | None,
 ) -> InteractionEvent:
     received_at = utc_now()
@@ -252,6 +281,8 @@ async def _accept(
                     received_at=received_at,
                     max_text_chars=max_text_chars,
                     date_skew_s=date_skew_s,
+                    date_max_age_s=date_max_age_s,
+                    trust=trust,
                     conversation=thread_key(mail, known),
                 )
             except SwitchboardError as exc:

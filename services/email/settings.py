@@ -3,12 +3,14 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.email.authentication import SenderTrust
 from services.email.mime import ParseLimits
 from shared.outbound import OutboundSettings
+from shared.privacy import PrivacySettings
 from shared.settings import ServiceSettings
 
 
-class EmailSettings(ServiceSettings, OutboundSettings):
+class EmailSettings(ServiceSettings, OutboundSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="EMAIL_", extra="ignore")
 
     mailgun_signing_key: SecretStr = Field(
@@ -59,11 +61,46 @@ class EmailSettings(ServiceSettings, OutboundSettings):
         description="How far a customer's Date header may be ahead of the time the mail is "
         "received (clock skew); further, occurred_at is the time received, with a warning.",
     )
+    date_max_age_s: float = Field(
+        default=86400.0,
+        gt=0,
+        le=365 * 86400,
+        description="How far a customer's Date header may be behind the time the mail is "
+        "received (time in transit); further, occurred_at is the time received, with a "
+        "warning, so a backdated mail cannot lengthen its first-response time.",
+    )
+    authserv_ids: str = Field(
+        default="",
+        description="Comma-separated authserv-ids of the receiving servers whose "
+        "Authentication-Results headers are believed (raw MIME and Postmark); empty: the "
+        "topmost header, which the receiving server prepends.",
+    )
+    mailgun_verdict_headers: bool = Field(
+        default=False,
+        description="Mailgun marks inbound mail with X-Mailgun-Spf and "
+        "X-Mailgun-Dkim-Check-Result (its spam filter set to mark with MIME headers); "
+        "off: no Mailgun sender is verified, since a sender can write those headers too.",
+    )
     max_form_fields: int = Field(
         default=1000,
         ge=10,
         description="Fields and files of a provider's form POST; a form with more gets 413.",
     )
+    retention_threads_days: float = Field(
+        default=0,
+        ge=0,
+        description="Thread index rows (Message-ID, subject, recipient) are deleted this many "
+        "days after they were seen; a customer answering an older mail starts a new "
+        "conversation. 0 keeps them.",
+    )
+    retention_deliveries_days: float = Field(
+        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
+    )
+
+    def sender_trust(self) -> SenderTrust:
+        """Which of the receiving side's authentication verdicts are believed."""
+        ids = frozenset(i.strip() for i in self.authserv_ids.split(",") if i.strip())
+        return SenderTrust(authserv_ids=ids, mailgun_headers=self.mailgun_verdict_headers)
 
     def parse_limits(self) -> ParseLimits:
         """The bounds the mail parsers work within."""

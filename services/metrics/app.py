@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.metrics import service
+from services.metrics import privacy, service
 from services.metrics.endpoints import router
 from services.metrics.gauges import gauge_refresher
 from services.metrics.repository import credentials
@@ -13,12 +13,14 @@ from services.metrics.settings import MetricsSettings
 from shared.events import (
     ACCESS_TOPIC,
     INTERACTIONS_TOPIC,
+    PRIVACY_TOPIC,
     ROUTING_TOPIC,
     AccessEvent,
     InteractionEvent,
     RoutingEvent,
 )
 from shared.kafka import ConsumerLoop
+from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
 
 
@@ -27,8 +29,12 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     thresholds = service.thresholds_of(settings)
 
     async def on_startup(runtime: Runtime) -> None:
+        erased = privacy.ErasedKeys(settings.pseudonym_secret)
+
         async def handle(events: Sequence[Any]) -> None:
-            await service.record_events(runtime.database, events, thresholds=thresholds)
+            await service.record_events(
+                runtime.database, events, thresholds=thresholds, erased=erased
+            )
 
         runtime.add_worker(
             ConsumerLoop(
@@ -58,12 +64,18 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
             )
         )
         runtime.add_worker(gauge_refresher(runtime.database, settings.gauge_refresh_s))
+        install_privacy(
+            runtime,
+            settings=settings,
+            erase=privacy.eraser(settings),
+            retention=privacy.retention_rules(settings),
+        )
 
     return create_service_app(
         name="metrics",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC, PRIVACY_TOPIC],
         settings=settings,
         on_startup=on_startup,
         max_body_bytes=settings.max_body_bytes,

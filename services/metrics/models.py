@@ -200,3 +200,13 @@ credential = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
+
+
+#: Pseudonyms of erased conversation keys: an event still arriving under the raw key (it
+#: was published before the erasure) folds into the pseudonymized fact, never a new one.
+erased_key = Table(
+    "erased_key",
+    metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)

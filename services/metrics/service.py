@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics.contributions import Deltas, Thresholds, add_conversation, bucket_start
 from services.metrics.facts import ConversationFact, apply_interaction, apply_routing
 from services.metrics.models import processed_event
+from services.metrics.privacy import ErasedKeys
 from services.metrics.repository import writes
 from services.metrics.schemas import RebuildResult
 from services.metrics.settings import MetricsSettings
@@ -48,9 +49,16 @@ def thresholds_of(settings: MetricsSettings) -> Thresholds:
 
 
 async def record_events(
-    database: Database, events: Sequence[Any], *, thresholds: Thresholds
+    database: Database,
+    events: Sequence[Any],
+    *,
+    thresholds: Thresholds,
+    erased: ErasedKeys | None = None,
 ) -> None:
-    """Fold a batch into the facts and the buckets in one transaction; skip redeliveries."""
+    """Fold a batch into the facts and the buckets in one transaction; skip redeliveries.
+
+    With ``erased``, events of an erased conversation key fold into its pseudonymized fact.
+    """
     async with database.transaction() as session:
         fresh = await claim_events(session, processed_event, (e.event_id for e in events))
         seen = set()
@@ -62,7 +70,7 @@ async def record_events(
         if not todo:
             return
         deltas = Deltas()
-        await _fold_conversations(session, todo, thresholds, deltas)
+        await _fold_conversations(session, todo, thresholds, deltas, erased)
         await _count_volume(session, todo, deltas)
         for event in todo:
             if isinstance(event, RoutingEvent) and event.type is LifecycleStep.AGENT_STATUS_CHANGED:
@@ -71,7 +79,11 @@ async def record_events(
 
 
 async def _fold_conversations(
-    session: AsyncSession, events: Sequence[Any], thresholds: Thresholds, deltas: Deltas
+    session: AsyncSession,
+    events: Sequence[Any],
+    thresholds: Thresholds,
+    deltas: Deltas,
+    erased: ErasedKeys | None,
 ) -> None:
     by_key: dict[str, list[Any]] = defaultdict(list)
     for event in events:
@@ -79,6 +91,9 @@ async def _fold_conversations(
             by_key[event.conversation_key].append(event)
     if not by_key:
         return
+    if erased is not None:
+        for key, alias in (await erased.renamed(session, list(by_key))).items():
+            by_key[alias].extend(by_key.pop(key))
     existing = await writes.lock_facts(session, list(by_key))
     changed: list[ConversationFact] = []
     for key, conversation_events in by_key.items():

@@ -3,10 +3,11 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.privacy import PrivacySettings
 from shared.settings import ServiceSettings
 
 
-class MetricsSettings(ServiceSettings):
+class MetricsSettings(ServiceSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="METRICS_", extra="ignore")
 
     max_body_bytes: int = Field(
@@ -36,6 +37,12 @@ class MetricsSettings(ServiceSettings):
         default=SecretStr("dev-survey-secret"),
         validation_alias="SWITCHBOARD_SURVEY_SECRET",
         description="Checks the survey tokens routing issues when it resolves a conversation.",
+    )
+    retention_keys_days: float = Field(
+        default=0,
+        ge=0,
+        description="Conversation keys of facts opened this many days ago become pseudonyms "
+        "(the numbers stay); 0 keeps them.",
     )
 
     def service_level_ms(self) -> dict[str, int]:

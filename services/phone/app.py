@@ -2,12 +2,13 @@
 
 from fastapi import FastAPI
 
-from services.phone import models, outbound
+from services.phone import models, outbound, privacy
 from services.phone.connect import CallConnector
 from services.phone.endpoints import router
 from services.phone.settings import PhoneSettings
-from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
+from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC, ROUTING_TOPIC
 from shared.outbound import install as install_outbound
+from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
 
 
@@ -24,13 +25,19 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
             transports=outbound.transports(settings),
             wants=outbound.may_be_delivered,
         )
+        install_privacy(
+            runtime,
+            settings=settings,
+            erase=privacy.erase,
+            retention=privacy.retention_rules(settings),
+        )
         runtime.add_worker(CallConnector(runtime, settings))
 
     return create_service_app(
         name="phone",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, PRIVACY_TOPIC],
         settings=settings,
         on_startup=on_startup,
     )

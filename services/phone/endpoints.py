@@ -12,7 +12,7 @@ from services.phone import asterisk, service
 from services.phone.deps import DatabaseDep, ProducerDep, SettingsDep
 from services.phone.outbound.sms import STATUS_CALLBACK_PATH
 from services.phone.schemas import Accepted, BatchReport, GenericCall
-from services.phone.security import SignedCallLog, TwilioForm, cdr_bearer
+from services.phone.security import GenericCallLog, TwilioForm, cdr_bearer
 from shared.errors import BadRequest, PayloadTooLarge, problems_of
 
 router = APIRouter(tags=["phone"])
@@ -96,17 +96,23 @@ async def asterisk_cdr(
 
 @router.post("/calls", response_model=BatchReport)
 async def generic_calls(
-    body: SignedCallLog, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
+    delivery: GenericCallLog, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> BatchReport:
-    """Call logs of any telephony system: one call or a list, signed with HMAC-SHA256."""
+    """Call logs of any telephony system: one call or a list, signed as Standard Webhooks sign."""
     try:
-        parsed = _CALLS.validate_json(body)
+        parsed = _CALLS.validate_json(delivery.body)
     except ValidationError as exc:
         raise BadRequest(
             "call log is invalid", detail=problems_of(exc.errors(include_url=False))
         ) from None
     calls = parsed if isinstance(parsed, list) else [parsed]
+    for call in calls:
+        delivery.require_source(call.source)
     results = await service.record_generic_calls(
-        calls, database=database, producer=producer, region=settings.default_region
+        calls,
+        delivery=delivery,
+        database=database,
+        producer=producer,
+        region=settings.default_region,
     )
     return BatchReport.of(results)

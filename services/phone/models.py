@@ -5,6 +5,7 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, 
 from shared.db import naming_metadata
 from shared.outbound import delivery_table
 from shared.outbox import outbox_table
+from shared.webhook_ids import webhook_message_table
 
 metadata = naming_metadata("phone")
 
@@ -26,6 +27,9 @@ delivery = delivery_table(metadata)
 
 #: The message.status events of those deliveries, relayed to Kafka after their commit.
 outbox = outbox_table(metadata)
+
+#: Generic call logs handled, by webhook-id: retries and replays add nothing again.
+webhook_message = webhook_message_table(metadata)
 
 #: One row per accepted step of a Twilio call (routing's event id): the call is redirected
 #: to its agent at most once, even when the step is consumed again.

@@ -16,12 +16,12 @@ from services.phone.deps import SettingsDep
 from services.phone.settings import PhoneSettings
 from services.phone.twilio import Form
 from shared.errors import Unauthorized
-from shared.security import switchboard_signed_body
+from shared.security import GenericDelivery, generic_webhook
 from shared.service import read_body
 from shared.signatures import signatures_match
 
 __all__ = [
-    "SignedCallLog",
+    "GenericCallLog",
     "TwilioForm",
     "cdr_bearer",
     "twilio_signature",
@@ -105,5 +105,5 @@ async def cdr_bearer(
         raise Unauthorized("Authorization must be 'Bearer <PHONE_CDR_TOKEN>'")
 
 
-#: The body of a generic call log whose X-Switchboard-Signature checked out (401 otherwise).
-SignedCallLog = Annotated[bytes, Depends(switchboard_signed_body(PhoneSettings))]
+#: A generic call log whose signature checked out (401 otherwise).
+GenericCallLog = Annotated[GenericDelivery, Depends(generic_webhook(PhoneSettings))]

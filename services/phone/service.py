@@ -8,12 +8,15 @@ from datetime import datetime
 
 from services.phone import asterisk, repository, twilio
 from services.phone.calls import CallReport, lifecycle_events
+from services.phone.models import webhook_message
 from services.phone.report import ReportTally
 from services.phone.schemas import BatchReport, GenericCall, RecordResult
 from shared.clock import utc_now
 from shared.db import Database
 from shared.events import InteractionEvent
 from shared.kafka import EventProducer, publish_interactions
+from shared.security import GenericDelivery
+from shared.webhook_ids import handled_before, remember_handled
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,25 @@ async def publish_twilio_sms_status(
 
 
 async def record_generic_calls(
-    calls: Sequence[GenericCall], *, database: Database, producer: EventProducer, region: str
+    calls: Sequence[GenericCall],
+    *,
+    delivery: GenericDelivery,
+    database: Database,
+    producer: EventProducer,
+    region: str,
 ) -> list[RecordResult]:
-    """Generic call logs: each call's fate, numbered from 1 in the order given."""
+    """Generic call logs: each call's fate, numbered from 1 in the order given.
+
+    A webhook-id handled before (a retry, a replay) is answered with every call a duplicate
+    and nothing published. The id is recorded once the calls are: a connector stopping in
+    between leaves it unrecorded, and the retry finds each call's state recorded instead.
+    """
     received_at = utc_now()
+    if await handled_before(database, webhook_message, delivery):
+        return [
+            RecordResult(row=row, status="duplicate", call_id=call.call_id)
+            for row, call in enumerate(calls, start=1)
+        ]
     outcomes = await record_reports(
         [generic_report(call, received_at=received_at) for call in calls],
         database=database,
@@ -109,6 +127,7 @@ async def record_generic_calls(
         received_at=received_at,
         region=region,
     )
+    await remember_handled(database, webhook_message, delivery, received_at)
     return [result_of(index, outcome) for index, outcome in enumerate(outcomes, start=1)]
 
 

@@ -5,10 +5,12 @@ from pydantic_settings import SettingsConfigDict
 
 from services.phone.asterisk import MAX_LINE_BYTES
 from shared.outbound import OutboundSettings
+from shared.privacy import PrivacySettings
+from shared.security import GenericWebhookSettings
 from shared.settings import ServiceSettings
 
 
-class PhoneSettings(ServiceSettings, OutboundSettings):
+class PhoneSettings(ServiceSettings, OutboundSettings, GenericWebhookSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="PHONE_", extra="ignore")
 
     twilio_auth_token: SecretStr = Field(
@@ -26,7 +28,8 @@ class PhoneSettings(ServiceSettings, OutboundSettings):
     )
     generic_secret: SecretStr = Field(
         default=SecretStr("dev-phone-generic-secret"),
-        description="HMAC-SHA256 key of the generic call-log endpoint's X-Switchboard-Signature.",
+        description="Standard Webhooks secret (whsec_<base64>) of the generic call log's key "
+        "'default', which may post the sources of PHONE_GENERIC_SECRET_SOURCES.",
     )
     cdr_token: SecretStr = Field(
         default=SecretStr("dev-phone-cdr-token"),
@@ -84,4 +87,13 @@ class PhoneSettings(ServiceSettings, OutboundSettings):
         gt=0,
         description="How long a call's redirect to its agent is retried (429, 5xx, timeouts) "
         "before it is given up: the caller is waiting meanwhile.",
+    )
+    retention_calls_days: float = Field(
+        default=0,
+        ge=0,
+        description="Call rows (what was published of each call) and call redirects are "
+        "deleted this many days after the call began; 0 keeps them.",
+    )
+    retention_deliveries_days: float = Field(
+        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
     )

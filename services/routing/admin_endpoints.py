@@ -5,8 +5,8 @@ from typing import Any, cast
 
 from fastapi import APIRouter
 
-from services.routing import access, admin_service, presence
-from services.routing.deps import AdminDep, UnitOfWorkDep
+from services.routing import access, admin_service, erasure, presence
+from services.routing.deps import AdminDep, SettingsDep, UnitOfWorkDep
 from services.routing.domain import AgentChanges, AgentStatus, QueueRules
 from services.routing.schemas import (
     DEFAULT_PAGE,
@@ -17,6 +17,7 @@ from services.routing.schemas import (
     AgentTokenCreate,
     AgentUpdate,
     ContactOut,
+    ErasureOut,
     LimitQuery,
     MachineTokenCreate,
     MergeBody,
@@ -214,3 +215,9 @@ async def split_contact(contact_id: uuid.UUID, body: SplitBody, uow: UnitOfWorkD
     return await uow.run(
         admin_service.split_contact, contact_id=contact_id, identity_ids=body.identity_ids
     )
+
+
+@router.post("/contacts/{contact_id}/erase", response_model=ErasureOut, status_code=202)
+async def erase_contact(contact_id: uuid.UUID, uow: UnitOfWorkDep, settings: SettingsDep) -> Any:
+    """Erase a contact's personal data here and, through privacy.v1, in every service."""
+    return await uow.run(erasure.erase_contact, contact_id=contact_id, settings=settings)

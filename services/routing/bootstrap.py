@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from services.routing.erasure import retention_rules
 from services.routing.feed import AgentFeed
 from services.routing.handlers import InteractionConsumer
 from services.routing.matching import Matcher
@@ -13,6 +14,7 @@ from services.routing.worker import RoutingWorker
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka import ConsumerLoop
 from shared.outbox import OutboxRelay
+from shared.privacy import install as install_privacy
 from shared.service import Runtime, StartupHook
 
 
@@ -69,5 +71,6 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
         )
         runtime.add_worker(worker)
         runtime.add_worker(relay)
+        install_privacy(runtime, settings=settings, retention=retention_rules(settings))
 
     return on_startup

@@ -37,14 +37,18 @@ def opens_conversation(event: InteractionEvent) -> bool:
 def identity_of(event: InteractionEvent, at: datetime) -> SeenIdentity:
     """The sender's identity, seen at ``at``.
 
-    An address the channel itself vouches for (the sender of an email, the number of a
-    call or a WhatsApp message) is verified and shared across channels; anything else
-    (an email typed into a chat widget, a page-scoped id) stays within its provider.
+    An address the channel itself vouches for (the sender of an email whose DKIM or SPF
+    passed, as the connector says in ``customer.verified``; the number of a call or a
+    WhatsApp message) is verified and shared across channels; anything else (an email
+    with a From anyone could have written, an email typed into a chat widget, a
+    page-scoped id) stays within its provider.
     """
     kind, value = event.customer.kind, event.customer.id
     namespace, verified = f"{event.channel.value}:{event.provider}:{kind}", False
     if kind == "email" and event.channel is Channel.EMAIL:
-        namespace, value, verified = "email", value.strip().lower(), True
+        value = value.strip().lower()
+        if event.customer.verified is True:
+            namespace, verified = "email", True
     elif kind == "phone" and event.channel in (Channel.PHONE, Channel.SOCIAL):
         namespace, value, verified = "phone", value.strip(), True
     return SeenIdentity(

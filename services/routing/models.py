@@ -251,3 +251,15 @@ agent_notice = Table(
 )
 
 outbox = outbox_table(metadata)
+
+#: Contacts erased (``POST /admin/contacts/{id}/erase``): the erasure's id and what it
+#: covered, so asking again answers the same erasure and publishes nothing new.
+contact_erasure = Table(
+    "contact_erasure",
+    metadata,
+    Column("contact_id", Uuid, primary_key=True),
+    Column("erasure_id", Uuid, nullable=False, unique=True),
+    Column("conversations", Integer, nullable=False),
+    Column("identities", Integer, nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)

@@ -330,3 +330,11 @@ class MergeBody(_Body):
 
 class SplitBody(_Body):
     identity_ids: list[uuid.UUID] = Field(min_length=1)
+
+
+class ErasureOut(_Out):
+    erasure_id: uuid.UUID
+    contact_id: uuid.UUID
+    conversations: int
+    identities: int
+    erased_at: datetime

@@ -3,6 +3,7 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.privacy import PrivacySettings
 from shared.settings import ServiceSettings
 
 #: Every provider a connector delivers agents' replies for: the website chat and generic chat
@@ -14,7 +15,7 @@ REPLY_PROVIDERS = (
 )
 
 
-class RoutingSettings(ServiceSettings):
+class RoutingSettings(ServiceSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
 
     admin_token: SecretStr = Field(
@@ -76,6 +77,12 @@ class RoutingSettings(ServiceSettings):
         gt=0,
         description="An agent stream ends after this long (the browser reconnects), so a "
         "shutdown never waits on it for longer.",
+    )
+    retention_messages_days: float = Field(
+        default=0,
+        ge=0,
+        description="Transcript messages (and the texts of agents' replies) are deleted this "
+        "many days after they were written; 0 keeps them.",
     )
 
     @property

@@ -4,10 +4,11 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.outbound import OutboundSettings
+from shared.privacy import PrivacySettings
 from shared.settings import ServiceSettings
 
 
-class SocialSettings(ServiceSettings, OutboundSettings):
+class SocialSettings(ServiceSettings, OutboundSettings, PrivacySettings):
     model_config = SettingsConfigDict(env_prefix="SOCIAL_", extra="ignore")
 
     meta_app_secret: SecretStr = Field(
@@ -55,4 +56,7 @@ class SocialSettings(ServiceSettings, OutboundSettings):
         default=SecretStr(""),
         description="User-context OAuth 2.0 token of our X account (dm.write); empty: X "
         "replies fail with 'no outbound path configured'.",
+    )
+    retention_deliveries_days: float = Field(
+        default=0, ge=0, description="Settled reply deliveries are deleted after this many days."
     )

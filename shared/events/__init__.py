@@ -24,12 +24,20 @@ from shared.events.interaction import (
     SurveyAnswer,
     event_id_for,
 )
+from shared.events.privacy import (
+    PRIVACY_TOPIC,
+    ErasedConversation,
+    ErasedIdentity,
+    ErasureEvent,
+    PrivacyStep,
+)
 from shared.events.routing import ROUTING_TOPIC, LifecycleStep, RoutingEvent
 
 __all__ = [
     "ACCESS_TOPIC",
     "EVENT_ID_NAMESPACE",
     "INTERACTIONS_TOPIC",
+    "PRIVACY_TOPIC",
     "ROUTING_TOPIC",
     "SCHEMA_DIR",
     "AccessEvent",
@@ -41,10 +49,14 @@ __all__ = [
     "CredentialChange",
     "Customer",
     "Direction",
+    "ErasedConversation",
+    "ErasedIdentity",
+    "ErasureEvent",
     "EventType",
     "InteractionEvent",
     "LifecycleStep",
     "MessageStatus",
+    "PrivacyStep",
     "Role",
     "RoutingEvent",
     "SurveyAnswer",
@@ -59,6 +71,7 @@ _SCHEMAS: dict[str, type[BaseModel]] = {
     f"{INTERACTIONS_TOPIC}.schema.json": InteractionEvent,
     f"{ROUTING_TOPIC}.schema.json": RoutingEvent,
     f"{ACCESS_TOPIC}.schema.json": AccessEvent,
+    f"{PRIVACY_TOPIC}.schema.json": ErasureEvent,
 }
 
 

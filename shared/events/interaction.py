@@ -102,6 +102,12 @@ class Customer(_Model):
     kind: str = Field(
         default="id", description="What `id` is: email, phone, page_scoped_id, handle, session..."
     )
+    verified: bool | None = Field(
+        default=None,
+        description="True: the connector vouches that the sender controls `id` (an email "
+        "whose DKIM or SPF passed for its From domain); False: it does not; None: the "
+        "channel's default.",
+    )
 
 
 class Attachment(_Model):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from typing import Any
@@ -13,15 +11,14 @@ import httpx
 from services.chat.settings import ChatSettings
 from shared.events import event_id_for
 from tests.chat.test_website_chat import events_of
+from tests.support.webhooks import standard_signed
 
 SECRET = ChatSettings().generic_secret.get_secret_value()
 
 
 def signed(payload: Any, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Switchboard-Signature": f"sha256={signature}"}
-    return body, headers
+    return body, standard_signed(secret, body)
 
 
 def message(conversation: str, message_id: str, text: str) -> dict[str, Any]:
@@ -41,7 +38,7 @@ async def test_one_message_is_published(chat: httpx.AsyncClient, broker: str) ->
     answer = await chat.post("/webhooks/generic", content=body, headers=headers)
     assert answer.status_code == 202, answer.text
     (event,) = await events_of(broker, f"helpdesk:{conversation}", 1)
-    assert answer.json() == {"event_ids": [event["event_id"]]}
+    assert answer.json() == {"event_ids": [event["event_id"]], "duplicate": False}
     assert event["event_id"] == str(event_id_for("helpdesk", "m-1", "message.received"))
     assert event["type"] == "message.received"
     assert (event["channel"], event["provider"], event["direction"]) == (
@@ -82,8 +79,7 @@ async def test_a_batch_with_one_bad_message_publishes_nothing(
     assert empty.status_code == 400
     assert empty.json()["detail"][0]["field"] == "messages"
     garbage = b"{not json"
-    signature = hmac.new(SECRET.encode(), garbage, hashlib.sha256).hexdigest()
-    headers = {"X-Switchboard-Signature": f"sha256={signature}"}
+    headers = standard_signed(SECRET, garbage)
     malformed = await chat.post("/webhooks/generic", content=garbage, headers=headers)
     assert malformed.status_code == 400
     assert malformed.json()["error"] == "bad_request"

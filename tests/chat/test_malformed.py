@@ -15,6 +15,7 @@ import httpx
 
 from tests.chat.test_generic_webhook import SECRET
 from tests.chat.test_website_chat import open_session
+from tests.support.webhooks import standard_signed
 
 ODD_VALUES: list[Any] = [None, 0, -1, 1e308, "", " ", [], {}, True, "x" * 5000, {"a": [None]}]
 
@@ -69,8 +70,7 @@ async def test_the_generic_webhook_never_fails_on_broken_input(chat: httpx.Async
     }
     for payload in (valid, {"messages": [valid]}):
         for body in variants(payload):
-            signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-            headers = {"X-Switchboard-Signature": f"sha256={signature}"}
+            headers = standard_signed(SECRET, body)
             answer = await chat.post("/webhooks/generic", content=body, headers=headers)
             assert_answered_well(answer, body)
 
@@ -113,8 +113,7 @@ HOSTILE_JSON = [b"[" * 100_000 + b"]" * 100_000, b'{"text": ' + b"9" * 4301 + b"
 
 async def test_hostile_json_gets_a_4xx_from_the_generic_webhook(chat: httpx.AsyncClient) -> None:
     for body in [*HOSTILE_JSON, b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"]:
-        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        headers = {"X-Switchboard-Signature": f"sha256={signature}"}
+        headers = standard_signed(SECRET, body)
         answer = await chat.post("/webhooks/generic", content=body, headers=headers)
         assert 400 <= answer.status_code < 500, (body[:40], answer.status_code, answer.text)
         assert_answered_well(answer, body)

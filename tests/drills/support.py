@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -32,6 +30,7 @@ from switchboard_dev import migrations
 from switchboard_dev.broker import Broker
 from switchboard_dev.postgres import PostgresServer, create_database
 from tests.support.kafka import read_topic
+from tests.support.webhooks import standard_signed
 
 CHAT_APP = "services.chat.app:create_app"
 METRICS_APP = "services.metrics.app:create_app"
@@ -119,9 +118,7 @@ def chat_message(tag: str, n: int) -> tuple[bytes, dict[str, str]]:
             "source": tag,
         }
     ).encode()
-    secret = ChatSettings().generic_secret.get_secret_value().encode()
-    signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/json", "X-Switchboard-Signature": signature}
+    return body, standard_signed(ChatSettings().generic_secret.get_secret_value(), body)
 
 
 async def post_message(client: httpx.AsyncClient, tag: str, n: int) -> int:

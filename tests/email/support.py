@@ -6,6 +6,7 @@ import base64
 import json
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 from services.email.settings import EmailSettings
@@ -32,6 +33,15 @@ def settings_for(secrets: dict[str, str], **overrides: Any) -> EmailSettings:
     }
     fields.update(overrides)
     return EmailSettings(**fields)
+
+
+def too_old(date: str) -> str:
+    """The warning of a mail whose Date (ISO 8601) is more than a day before it arrived."""
+    moment = datetime.fromisoformat(date).isoformat()
+    return (
+        f"Date header {moment} is more than 86400 s before the time received: "
+        "occurred_at is the time received"
+    )
 
 
 def basic(user: str, password: str) -> dict[str, str]:

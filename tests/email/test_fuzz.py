@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.email.authentication import SenderTrust
 from services.email.mime import parse_mime
 from services.email.service import normalize
 from shared.clock import utc_now
@@ -112,6 +113,8 @@ def test_the_parser_answers_an_event_or_a_4xx(raw: bytes) -> None:
             received_at=utc_now(),
             max_text_chars=200_000,
             date_skew_s=300.0,
+            date_max_age_s=86400.0,
+            trust=SenderTrust(),
         )
     except SwitchboardError as exc:
         refusal = exc

@@ -325,5 +325,5 @@ async def test_a_mailer_daemon_without_address_is_an_automated_customer(
         until=lambda rs: any(v["event_id"] == bounce["event_id"] for v in values(rs)),
     )
     [event] = [v for v in values(records) if v["event_id"] == bounce["event_id"]]
-    assert event["customer"] == {"id": "MAILER-DAEMON", "kind": "email"}
+    assert event["customer"] == {"id": "MAILER-DAEMON", "kind": "email", "verified": False}
     assert event["automated"] is True

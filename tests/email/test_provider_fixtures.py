@@ -20,6 +20,7 @@ from tests.email.support import (
     mime_event_id,
     published,
     settings_for,
+    too_old,
 )
 from tests.support.server import serving
 
@@ -47,7 +48,7 @@ async def test_the_mailgun_fixture_is_published_with_its_own_old_signature(
         "event_id": event_id,
         "conversation_key": "email:abc@mg.example.com",
         "automated": False,
-        "parse_warnings": [],
+        "parse_warnings": [too_old("2018-06-14T20:07:34Z")],
     }
     event = (await published(broker, {event_id}))[event_id]
     assert event == {
@@ -57,9 +58,16 @@ async def test_the_mailgun_fixture_is_published_with_its_own_old_signature(
         "channel": "email",
         "provider": "mailgun",
         "direction": "inbound",
-        "occurred_at": "2018-06-14T20:07:34Z",
+        # The fixture's Date is years old: the time received stands in for it.
+        "occurred_at": event["received_at"],
         "received_at": event["received_at"],
-        "customer": {"id": "alice@example.org", "display_name": "Alice Example", "kind": "email"},
+        # Without Mailgun's verdict headers (not configured here), nobody is verified.
+        "customer": {
+            "id": "alice@example.org",
+            "display_name": "Alice Example",
+            "kind": "email",
+            "verified": False,
+        },
         "conversation_key": "email:abc@mg.example.com",
         "content": {
             "subject": "Re: Order #1234",
@@ -71,7 +79,7 @@ async def test_the_mailgun_fixture_is_published_with_its_own_old_signature(
             "in_reply_to": "abc@mg.example.com",
         },
         "automated": False,
-        "parse_warnings": [],
+        "parse_warnings": [too_old("2018-06-14T20:07:34Z")],
         "raw_ref": "CAB123@mail.example.org",
         "provider_meta": {
             "recipient": "support@mg.example.com",
@@ -103,9 +111,10 @@ async def test_mailgun_body_mime_is_parsed_as_the_whole_message(
         "id": "bob@example.net",
         "display_name": "Boáb Núñez",
         "kind": "email",
+        "verified": False,
     }
     assert event["conversation_key"] == "email:thread-root-1@example.net"
-    assert event["occurred_at"] == "2025-03-03T10:00:00Z"
+    assert event["occurred_at"] == event["received_at"]
     assert event["content"] == {
         "subject": "Factura nº 42 no llegó",
         "text": "Hola, la factura nº 42 no llegó.",
@@ -120,7 +129,7 @@ async def test_mailgun_body_mime_is_parsed_as_the_whole_message(
         "to": "support@example.com",
     }
     assert event["raw_ref"] == "thread-root-1@example.net"
-    assert event["parse_warnings"] == []
+    assert event["parse_warnings"] == [too_old("2025-03-03T10:00:00Z")]
 
 
 async def test_the_sendgrid_parsed_fixture_is_published(
@@ -142,9 +151,15 @@ async def test_the_sendgrid_parsed_fixture_is_published(
         "channel": "email",
         "provider": "sendgrid",
         "direction": "inbound",
-        "occurred_at": "2025-03-03T10:00:00Z",
+        "occurred_at": event["received_at"],
         "received_at": event["received_at"],
-        "customer": {"id": "alice@example.org", "display_name": "Alice Example", "kind": "email"},
+        # SendGrid says SPF (of the envelope sender, example.org) and DKIM of example.org passed.
+        "customer": {
+            "id": "alice@example.org",
+            "display_name": "Alice Example",
+            "kind": "email",
+            "verified": True,
+        },
         "conversation_key": "email:t-42@parse.example.com",
         "content": {
             "subject": "Re: Ticket 42",
@@ -156,7 +171,7 @@ async def test_the_sendgrid_parsed_fixture_is_published(
             "in_reply_to": "t-42@parse.example.com",
         },
         "automated": False,
-        "parse_warnings": [],
+        "parse_warnings": [too_old("2025-03-03T10:00:00Z")],
         "raw_ref": "CAB9@mail.example.org",
         "provider_meta": {
             "to": "support@parse.example.com",
@@ -184,7 +199,12 @@ async def test_sendgrid_raw_mode_parses_the_email_field(
     assert response.status_code == 200, response.text
     event_id = mime_event_id("sendgrid", "reply-2@example.net")
     event = (await published(broker, {event_id}))[event_id]
-    assert event["customer"] == {"id": "bob@example.net", "display_name": "Bob", "kind": "email"}
+    assert event["customer"] == {
+        "id": "bob@example.net",
+        "display_name": "Bob",
+        "kind": "email",
+        "verified": False,
+    }
     assert event["conversation_key"] == "email:thread-root-1@example.net"
     assert event["content"] == {
         "subject": "Re: Factura",
@@ -233,9 +253,15 @@ async def test_the_postmark_fixture_is_published(
         "channel": "email",
         "provider": "postmark",
         "direction": "inbound",
-        "occurred_at": "2025-03-03T10:00:00Z",
+        "occurred_at": event["received_at"],
         "received_at": event["received_at"],
-        "customer": {"id": "alice@example.org", "display_name": "Alice Example", "kind": "email"},
+        # The fixture has no Received-SPF or Authentication-Results.
+        "customer": {
+            "id": "alice@example.org",
+            "display_name": "Alice Example",
+            "kind": "email",
+            "verified": False,
+        },
         "conversation_key": "email:t-42@example.com",
         "content": {
             "subject": "Re: Ticket 42",
@@ -255,7 +281,7 @@ async def test_the_postmark_fixture_is_published(
             ],
         },
         "automated": False,
-        "parse_warnings": [],
+        "parse_warnings": [too_old("2025-03-03T10:00:00Z")],
         "raw_ref": "CAB9@mail.example.org",
         "provider_meta": {
             "postmark_message_id": "22c74902-a0c1-4511-804f-341342852c90",
@@ -289,14 +315,21 @@ async def test_the_raw_fixtures_form_one_thread_through_the_mime_endpoint(
         "id": "bob@example.net",
         "display_name": "Boáb Núñez",
         "kind": "email",
+        "verified": False,
     }
     assert root["content"]["subject"] == "Factura nº 42 no llegó"
     assert root["provider_meta"] == {
         "to": "support@example.com",
         "envelope_sender": "bob@example.net",
     }
-    assert reply["customer"] == {"id": "bob@example.net", "display_name": "Bob", "kind": "email"}
-    assert reply["occurred_at"] == "2025-03-03T11:00:00Z"
+    assert reply["customer"] == {
+        "id": "bob@example.net",
+        "display_name": "Bob",
+        "kind": "email",
+        "verified": False,
+    }
+    assert reply["occurred_at"] == reply["received_at"]
+    assert too_old("2025-03-03T11:00:00Z") in reply["parse_warnings"]
     assert reply["content"]["stripped_text"] == "Aquí está el recibo."
     assert reply["content"]["attachments"] == [
         {

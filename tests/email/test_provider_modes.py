@@ -18,6 +18,7 @@ from tests.email.support import (
     mime_event_id,
     mime_message,
     published,
+    too_old,
 )
 from tests.support.kafka import read_topic
 
@@ -62,9 +63,11 @@ async def test_mailgun_parsed_mode_with_attachments_and_an_auto_reply_header(
         "id": "renee@example.org",
         "display_name": "Renée",
         "kind": "email",
+        "verified": False,
     }
     assert event["conversation_key"] == f"email:{root}"
-    assert event["occurred_at"] == "2025-03-04T09:00:00Z"
+    assert event["occurred_at"] == event["received_at"]
+    assert too_old("2025-03-04T09:00:00Z") in event["parse_warnings"]
     assert event["automated"] is True
     assert event["provider_meta"] == {
         "recipient": "support@mg.example.com",
@@ -117,7 +120,12 @@ async def test_postmark_raw_email_is_parsed_as_the_whole_message(
     assert response.status_code == 200, response.text
     event_id = mime_event_id("postmark", message_id)
     event = (await published(broker, {event_id}))[event_id]
-    assert event["customer"] == {"id": "kim@example.org", "display_name": "Kim", "kind": "email"}
+    assert event["customer"] == {
+        "id": "kim@example.org",
+        "display_name": "Kim",
+        "kind": "email",
+        "verified": False,
+    }
     assert event["content"]["subject"] == f"Test {message_id}"
     assert event["content"]["text"] == "Raw wins."
     assert event["provider_meta"] == {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,7 @@ ACCOUNT_SID = "AC00000000000000000000000000000001"
 FROM_NUMBER = "+15005550006"
 GENERIC_OUTBOUND_PATH = "/calls/replies"
 GENERIC_OUTBOUND_SECRET = "phone-outbound-secret"
+GLOBEX_SECRET = "globex-phone-secret-0123"
 
 
 # Package scope: one connector for every phone test, stopped when they end, so it takes no
@@ -41,6 +43,11 @@ def phone_env(
     env = {
         "PHONE_TWILIO_AUTH_TOKEN": fixture_secrets["twilio_auth_token"],
         "PHONE_GENERIC_SECRET": fixture_secrets["generic_hmac_secret"],
+        # A second partner with a source of its own, and Standard Webhooks signatures only.
+        "PHONE_GENERIC_SOURCES": json.dumps(
+            {"globex": {"secret": GLOBEX_SECRET, "sources": ["globex_pbx"]}}
+        ),
+        "PHONE_GENERIC_LEGACY_SIGNATURE": "false",
         "PHONE_PUBLIC_BASE_URL": PUBLIC_BASE,
         "PHONE_CDR_TOKEN": CDR_TOKEN,
         "PHONE_TWILIO_API_URL": emulator.url,

@@ -18,10 +18,10 @@ from shared.errors import BrokerUnavailable
 from shared.events import InteractionEvent
 from shared.kafka import ConsumerLoop, EventProducer, OutgoingRecord
 from shared.settings import PlatformSettings
-from shared.signatures import hmac_sha256_hex
 from switchboard_dev.broker import Broker
 from tests.factories import interaction
 from tests.support.server import serving
+from tests.support.webhooks import standard_signed
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def private_broker() -> Iterator[Broker]:
 def signed_message(secret: str) -> tuple[bytes, dict[str, str]]:
     message = {"message_id": uuid.uuid4().hex, "conversation_id": "c-1", "sender": {"id": "u-1"}}
     body = json.dumps({**message, "text": "hi"}).encode()
-    return body, {"X-Switchboard-Signature": "sha256=" + hmac_sha256_hex(secret, body)}
+    return body, standard_signed(secret, body)
 
 
 async def test_readyz_and_webhooks_answer_503_while_the_broker_is_paused(

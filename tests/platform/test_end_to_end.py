@@ -17,19 +17,16 @@ from services.chat.app import create_app as create_chat
 from services.routing.app import create_app as create_routing
 from services.routing.settings import RoutingSettings
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
-from shared.signatures import hmac_sha256_hex
 from tests.support.kafka import group_at_end, read_topic, values
 from tests.support.server import serving
+from tests.support.webhooks import standard_signed
 
 DEV_SECRET = "dev-generic-secret"  # the chat connector's development default
 
 
 def signed(body: Mapping[str, object]) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
-    return raw, {
-        "Content-Type": "application/json",
-        "X-Switchboard-Signature": "sha256=" + hmac_sha256_hex(DEV_SECRET, raw),
-    }
+    return raw, standard_signed(DEV_SECRET, raw)
 
 
 @pytest.mark.usefixtures("stack_env")
@@ -116,7 +113,7 @@ async def test_bad_input_gets_a_json_error_and_publishes_nothing(broker: str) ->
         forged = await client.post(
             "/webhooks/generic",
             content=body,
-            headers={**headers, "X-Switchboard-Signature": "sha256=00"},
+            headers={**headers, "webhook-signature": "v1,AAAA"},
         )
         assert forged.status_code == 401
         assert forged.json()["error"] == "unauthorized"

@@ -20,11 +20,11 @@ from shared.events import (
     InteractionEvent,
     LifecycleStep,
 )
-from shared.signatures import hmac_sha256_hex
 from tests.factories import interaction
 from tests.routing.support import Routing, eventually, routing_settings, tag, types
 from tests.support.kafka import read_topic, values
 from tests.support.server import serving
+from tests.support.webhooks import standard_signed
 
 
 async def contact_of(routing: Routing, key: str) -> str:
@@ -37,12 +37,14 @@ async def test_verified_email_and_phone_merge_across_channels(routing: Routing) 
     email = f"ada-{t}@example.com"
     phone = f"+1555{int(t[:6], 16) % 10**7:07d}"
     by_mail = await routing.customer_writes(
-        provider=f"{t}-mail", channel=Channel.EMAIL, customer=Customer(id=email, kind="email")
+        provider=f"{t}-mail",
+        channel=Channel.EMAIL,
+        customer=Customer(id=email, kind="email", verified=True),
     )
     by_other_mail = await routing.customer_writes(
         provider=f"{t}-mail2",
         channel=Channel.EMAIL,
-        customer=Customer(id=email.upper(), kind="email"),
+        customer=Customer(id=email.upper(), kind="email", verified=True),
     )
     by_whatsapp = await routing.customer_writes(
         provider=f"{t}-wa", channel=Channel.SOCIAL, customer=Customer(id=phone, kind="phone")
@@ -241,7 +243,6 @@ async def test_walkthrough_from_the_chat_webhook_to_resolved(routing: Routing) -
         "source": t,
     }
     body = json.dumps(message).encode()
-    signature = "sha256=" + hmac_sha256_hex("dev-generic-secret", body)
 
     async with (
         serving(create_chat()) as chat_url,
@@ -255,7 +256,7 @@ async def test_walkthrough_from_the_chat_webhook_to_resolved(routing: Routing) -
         sent = await chat.post(
             "/webhooks/generic",
             content=body,
-            headers={"Content-Type": "application/json", "X-Switchboard-Signature": signature},
+            headers=standard_signed("dev-generic-secret", body),
         )
         assert sent.status_code == 202, sent.text
 
