@@ -204,8 +204,9 @@ def test_the_documented_commands_bring_the_stack_up_as_written(compose: dict[str
         # Required (:?) and found in a copy of the example; nothing falls back silently.
         assert operator == ":?", found.group(0)
         assert name in example, f"{name} is interpolated but not in deploy/env.example"
-    # The copy is never committed.
+    # The copy is never committed, nor sent to the image's build.
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in (ROOT / ".dockerignore").read_text().splitlines()
 
 
 @pytest.mark.parametrize("service", APPS)
