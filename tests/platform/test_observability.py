@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
@@ -18,7 +19,8 @@ OBSERVABILITY = ROOT / "deploy" / "observability"
 TARGET_LABELS = {"job", "namespace", "pod", "instance", "service", "container", "endpoint"}
 #: Series that are Prometheus' own, not a service's.
 PROMETHEUS_SERIES = {"up"}
-SELECTOR = re.compile(r"\b(switchboard_\w+|up)\b(\{[^}]*\})?")
+#: Grafana's variables, given values so that a panel's query parses as PromQL.
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$namespace": "switchboard"}
 
 
 def exported() -> dict[str, set[str]]:
@@ -49,14 +51,48 @@ def alert_rules() -> list[dict[str, Any]]:
 
 
 def dashboard_expressions() -> list[str]:
+    """Every panel's PromQL, Grafana's variables replaced by values."""
     dashboard = json.loads((OBSERVABILITY / "grafana-dashboard.json").read_text())
     expressions = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
-    expressions += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    for variable, value in GRAFANA_VARIABLES.items():
+        expressions = [expression.replace(variable, value) for expression in expressions]
     return expressions
 
 
 def every_expression() -> list[str]:
     return [rule["expr"] for rule in alert_rules()] + dashboard_expressions()
+
+
+#: Where a parsed PromQL node keeps the nodes under it (besides a call's ``args``).
+CHILDREN = ("lhs", "rhs", "expr", "vector_selector")
+
+
+def selectors(node: Any) -> list[Any]:
+    """The vector selectors under a parsed PromQL node (the series it reads)."""
+    if isinstance(node, promql_parser.VectorSelector):
+        return [node]
+    found: list[Any] = []
+    for child in CHILDREN:
+        if getattr(node, child, None) is not None:
+            found += selectors(getattr(node, child))
+    for argument in getattr(node, "args", None) or []:
+        found += selectors(argument)
+    return found
+
+
+def groupings(node: Any) -> list[tuple[list[str], list[Any]]]:
+    """(labels aggregated by, the selectors aggregated) of every ``by`` under ``node``."""
+    found: list[tuple[list[str], list[Any]]] = []
+    if isinstance(node, promql_parser.AggregateExpr):
+        modifier = node.modifier
+        if modifier is not None and modifier.type == promql_parser.AggModifierType.By:
+            found.append((list(modifier.labels), selectors(node.expr)))
+    for child in CHILDREN:
+        if getattr(node, child, None) is not None:
+            found += groupings(getattr(node, child))
+    for argument in getattr(node, "args", None) or []:
+        found += groupings(argument)
+    return found
 
 
 def test_the_code_exports_what_the_operations_page_lists() -> None:
@@ -73,20 +109,38 @@ def test_every_series_an_alert_or_panel_reads_is_exported_with_those_labels(
     expression: str,
 ) -> None:
     series = exported()
-    found = SELECTOR.findall(expression)
-    assert found, f"reads no Switchboard series: {expression}"
-    for name, selector in found:
-        if name in PROMETHEUS_SERIES:
+    parsed = promql_parser.parse(expression)  # a syntax error fails here
+    read = selectors(parsed)
+    assert read, f"reads no series: {expression}"
+    for selector in read:
+        if selector.name in PROMETHEUS_SERIES:
             continue
-        assert name in series, f"{name} is not exported by any service"
-        labels = set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", selector))
-        assert labels <= series[name] | TARGET_LABELS, f"{name} has no label {labels}"
-    # Labels grouped by must exist on the series read (or be added by the scrape).
-    names = [name for name, _ in found if name not in PROMETHEUS_SERIES]
-    available = set.union(*(series[name] for name in names)) | TARGET_LABELS if names else set()
-    for grouping in re.findall(r"\bby \(([^)]*)\)", expression):
-        for label in (label.strip() for label in grouping.split(",")):
-            assert label in available, f"grouped by {label}, which {names} do not carry"
+        assert selector.name in series, f"{selector.name} is not exported by any service"
+        labels = {matcher.name for matcher in selector.matchers.matchers}
+        assert labels <= series[selector.name] | TARGET_LABELS, f"{selector.name}: {labels}"
+    # Labels aggregated by must be carried by the series aggregated (or added by the scrape).
+    for by_labels, aggregated in groupings(parsed):
+        carried = set(TARGET_LABELS)
+        for selector in aggregated:
+            carried |= series.get(selector.name, set())
+        assert set(by_labels) <= carried, f"by {by_labels} over {[s.name for s in aggregated]}"
+
+
+def test_the_checks_catch_an_unknown_series_a_wrong_label_and_bad_syntax() -> None:
+    series = exported()
+    (lag,) = selectors(promql_parser.parse("sum by (group) (switchboard_consumer_lag)"))
+    assert lag.name in series
+    (typo,) = selectors(promql_parser.parse("switchboard_consumer_lags"))
+    assert typo.name not in series
+    (labelled,) = selectors(promql_parser.parse('switchboard_consumer_lag{status="x"}'))
+    assert "status" not in series[labelled.name]
+    ((labels, aggregated),) = groupings(
+        promql_parser.parse("sum by (provider) (rate(switchboard_events_published_total[5m]))")
+    )
+    assert labels == ["provider"]
+    assert "provider" not in series[aggregated[0].name]
+    with pytest.raises(ValueError, match="parenthesis"):
+        promql_parser.parse("sum by (group (switchboard_consumer_lag")
 
 
 def test_the_alerts_cover_what_operations_watches() -> None:
@@ -126,3 +180,7 @@ def test_the_dashboard_is_grafana_json_on_a_chosen_prometheus() -> None:
         assert panel["datasource"]["uid"] == "${datasource}"
         for target in panel["targets"]:
             assert 'namespace="$namespace"' in target["expr"]
+    # The namespace variable lists the namespaces the services' series come from.
+    (namespace,) = [v for v in dashboard["templating"]["list"] if v["name"] == "namespace"]
+    assert namespace["definition"] == "label_values(switchboard_http_requests_total, namespace)"
+    assert "switchboard_http_requests_total" in exported()
