@@ -26,6 +26,7 @@ from switchboard_dev.services import SERVICES
 from switchboard_dev.stack import GRACEFUL_SHUTDOWN_S
 from tests.platform.test_compose import env_names, known_variables, settings_classes
 from tests.support.kustomize import render
+from tests.support.readme import section
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -328,3 +329,25 @@ def test_prometheus_scrapes_with_the_scrape_token(rendered: list[Resource]) -> N
         token = container_env(rendered, container)["SWITCHBOARD_SCRAPE_TOKEN"]
         # The very Secret the services check the token against.
         assert token["valueFrom"]["secretKeyRef"] == credentials
+
+
+def test_the_deployment_page_lists_every_secret_the_manifests_reference(
+    rendered: list[Resource],
+) -> None:
+    names: set[str] = {"switchboard-tls"}  # the Ingress's certificate
+    for resource in rendered:
+        if resource["kind"] not in {"Deployment", "Job"}:
+            continue
+        pod = resource["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            for item in container.get("env", []):
+                if "valueFrom" in item:
+                    names.add(item["valueFrom"]["secretKeyRef"]["name"])
+    credentials = one(rendered, "ServiceMonitor", "switchboard")["spec"]["endpoints"][0]
+    names.add(credentials["authorization"]["credentials"]["name"])
+    page = section("Deploy on Kubernetes", "docs/deployment.md")
+    for name in names:
+        documented = name.replace(name.removeprefix("switchboard-"), "<service>")
+        assert f"`{name}`" in page or (
+            name.removeprefix("switchboard-") in SERVICES and f"`{documented}`" in page
+        ), f"docs/deployment.md does not say how to create the Secret {name}"
