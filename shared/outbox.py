@@ -69,12 +69,14 @@ class OutboxRelay:
         table: Table,
         batch: int = 500,
         poll_interval_s: float = 0.5,
+        publish_timeout_s: float = 60.0,
     ) -> None:
         self._database = database
         self._producer = producer
         self._table = table
         self._batch = batch
         self._poll_interval_s = poll_interval_s
+        self._publish_timeout_s = publish_timeout_s
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -116,8 +118,13 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
+            # Waits for the producer to settle what it sent rather than sending it again:
+            # records given up on after a webhook's few seconds may still reach the broker
+            # once it answers, and a second send would add a copy of each. The producer
+            # fails what the broker did not take within its request timeout.
             await self._producer.publish_many(
-                [OutgoingRecord(row.topic, row.key, row.value) for row in rows]
+                [OutgoingRecord(row.topic, row.key, row.value) for row in rows],
+                timeout_s=self._publish_timeout_s,
             )
             await session.execute(delete(t).where(t.c.id.in_([row.id for row in rows])))
         return len(rows)

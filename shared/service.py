@@ -26,6 +26,7 @@ from shared.errors import NotFound, PayloadTooLarge, Unauthorized, install_error
 from shared.kafka import EventProducer
 from shared.logs import configure_logging
 from shared.observability import RequestMetricsMiddleware, exposition, forget_this_process
+from shared.openapi import document_webhooks
 from shared.settings import PlatformSettings
 
 __all__ = [
@@ -304,4 +305,5 @@ def create_service_app(
     app.include_router(_health_router(platform))
     for router in routers:
         app.include_router(router)
+    document_webhooks(app)
     return app

@@ -8,6 +8,7 @@ from services.phone.endpoints import router
 from services.phone.settings import PhoneSettings
 from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC, ROUTING_TOPIC
 from shared.outbound import install as install_outbound
+from shared.outbox import OutboxRelay
 from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
 
@@ -17,6 +18,12 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
     settings = settings or PhoneSettings()
 
     async def on_startup(runtime: Runtime) -> None:
+        # One relay of the connector's outbox: the statuses of replies and the call events
+        # the voice webhook keeps there until the broker takes them.
+        relay = OutboxRelay(
+            database=runtime.database, producer=runtime.producer, table=models.outbox
+        )
+        runtime.provide(relay)
         install_outbound(
             runtime,
             settings=settings,
@@ -24,6 +31,7 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
             outbox=models.outbox,
             transports=outbound.transports(settings),
             wants=outbound.may_be_delivered,
+            relay=relay,
         )
         install_privacy(
             runtime,

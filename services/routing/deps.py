@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from services.routing import access
 from services.routing.bootstrap import Wakeup
+from services.routing.console import auth as console_auth
 from services.routing.domain import Agent
 from services.routing.feed import AgentFeed
 from services.routing.matching import Matcher
@@ -45,12 +46,17 @@ UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 async def current_principal(
+    request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """Who the request's bearer token belongs to: the admin, an agent, a supervisor or a
-    machine (401 when the token is unknown, expired or revoked)."""
+    machine (401 when the token is unknown, expired or revoked); without a token, the agent
+    or supervisor whose console session cookie it carries."""
+    if authorization is None and console_auth.has_session_cookie(request):
+        agent = await console_auth.cookie_agent(request, database, settings)
+        return Principal(agent.role, agent.id)
     token = bearer_token(authorization)
     if is_admin_token(settings.admin_token, token):
         return Principal(Role.ADMIN)
@@ -60,9 +66,15 @@ async def current_principal(
 
 
 async def current_agent(
-    database: DatabaseDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Agent:
-    """The agent (or supervisor) whose bearer token the request carries."""
+    """The agent (or supervisor) whose bearer token the request carries, else whose console
+    session cookie."""
+    if authorization is None and console_auth.has_session_cookie(request):
+        return await console_auth.cookie_agent(request, database, settings)
     token = bearer_token(authorization)
     async with UnitOfWork(database) as uow:
         _, agent = await access.principal_of(uow, token=token)

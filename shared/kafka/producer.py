@@ -46,9 +46,13 @@ def interaction_record(event: InteractionEvent) -> OutgoingRecord:
     return OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json())
 
 
-async def publish_interactions(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
+async def publish_interactions(
+    producer: EventProducer, events: Sequence[InteractionEvent], *, timeout_s: float | None = None
+) -> None:
     """Publish interaction events together; return once the broker acknowledged them all."""
-    await producer.publish_many([interaction_record(event) for event in events])
+    await producer.publish_many(
+        [interaction_record(event) for event in events], timeout_s=timeout_s
+    )
 
 
 class EventProducer:
@@ -148,12 +152,16 @@ class EventProducer:
         :class:`RecordTooLarge` when it is larger than a request may be."""
         await self.publish_many([record])
 
-    async def publish_many(self, records: Sequence[OutgoingRecord]) -> None:
+    async def publish_many(
+        self, records: Sequence[OutgoingRecord], *, timeout_s: float | None = None
+    ) -> None:
         """Publish records together; return once the broker acknowledged every one of them.
 
         Raises :class:`RecordTooLarge`, before sending any, when one of them is larger than
         ``KAFKA_MAX_REQUEST_SIZE`` (or the broker refuses its size): retrying cannot help.
-        Raises :class:`BrokerUnavailable` when the broker does not acknowledge in time.
+        Raises :class:`BrokerUnavailable` when the broker does not acknowledge within
+        ``timeout_s``, by default ``KAFKA_PUBLISH_TIMEOUT_S``. Records given up on may
+        still reach the broker later: the producer keeps sending what it took.
         """
         if not records:
             return
@@ -168,7 +176,8 @@ class EventProducer:
         if producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
         try:
-            async with asyncio.timeout(self._settings.kafka_publish_timeout_s):
+            budget = self._settings.kafka_publish_timeout_s if timeout_s is None else timeout_s
+            async with asyncio.timeout(budget):
                 pending = [
                     await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers))
                     for r in records
