@@ -110,6 +110,9 @@ def main() -> None:
                 sys.executable,
                 "-m",
                 "honcho",
+                # Not compose's .env (production secrets): the environment is already set.
+                "-e",
+                str(RUN_DIR / "stack.env"),
                 "-f",
                 str(RUN_DIR / "Procfile"),
                 "-d",
