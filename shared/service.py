@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.auth import bearer_token
 from shared.db import Database
 from shared.errors import NotFound, PayloadTooLarge, Unauthorized, install_error_handlers
@@ -259,12 +260,13 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(name, platform.log_level)
+        configure_logging(name, platform.log_level, access_log=platform.access_log)
+        tracer = tracing.start(name)
         runtime = Runtime(
             name=name,
             platform=platform,
-            producer=EventProducer(platform, topics=topics),
-            database=Database(platform),
+            producer=EventProducer(platform, topics=topics, tracer=tracer),
+            database=Database(platform, tracer=tracer),
         )
         if settings is not None:
             runtime.provide(settings)
@@ -286,6 +288,7 @@ def create_service_app(
             await asyncio.gather(*(worker.stop() for worker in runtime.workers))
             await runtime.producer.stop()
             await runtime.database.close()
+            tracing.stop(name)
 
     docs = platform.serves_api_docs
     app = FastAPI(
@@ -298,7 +301,7 @@ def create_service_app(
     )
     if max_body_bytes is not None:
         app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
-    app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(RequestMetricsMiddleware, service=name)
     install_error_handlers(app)
     app.include_router(_health_router(platform))
     for router in routers:

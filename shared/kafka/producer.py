@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 
+from shared import tracing
 from shared.errors import BrokerUnavailable, RecordTooLarge
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka.connection import client_options
 from shared.kafka.topics import ensure_topics
 from shared.observability import EVENTS_PUBLISHED, PUBLISH_FAILURES
+from shared.request_log import note_events
 from shared.settings import PlatformSettings
 
 __all__ = ["EventProducer", "OutgoingRecord", "interaction_record", "publish_interactions"]
@@ -48,6 +51,7 @@ def interaction_record(event: InteractionEvent) -> OutgoingRecord:
 
 async def publish_interactions(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
     """Publish interaction events together; return once the broker acknowledged them all."""
+    note_events(events)
     await producer.publish_many([interaction_record(event) for event in events])
 
 
@@ -58,10 +62,21 @@ class EventProducer:
     answers ``/healthz``) while the broker is still coming up; until it is
     connected every publish raises :class:`BrokerUnavailable`. ``topics`` are
     created (with their dead-letter twins) once the broker answers.
+
+    With a ``tracer``, each record gets a ``send`` span, child of the context its headers
+    carry (a record relayed from an outbox) or else of the current one, and leaves with
+    that span's ``traceparent`` in its headers.
     """
 
-    def __init__(self, settings: PlatformSettings, *, topics: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        settings: PlatformSettings,
+        *,
+        topics: Iterable[str] = (),
+        tracer: Tracer | None = None,
+    ) -> None:
         self._settings = settings
+        self.tracer = tracer
         self._topics = tuple(topics)
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -167,6 +182,26 @@ class EventProducer:
         producer = self._producer
         if producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
+        if self.tracer is None:
+            await self._send(producer, records)
+            return
+        spans = [_send_span(self.tracer, r) for r in records]
+        traced = [
+            OutgoingRecord(r.topic, r.key, r.value, tracing.with_trace_headers(r.headers, span))
+            for r, span in zip(records, spans, strict=True)
+        ]
+        try:
+            await self._send(producer, traced)
+        except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                span.end()
+            raise
+        for span in spans:
+            span.end()
+
+    async def _send(self, producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]) -> None:
         try:
             async with asyncio.timeout(self._settings.kafka_publish_timeout_s):
                 pending = [
@@ -185,3 +220,18 @@ class EventProducer:
             ) from exc
         for r in records:
             EVENTS_PUBLISHED.labels(r.topic).inc()
+
+
+def _send_span(tracer: Tracer, record: OutgoingRecord) -> Span:
+    """A producer span for ``record``: child of the context it carries, else of the current one."""
+    return tracer.start_span(
+        f"send {record.topic}",
+        context=tracing.extract(record.headers),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": record.topic,
+            "messaging.message.body.size": len(record.value),
+        },
+    )
