@@ -6,7 +6,7 @@ import logging
 import time
 from contextlib import AbstractContextManager, nullcontext
 
-from opentelemetry.trace import Span, SpanKind, StatusCode, use_span
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, use_span
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,14 +67,13 @@ class RequestMetricsMiddleware:
     """Counts and times requests per route template (not per raw path, to bound cardinality).
 
     Each request also gets an id (the client's ``X-Request-ID`` when sane, else a new one,
-    echoed in the response), a server span while tracing is on for ``service``, and, when
+    echoed in the response), a server span while tracing is on, and, when
     it changes something (a webhook, an API write), one log line: its outcome, the events
     it published, their conversation keys and its trace id.
     """
 
-    def __init__(self, app: ASGIApp, service: str = "") -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +83,10 @@ class RequestMetricsMiddleware:
         status = 500
         headers = dict(scope["headers"])
         note, token = open_request(request_id_from(headers.get(b"x-request-id")))
-        tracer = tracing.tracer(self.service)
+        # The running service's tracer (see shared.service.Runtime), None while tracing is off.
+        tracer: Tracer | None = getattr(
+            getattr(scope["app"].state, "runtime", None), "tracer", None
+        )
         span: Span | None = None
         scoped: AbstractContextManager[object] = nullcontext()
         if tracer is not None and scope["path"] not in _UNTRACED_PATHS:

@@ -17,6 +17,7 @@ from typing import Annotated, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import Tracer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -68,6 +69,8 @@ class Runtime:
     platform: PlatformSettings
     producer: EventProducer
     database: Database
+    #: The service's tracer while tracing is on (``OTEL_*``), else None.
+    tracer: Tracer | None = None
     workers: list[Worker] = field(default_factory=list)
     _provided: dict[type, object] = field(default_factory=dict)
 
@@ -267,6 +270,7 @@ def create_service_app(
             platform=platform,
             producer=EventProducer(platform, topics=topics, tracer=tracer),
             database=Database(platform, tracer=tracer),
+            tracer=tracer,
         )
         if settings is not None:
             runtime.provide(settings)
@@ -301,7 +305,7 @@ def create_service_app(
     )
     if max_body_bytes is not None:
         app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
-    app.add_middleware(RequestMetricsMiddleware, service=name)
+    app.add_middleware(RequestMetricsMiddleware)
     install_error_handlers(app)
     app.include_router(_health_router(platform))
     for router in routers:

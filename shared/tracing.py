@@ -59,6 +59,8 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 #: service name -> its provider, while tracing is on for it.
 _providers: dict[str, TracerProvider] = {}
 _tracers: dict[str, Tracer] = {}
+#: How many running instances of each service use its provider.
+_users: dict[str, int] = {}
 #: Set by :func:`trace_to` (tests): every service sends its spans there, whatever the env.
 _forced: SpanProcessor | None = None
 
@@ -105,6 +107,7 @@ def start(service: str) -> Tracer | None:
     ``OTEL_SERVICE_NAME``, or ``switchboard-<service>``.
     """
     if service in _tracers:
+        _users[service] += 1
         return _tracers[service]
     names = [] if _forced is not None else _exporter_names(os.environ)
     if _forced is None and not names:
@@ -120,6 +123,7 @@ def start(service: str) -> Tracer | None:
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
     _providers[service] = provider
     _tracers[service] = provider.get_tracer(f"switchboard.{service}")
+    _users[service] = 1
     log.info("tracing on", extra={"exporters": names or ["test"]})
     return _tracers[service]
 
@@ -135,7 +139,15 @@ def tracer(service: str) -> Tracer | None:
 
 
 def stop(service: str) -> None:
-    """Export what ``service``'s spans are still buffered, and stop tracing it."""
+    """Export what ``service``'s spans are still buffered, and stop tracing it.
+
+    Two instances of one service in a process (tests) share its provider: the last to stop
+    shuts it down.
+    """
+    _users[service] = _users.get(service, 1) - 1
+    if _users[service] > 0:
+        return
+    del _users[service]
     _tracers.pop(service, None)
     provider = _providers.pop(service, None)
     if provider is None:

@@ -172,6 +172,27 @@ class EventProducer:
         """
         if not records:
             return
+        if self.tracer is None:
+            await self._checked_send(records)
+            return
+        spans = [_send_span(self.tracer, r) for r in records]
+        traced = [
+            OutgoingRecord(r.topic, r.key, r.value, tracing.with_trace_headers(r.headers, span))
+            for r, span in zip(records, spans, strict=True)
+        ]
+        try:
+            await self._checked_send(traced)
+        except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                span.end()
+            raise
+        for span in spans:
+            span.end()
+
+    async def _checked_send(self, records: Sequence[OutgoingRecord]) -> None:
+        """Refuse an oversized record (trace headers included) before sending any, then send."""
         limit = self._settings.kafka_max_request_size
         for r in records:
             if r.size > limit:
@@ -182,24 +203,7 @@ class EventProducer:
         producer = self._producer
         if producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
-        if self.tracer is None:
-            await self._send(producer, records)
-            return
-        spans = [_send_span(self.tracer, r) for r in records]
-        traced = [
-            OutgoingRecord(r.topic, r.key, r.value, tracing.with_trace_headers(r.headers, span))
-            for r, span in zip(records, spans, strict=True)
-        ]
-        try:
-            await self._send(producer, traced)
-        except Exception as exc:
-            for span in spans:
-                span.record_exception(exc)
-                span.set_status(StatusCode.ERROR, type(exc).__name__)
-                span.end()
-            raise
-        for span in spans:
-            span.end()
+        await self._send(producer, records)
 
     async def _send(self, producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]) -> None:
         try:
