@@ -11,13 +11,21 @@ from typing import Any
 import httpx
 import pytest
 from opentelemetry.sdk import trace as sdk_trace
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanKind
 
+from services.social.models import outbox
 from shared import tracing
+from shared.db import Database
 from shared.events import INTERACTIONS_TOPIC, ROUTING_TOPIC
+from shared.kafka import EventProducer, OutgoingRecord
+from shared.kafka.topics import ensure_topics
+from shared.outbox import OutboxRelay, enqueue
+from shared.settings import PlatformSettings
 from tests.routing.support import eventually
+from tests.support import ledger
 from tests.support.kafka import read_topic
 from tests.support.tracing import (
     METRICS_ADMIN,
@@ -152,3 +160,34 @@ def test_tracing_is_on_only_when_an_exporter_or_an_endpoint_is_set(
     environ: dict[str, str], on: bool
 ) -> None:
     assert tracing.requested(environ) is on
+
+
+async def test_the_outbox_keeps_a_records_headers_and_the_trace_of_the_transaction_that_wrote_it(
+    broker: str, platform: PlatformSettings, producer: EventProducer, database: Database
+) -> None:
+    topic = ledger.new_topic()
+    await ensure_topics(platform, [topic])
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("test")
+    traced = Database(platform, tracer=tracer)
+    try:
+        with tracer.start_as_current_span("writer"):
+            async with traced.transaction() as session:
+                record = OutgoingRecord(topic, b"k", b"v", (("x-note", b"kept"),))
+                await enqueue(session, outbox, [record])
+    finally:
+        await traced.close()
+    # An untraced relay, later: the record still carries its writer's context.
+    relay = OutboxRelay(database=database, producer=producer, table=outbox)
+    while await relay.relay_once():
+        pass
+
+    (published,) = await read_topic(broker, topic)
+    assert header(published, "x-note") == b"kept"
+    traceparent = header(published, "traceparent")
+    assert traceparent is not None
+    (transaction,) = [s for s in spans.get_finished_spans() if s.name == "transaction"]
+    _, trace_hex, parent_hex, _ = traceparent.decode().split("-")
+    assert (int(trace_hex, 16), int(parent_hex, 16)) == ids(transaction)
