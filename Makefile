@@ -6,13 +6,24 @@ STAMP := $(VENV)/.installed
 FUZZ_TESTS := tests/chat/test_fuzz.py tests/email/test_fuzz.py tests/phone/test_fuzz.py \
 	tests/phone/test_twilio.py tests/social/test_fuzz.py
 
-.PHONY: run test drill fuzz bench lint format tail dlq-replay migrate schema clean browser
+.PHONY: run test lock drill fuzz bench lint format tail dlq-replay migrate schema clean browser
 
-$(STAMP): pyproject.toml
+# The dependencies come from the lock files (hashes checked), the same pins as the image's
+# (deploy/Dockerfile installs requirements.lock, which requirements-dev.lock contains).
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## lock: re-pin requirements-dev.lock and requirements.lock from pyproject.toml (run after
+##   changing a dependency; make test checks they agree)
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-header --quiet
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements-dev.lock
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) -c requirements-dev.lock \
+		-o requirements.lock
 
 ## run: start the broker, Postgres, migrations and all six services (Ctrl-C stops all)
 run: $(STAMP)

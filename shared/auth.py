@@ -14,13 +14,18 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from shared.errors import Forbidden, Unauthorized
 from shared.events.access import Role
 
 __all__ = [
+    "BearerToken",
+    "OptionalBearerToken",
     "Principal",
     "SurveyGrant",
     "bearer_token",
@@ -63,6 +68,33 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
     return token.strip()
+
+
+#: The OpenAPI security scheme of every token-protected endpoint; a missing or non-bearer
+#: header is refused by :func:`bearer` with our own 401 body.
+_BEARER = HTTPBearer(auto_error=False, description="A token: admin, agent, supervisor or machine.")
+
+
+async def optional_bearer(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> str | None:
+    """The request's bearer token, or None without one."""
+    if credentials is None or not credentials.credentials.strip():
+        return None
+    return credentials.credentials.strip()
+
+
+async def bearer(token: Annotated[str | None, Depends(optional_bearer)]) -> str:
+    """The request's bearer token (401 without one)."""
+    if token is None:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    return token
+
+
+#: An endpoint's bearer token, shown in the OpenAPI document as a security scheme.
+BearerToken = Annotated[str, Depends(bearer)]
+#: The same, where another credential (a session cookie) may stand in for it.
+OptionalBearerToken = Annotated[str | None, Depends(optional_bearer)]
 
 
 def is_admin_token(configured: SecretStr, token: str) -> bool:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
+from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import (
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared import tracing
 from shared.clock import utc_now
 from shared.settings import PlatformSettings
 
@@ -93,9 +95,14 @@ async def claim_events(
 
 
 class Database:
-    """An engine and its sessions; the one place where transactions commit."""
+    """An engine and its sessions; the one place where transactions commit.
 
-    def __init__(self, settings: PlatformSettings) -> None:
+    With a ``tracer``, a transaction run inside a trace (a request, a consumed batch, a
+    delivery) gets a span; the background polls that find nothing start no trace.
+    """
+
+    def __init__(self, settings: PlatformSettings, *, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer
         self.engine: AsyncEngine = create_async_engine(
             async_url(settings.database_url),
             pool_size=settings.database_pool_size,
@@ -108,8 +115,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits when the block ends, or rolls back on error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        if self.tracer is None or not tracing.in_trace():
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        with self.tracer.start_as_current_span(
+            "transaction", kind=SpanKind.CLIENT, attributes={"db.system.name": "postgresql"}
+        ):
+            async with self._sessions() as session, session.begin():
+                yield session
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """True when the database answers ``SELECT 1`` within ``timeout`` seconds."""

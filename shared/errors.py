@@ -17,6 +17,7 @@ __all__ = [
     "BadRequest",
     "BrokerUnavailable",
     "Conflict",
+    "DatabaseUnavailable",
     "Forbidden",
     "NotFound",
     "PayloadTooLarge",
@@ -102,6 +103,14 @@ class BrokerUnavailable(SwitchboardError):
 
     status_code = 503
     code = "broker_unavailable"
+    headers = {"Retry-After": "5"}
+
+
+class DatabaseUnavailable(SwitchboardError):
+    """Postgres did not answer: the provider should retry."""
+
+    status_code = 503
+    code = "database_unavailable"
     headers = {"Retry-After": "5"}
 
 

@@ -1,5 +1,8 @@
 """JSON logs, one object per line, with the event id when there is one.
 
+A line written while a request is answered carries its ``request_id``; one written inside
+a trace carries its ``trace_id``.
+
 Query-string values of parameters that carry credentials (``?token=``, ``crc_token``,
 ``hub.verify_token``, signatures...) are replaced by ``[redacted]`` in every line, so an
 access log or a client's request log never holds a usable token.
@@ -14,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from shared import tracing
+from shared.request_log import current_request
 
 __all__ = ["configure_logging", "redact_query_secrets"]
 
@@ -63,6 +69,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact_query_secrets(record.getMessage()),
         }
+        request = current_request()
+        if request is not None:
+            entry["request_id"] = request.request_id
+        trace_id = tracing.current_trace_id()
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
                 entry[key] = redact_query_secrets(value) if isinstance(value, str) else value
@@ -71,8 +83,11 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every log record to stderr as JSON tagged with the service name."""
+def configure_logging(service: str, level: str = "INFO", *, access_log: bool = True) -> None:
+    """Send every log record to stderr as JSON tagged with the service name.
+
+    ``access_log`` keeps uvicorn's line per request (its query's credentials redacted).
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
@@ -82,4 +97,4 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.INFO if access_log else logging.WARNING)

@@ -17,15 +17,18 @@ from typing import Annotated, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import Tracer
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.auth import bearer_token
 from shared.db import Database
 from shared.errors import NotFound, PayloadTooLarge, Unauthorized, install_error_handlers
 from shared.kafka import EventProducer
 from shared.logs import configure_logging
 from shared.observability import RequestMetricsMiddleware, exposition, forget_this_process
+from shared.openapi import document_webhooks
 from shared.settings import PlatformSettings
 
 __all__ = [
@@ -66,6 +69,8 @@ class Runtime:
     platform: PlatformSettings
     producer: EventProducer
     database: Database
+    #: The service's tracer while tracing is on (``OTEL_*``), else None.
+    tracer: Tracer | None = None
     workers: list[Worker] = field(default_factory=list)
     _provided: dict[type, object] = field(default_factory=dict)
 
@@ -259,12 +264,14 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(name, platform.log_level)
+        configure_logging(name, platform.log_level, access_log=platform.access_log)
+        tracer = tracing.start(name)
         runtime = Runtime(
             name=name,
             platform=platform,
-            producer=EventProducer(platform, topics=topics),
-            database=Database(platform),
+            producer=EventProducer(platform, topics=topics, tracer=tracer),
+            database=Database(platform, tracer=tracer),
+            tracer=tracer,
         )
         if settings is not None:
             runtime.provide(settings)
@@ -286,6 +293,7 @@ def create_service_app(
             await asyncio.gather(*(worker.stop() for worker in runtime.workers))
             await runtime.producer.stop()
             await runtime.database.close()
+            tracing.stop(name)
             forget_this_process()
 
     docs = platform.serves_api_docs
@@ -304,4 +312,5 @@ def create_service_app(
     app.include_router(_health_router(platform))
     for router in routers:
         app.include_router(router)
+    document_webhooks(app)
     return app

@@ -31,6 +31,8 @@ class PlatformSettings(BaseSettings):
         default="development", validation_alias="SWITCHBOARD_ENV"
     )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    # uvicorn's access log (one line per request, token query values redacted).
+    access_log: bool = Field(default=True, validation_alias="SWITCHBOARD_ACCESS_LOG")
     # The interactive API docs (/docs, /openapi.json): on in development, off in production
     # unless asked for.
     api_docs: bool | None = Field(default=None, validation_alias="SWITCHBOARD_API_DOCS")

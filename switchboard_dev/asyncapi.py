@@ -84,6 +84,18 @@ DEAD_LETTER_HEADERS = {
 }
 
 
+#: Headers any record may carry: the writer's W3C trace context, when tracing is on.
+TRACE_HEADERS = {
+    "traceparent": "W3C trace context of the span that wrote the record (tracing on only)",
+    "tracestate": "W3C vendor trace state, with traceparent",
+}
+
+
+def _header_schema(headers: dict[str, str]) -> dict[str, Any]:
+    properties = {name: {"type": "string", "description": text} for name, text in headers.items()}
+    return {"type": "object", "properties": properties}
+
+
 def _hoisted(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
     """The model's schema with its definitions moved into ``schemas``; a reference to it."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -94,16 +106,13 @@ def _hoisted(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dead_letter_message(topic: Topic) -> dict[str, Any]:
-    properties = {
-        name: {"type": "string", "description": text} for name, text in DEAD_LETTER_HEADERS.items()
-    }
     return {
         "name": f"{topic.model.__name__}DeadLetter",
         "title": f"A {topic.address} record a consumer could not handle",
         "contentType": "application/json",
         "summary": "The original key, value and headers, plus dlq.* headers. "
         "`make dlq-replay TOPIC=...` republishes it to its topic.",
-        "headers": {"type": "object", "properties": properties},
+        "headers": _header_schema({**TRACE_HEADERS, **DEAD_LETTER_HEADERS}),
         "payload": {"$ref": f"#/components/schemas/{topic.model.__name__}"},
         "bindings": {"kafka": {"key": {"type": "string", "description": topic.key}}},
     }
@@ -122,6 +131,7 @@ def asyncapi_document() -> dict[str, Any]:
             "name": name,
             "title": (topic.model.__doc__ or name).strip().splitlines()[0],
             "contentType": "application/json",
+            "headers": _header_schema(TRACE_HEADERS),
             "payload": _hoisted(topic.model, schemas),
             "bindings": {"kafka": {"key": {"type": "string", "description": topic.key}}},
         }

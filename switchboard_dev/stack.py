@@ -48,7 +48,7 @@ def service_command(name: str, port: int, *, workers: int = 1) -> str:
     """How ``make run`` starts a service: ``workers`` processes share its port."""
     command = (
         f"{shlex.quote(sys.executable)} -m uvicorn --factory services.{name}.app:create_app "
-        f"--host 127.0.0.1 --port {port} --loop uvloop --http httptools --no-access-log "
+        f"--host 127.0.0.1 --port {port} --loop uvloop --http httptools "
         f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_S} --ws-max-size {WS_MAX_SIZE}"
     )
     if workers == 1:
@@ -110,6 +110,9 @@ def main() -> None:
                 sys.executable,
                 "-m",
                 "honcho",
+                # Not compose's .env (production secrets): the environment is already set.
+                "-e",
+                str(RUN_DIR / "stack.env"),
                 "-f",
                 str(RUN_DIR / "Procfile"),
                 "-d",

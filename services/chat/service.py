@@ -83,22 +83,34 @@ async def publish_generic(
 
 
 async def publish_slack_once(
-    database: Database, producer: EventProducer, *, slack_event_id: str, event: InteractionEvent
+    database: Database,
+    producer: EventProducer,
+    *,
+    slack_event_id: str,
+    event: InteractionEvent,
+    timeout_s: float,
 ) -> bool:
     """Publish a Slack message unless its event id was published before (a Slack retry).
 
     The id is recorded in the same transaction that waits for the broker, so a
-    503 leaves it unrecorded and Slack's retry goes through.
+    503 leaves it unrecorded and Slack's retry goes through. The broker gets
+    ``timeout_s`` at most: Slack takes no answer after 3 s as a failure and resends
+    at once.
     """
     async with database.transaction() as session:
         if not await repository.claim_slack_event(session, slack_event_id, utc_now()):
             return False
-        await publish_events(producer, [event])
+        await publish_interactions(producer, [event], timeout_s=timeout_s)
     return True
 
 
 async def receive_slack(
-    database: Database, producer: EventProducer, *, body: bytes, received_at: datetime
+    database: Database,
+    producer: EventProducer,
+    *,
+    body: bytes,
+    received_at: datetime,
+    publish_timeout_s: float,
 ) -> dict[str, Any]:
     """Answer one verified Slack Events API request: a challenge, a publish, or why not."""
     try:
@@ -119,6 +131,10 @@ async def receive_slack(
         return {"event_ids": [], "ignored": reason}
     event = slack.to_event(envelope, message, received_at=received_at)
     published = await publish_slack_once(
-        database, producer, slack_event_id=envelope.event_id, event=event
+        database,
+        producer,
+        slack_event_id=envelope.event_id,
+        event=event,
+        timeout_s=publish_timeout_s,
     )
     return {"event_ids": [str(event.event_id)] if published else [], "retry": not published}

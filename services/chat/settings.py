@@ -28,6 +28,13 @@ class ChatSettings(ServiceSettings, OutboundSettings, GenericWebhookSettings, Pr
     slack_tolerance_s: int = Field(
         default=300, ge=1, description="Oldest X-Slack-Request-Timestamp accepted, in seconds."
     )
+    slack_publish_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        lt=3,
+        description="How long a Slack event waits for the broker before it is answered 503 "
+        "(Slack wants an answer within 3 s); KAFKA_PUBLISH_TIMEOUT_S when that is shorter.",
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_message_chars: int = Field(default=4000, ge=1, description="Longest visitor message.")
     idle_timeout_s: float = Field(

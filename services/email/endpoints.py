@@ -24,9 +24,17 @@ from shared.db import Database
 from shared.errors import invalid_body
 from shared.events import InteractionEvent
 from shared.kafka import EventProducer
+from shared.openapi import webhook
+from shared.refusals import final_refusals
 from shared.service import read_body
 
 router = APIRouter(prefix="/inbound", tags=["email"])
+
+#: Mailgun retries a route POST for 8 hours unless it is answered 406, Postmark an inbound
+#: webhook for 10.5 hours unless 403: their requests no retry can change get that status.
+#: (A wrong signature or password stays 401, retried: the usual cause is a rotated secret.)
+MAILGUN_FINAL = Depends(final_refusals(status_code=406))
+POSTMARK_FINAL = Depends(final_refusals(status_code=403))
 
 
 def _accepted(event: InteractionEvent) -> Accepted:
@@ -64,7 +72,40 @@ async def _receive(
     return _accepted(event)
 
 
-@router.post("/mailgun", response_model=Accepted)
+#: What the connector reads of the providers' forms.
+MAILGUN_FORM = {
+    "timestamp": "signature: Unix seconds",
+    "token": "signature: a random token, accepted once",
+    "signature": "signature: hex HMAC-SHA256 of timestamp + token with the signing key",
+    "sender": "the envelope sender",
+    "From": "the From header",
+    "subject": "the subject",
+    "body-plain": "the text part (or body-mime: the whole message)",
+    "Message-Id": "the message id",
+    "message-headers": "JSON list of [name, value] headers",
+    "attachment-count": "attachments follow as attachment-1...",
+}
+SENDGRID_FORM = {
+    "from": "the From header",
+    "subject": "the subject",
+    "text": "the text part (or email: the whole message, in raw mode)",
+    "headers": "the headers, as text",
+    "envelope": "JSON with from and to",
+    "SPF": "SendGrid's SPF verdict",
+    "dkim": "SendGrid's DKIM verdicts",
+    "attachments": "how many; attachment1... follow",
+}
+
+
+@router.post(
+    "/mailgun",
+    response_model=Accepted,
+    dependencies=[MAILGUN_FINAL],
+    openapi_extra=webhook(
+        signature="MailgunSignature", form=MAILGUN_FORM, media_type="multipart/form-data"
+    ),
+    responses={406: {"description": "Refused for good (bad input, a replay): not retried"}},
+)
 async def mailgun_inbound(
     post: VerifiedMailgunPost,
     settings: SettingsDep,
@@ -83,7 +124,14 @@ async def mailgun_inbound(
     )
 
 
-@router.post("/sendgrid", response_model=Accepted, dependencies=[Depends(sendgrid_basic_auth)])
+@router.post(
+    "/sendgrid",
+    response_model=Accepted,
+    dependencies=[Depends(sendgrid_basic_auth)],
+    openapi_extra=webhook(
+        signature="BasicAuth", form=SENDGRID_FORM, media_type="multipart/form-data"
+    ),
+)
 async def sendgrid_inbound(
     request: Request, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> Accepted:
@@ -102,7 +150,13 @@ async def sendgrid_inbound(
     )
 
 
-@router.post("/postmark", response_model=Accepted, dependencies=[Depends(postmark_basic_auth)])
+@router.post(
+    "/postmark",
+    response_model=Accepted,
+    dependencies=[POSTMARK_FINAL, Depends(postmark_basic_auth)],
+    openapi_extra=webhook(signature="BasicAuth", body=PostmarkInbound),
+    responses={403: {"description": "Refused for good (bad input): not retried"}},
+)
 async def postmark_inbound(
     request: Request, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> Accepted:
@@ -122,7 +176,16 @@ async def postmark_inbound(
     )
 
 
-@router.post("/mime", response_model=Accepted, dependencies=[Depends(mime_bearer)])
+@router.post(
+    "/mime",
+    response_model=Accepted,
+    dependencies=[Depends(mime_bearer)],
+    openapi_extra=webhook(
+        signature="BearerToken",
+        media_type="message/rfc822",
+        form={"message": "one whole RFC 5322 message, headers and body"},
+    ),
+)
 async def mime_inbound(
     request: Request, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> Accepted:

@@ -19,7 +19,7 @@ from services.email.mime import ParsedEmail
 from services.email.text import strip_reply
 from shared.clock import utc_now
 from shared.db import Database
-from shared.errors import SwitchboardError, Unauthorized, UnprocessableEntity
+from shared.errors import DatabaseUnavailable, SwitchboardError, UnprocessableEntity
 from shared.events import (
     Channel,
     Content,
@@ -185,12 +185,11 @@ class MailgunToken:
     form_sha256: str
 
 
-class DatabaseUnavailable(SwitchboardError):
-    """Postgres did not answer: the provider should retry."""
+class TokenReplayed(SwitchboardError):
+    """A Mailgun token spent on another form: a replay, refused for good."""
 
-    status_code = 503
-    code = "database_unavailable"
-    headers = {"Retry-After": "5"}
+    status_code = 409
+    code = "token_replayed"
 
 
 def thread_key(parsed: ParsedEmail, known: dict[str, str]) -> str:
@@ -236,7 +235,7 @@ async def accept(
     provider's retry (same token) is accepted. A final 4xx about the content keeps
     the token spent. The same token with the same form again is the provider retrying
     a request whose answer it lost: it is handled again (the event keeps its id, so
-    consumers count it once). With another form it is a replay, refused with 401.
+    consumers count it once). With another form it is a replay, refused for good.
     """
     try:
         return await _accept(
@@ -342,7 +341,7 @@ async def _spend(session: AsyncSession, token: MailgunToken, received_at: dateti
         form_sha256=token.form_sha256,
     )
     if not claimed:
-        raise Unauthorized(
+        raise TokenReplayed(
             "this Mailgun token was already used with another form: the request is a replay"
         )
     await repository.forget_mailgun_tokens_before(

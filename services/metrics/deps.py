@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends
 
 from services.metrics.repository import credentials
 from services.metrics.settings import MetricsSettings
-from shared.auth import Principal, bearer_token, is_admin_token, token_sha256
+from shared.auth import BearerToken, Principal, is_admin_token, token_sha256
 from shared.clock import utc_now
 from shared.errors import Unauthorized
 from shared.events import Role
@@ -26,12 +26,14 @@ SettingsDep = Annotated[MetricsSettings, Depends(provided(MetricsSettings))]
 
 
 async def current_principal(
-    database: DatabaseDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
+    database: DatabaseDep, settings: SettingsDep, token: BearerToken
 ) -> Principal:
     """The admin (``METRICS_ADMIN_TOKEN``), or the holder of a token routing issued."""
-    token = bearer_token(authorization)
+    return await principal_of(database, settings, token)
+
+
+async def principal_of(database: DatabaseDep, settings: SettingsDep, token: str) -> Principal:
+    """Who holds ``token`` (401 when nobody does)."""
     if is_admin_token(settings.admin_token, token):
         return Principal(Role.ADMIN)
     async with database.transaction() as session:

@@ -9,6 +9,7 @@ from services.phone.settings import PhoneSettings
 from shared.events import INTERACTIONS_TOPIC, PRIVACY_TOPIC, ROUTING_TOPIC
 from shared.language import warm_up as warm_up_language
 from shared.outbound import install as install_outbound
+from shared.outbox import OutboxRelay
 from shared.privacy import install as install_privacy
 from shared.service import Runtime, create_service_app
 
@@ -20,6 +21,12 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
     async def on_startup(runtime: Runtime) -> None:
         # The language model loads now, not on the first customer's message.
         warm_up_language()
+        # One relay of the connector's outbox: the statuses of replies and the call events
+        # the voice webhook keeps there until the broker takes them.
+        relay = OutboxRelay(
+            database=runtime.database, producer=runtime.producer, table=models.outbox
+        )
+        runtime.provide(relay)
         install_outbound(
             runtime,
             settings=settings,
@@ -27,6 +34,7 @@ def create_app(settings: PhoneSettings | None = None) -> FastAPI:
             outbox=models.outbox,
             transports=outbound.transports(settings),
             wants=outbound.may_be_delivered,
+            relay=relay,
         )
         install_privacy(
             runtime,

@@ -3,37 +3,85 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
+from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from services.phone import asterisk, service
-from services.phone.deps import DatabaseDep, ProducerDep, SettingsDep
+from services.phone.deps import DatabaseDep, ProducerDep, RelayDep, SettingsDep
 from services.phone.outbound.sms import STATUS_CALLBACK_PATH
 from services.phone.schemas import Accepted, BatchReport, GenericCall
 from services.phone.security import GenericCallLog, TwilioForm, cdr_bearer
 from shared.errors import BadRequest, PayloadTooLarge, problems_of
+from shared.openapi import webhook
 
 router = APIRouter(tags=["phone"])
 
 _CALLS = TypeAdapter(GenericCall | list[GenericCall])
 
+#: Twilio reads the answer to a voice or messaging webhook as TwiML (anything else is its
+#: error 12300); its errors (401, 400, 413, 503) keep their JSON body, which only Twilio's
+#: debugger shows.
+FORM = "application/x-www-form-urlencoded"
+_TWIML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/xml": {}}, "description": "TwiML"}
+}
 
-@router.post("/twilio/voice")
+
+#: The form fields of Twilio's webhooks that the connector reads.
+VOICE_FORM = {
+    "CallSid": "the call",
+    "CallStatus": "queued, ringing, in-progress, completed, busy, no-answer, failed, canceled",
+    "From": "the caller (E.164)",
+    "To": "the number called",
+    "Direction": "inbound or outbound-api",
+    "CallDuration": "on completed: seconds",
+    "QueueTime": "seconds waited in the queue",
+}
+SMS_FORM = {
+    "MessageSid": "the message",
+    "From": "the sender (E.164)",
+    "To": "our number",
+    "Body": "the text",
+    "NumMedia": "how many media items (MediaUrl0..., MediaContentType0...)",
+}
+SMS_STATUS_FORM = {
+    "MessageSid": "the reply we sent",
+    "MessageStatus": "queued, sent, delivered, read, undelivered or failed",
+    "ErrorCode": "on undelivered or failed",
+}
+
+
+def _twilio(fields: dict[str, str]) -> dict[str, Any]:
+    return webhook(signature="TwilioSignature", form=fields, media_type=FORM)
+
+
+def _twiml(verbs: str = "") -> Response:
+    document = f"<Response>{verbs}</Response>" if verbs else "<Response/>"
+    return Response(f'<?xml version="1.0" encoding="UTF-8"?>{document}', media_type="text/xml")
+
+
+@router.post(
+    "/twilio/voice", response_class=Response, responses=_TWIML, openapi_extra=_twilio(VOICE_FORM)
+)
 async def twilio_voice(
-    form: TwilioForm, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
+    form: TwilioForm,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    producer: ProducerDep,
+    relay: RelayDep,
 ) -> Response:
-    """Twilio's voice webhook for a new call: record it, answer TwiML that queues the caller."""
-    await service.record_twilio_voice(
-        form, database=database, producer=producer, region=settings.default_region
+    """Twilio's voice webhook for a new call: TwiML that queues the caller, broker or not."""
+    await service.answer_twilio_call(
+        form, database=database, producer=producer, relay=relay, region=settings.default_region
     )
-    queue = settings.voice_queue
-    twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response><Enqueue>{queue}</Enqueue></Response>'
-    return Response(twiml, media_type="text/xml")
+    return _twiml(f"<Enqueue>{escape(settings.voice_queue)}</Enqueue>")
 
 
-@router.post("/twilio/voice/status", response_model=Accepted)
+@router.post("/twilio/voice/status", response_model=Accepted, openapi_extra=_twilio(VOICE_FORM))
 async def twilio_voice_status(
     form: TwilioForm, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> Accepted:
@@ -44,16 +92,16 @@ async def twilio_voice_status(
     return Accepted(event_ids=event_ids)
 
 
-@router.post("/twilio/sms", response_model=Accepted)
-async def twilio_sms(form: TwilioForm, settings: SettingsDep, producer: ProducerDep) -> Accepted:
-    """Twilio Messaging's inbound SMS and MMS webhook."""
-    event_id = await service.publish_twilio_sms(
-        form, producer=producer, region=settings.default_region
-    )
-    return Accepted(event_ids=[event_id])
+@router.post(
+    "/twilio/sms", response_class=Response, responses=_TWIML, openapi_extra=_twilio(SMS_FORM)
+)
+async def twilio_sms(form: TwilioForm, settings: SettingsDep, producer: ProducerDep) -> Response:
+    """Twilio Messaging's inbound SMS and MMS webhook: empty TwiML once published."""
+    await service.publish_twilio_sms(form, producer=producer, region=settings.default_region)
+    return _twiml()
 
 
-@router.post(STATUS_CALLBACK_PATH, response_model=Accepted)
+@router.post(STATUS_CALLBACK_PATH, response_model=Accepted, openapi_extra=_twilio(SMS_STATUS_FORM))
 async def twilio_sms_status(
     form: TwilioForm, settings: SettingsDep, producer: ProducerDep
 ) -> Accepted:
@@ -64,7 +112,16 @@ async def twilio_sms_status(
     return Accepted(event_ids=event_ids)
 
 
-@router.post("/asterisk/cdr", response_model=BatchReport, dependencies=[Depends(cdr_bearer)])
+@router.post(
+    "/asterisk/cdr",
+    response_model=BatchReport,
+    dependencies=[Depends(cdr_bearer)],
+    openapi_extra=webhook(
+        signature="BearerToken",
+        media_type="text/csv",
+        form={"rows": "Asterisk Master.csv lines (cdr_csv), any number, streamed"},
+    ),
+)
 async def asterisk_cdr(
     request: Request, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> BatchReport:
@@ -94,7 +151,11 @@ async def asterisk_cdr(
         ) from None
 
 
-@router.post("/calls", response_model=BatchReport)
+@router.post(
+    "/calls",
+    response_model=BatchReport,
+    openapi_extra=webhook(signature="StandardWebhooks", body=GenericCall | list[GenericCall]),
+)
 async def generic_calls(
     delivery: GenericCallLog, settings: SettingsDep, database: DatabaseDep, producer: ProducerDep
 ) -> BatchReport:

@@ -1,6 +1,17 @@
 """Tables of the phone connector, in Postgres schema `phone`."""
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, Uuid, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
 
 from shared.db import naming_metadata
 from shared.outbound import delivery_table
@@ -25,8 +36,11 @@ call = Table(
 #: One row per agent reply to an SMS or generic call conversation, until it is delivered.
 delivery = delivery_table(metadata)
 
-#: The message.status events of those deliveries, relayed to Kafka after their commit.
+#: Events relayed to Kafka after their commit: the message.status events of those
+#: deliveries, and the call events the voice webhook keeps until the broker takes them.
 outbox = outbox_table(metadata)
+#: A call's later events wait behind its events still in the outbox (found by key).
+Index("ix_outbox_key", outbox.c.key)
 
 #: Generic call logs handled, by webhook-id: retries and replays add nothing again.
 webhook_message = webhook_message_table(metadata)

@@ -1,6 +1,7 @@
 """Every query of the phone connector."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
@@ -8,7 +9,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.phone.calls import CallState, RedirectState
-from services.phone.models import call, call_redirect
+from services.phone.models import call, call_redirect, outbox
+from shared.events import InteractionEvent
+from shared.kafka import interaction_record
+from shared.outbox import enqueue
 
 
 async def lock_calls(session: AsyncSession, keys: list[str]) -> dict[str, CallState]:
@@ -60,6 +64,19 @@ async def _save_states(session: AsyncSession, states: dict[str, CallState]) -> N
             for key, s in states.items()
         ],
     )
+
+
+async def waiting_in_outbox(session: AsyncSession, keys: list[str]) -> set[str]:
+    """The calls among ``keys`` that have events in the outbox the broker has not taken yet."""
+    rows = await session.execute(
+        select(outbox.c.key).where(outbox.c.key.in_([key.encode() for key in keys])).distinct()
+    )
+    return {key.decode() for key in rows.scalars()}
+
+
+async def keep_in_outbox(session: AsyncSession, events: Sequence[InteractionEvent]) -> None:
+    """Write events to the outbox, relayed to Kafka in this order once the transaction commits."""
+    await enqueue(session, outbox, [interaction_record(event) for event in events])
 
 
 async def call_ended(session: AsyncSession, key: str) -> bool | None:

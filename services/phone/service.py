@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from services.phone import asterisk, repository, twilio
-from services.phone.calls import CallReport, lifecycle_events
+from services.phone.calls import CallReport, CallState, lifecycle_events
 from services.phone.models import webhook_message
 from services.phone.report import ReportTally
 from services.phone.schemas import BatchReport, GenericCall, RecordResult
 from shared.clock import utc_now
 from shared.db import Database
+from shared.errors import BrokerUnavailable, DatabaseUnavailable
 from shared.events import InteractionEvent
-from shared.kafka import EventProducer, publish_interactions
+from shared.kafka import EventProducer, is_transient, publish_interactions
+from shared.outbox import OutboxRelay
 from shared.security import GenericDelivery
 from shared.webhook_ids import handled_before, remember_handled
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,17 +45,46 @@ async def record_reports(
     producer: EventProducer,
     received_at: datetime,
     region: str,
+    keep: bool = False,
 ) -> list[Outcome]:
     """Publish what each report adds to its call; a call's state is locked meanwhile.
 
     The events are acknowledged by the broker before the state commits: should
     the commit fail, the provider's retry publishes the same event ids again,
-    which consumers skip.
+    which consumers skip. With ``keep``, they are kept in the outbox instead, in the
+    transaction that records the call, and the relay publishes them once it commits.
+    A call whose events still wait in the outbox has its new events kept after them,
+    whatever reported them, so that a call's events reach Kafka in their order.
     """
     if not reports:
         return []
+    try:
+        return await _record_reports(
+            reports,
+            database=database,
+            producer=producer,
+            received_at=received_at,
+            region=region,
+            keep=keep,
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        if not is_transient(exc):
+            raise
+        raise DatabaseUnavailable("the database is not reachable; retry later") from exc
+
+
+async def _record_reports(
+    reports: Sequence[CallReport],
+    *,
+    database: Database,
+    producer: EventProducer,
+    received_at: datetime,
+    region: str,
+    keep: bool,
+) -> list[Outcome]:
+    keys = sorted({r.key for r in reports})
     async with database.transaction() as session:
-        states = await repository.lock_calls(session, sorted({r.key for r in reports}))
+        states = await repository.lock_calls(session, keys)
         before = dict(states)
         outcomes: list[Outcome] = []
         events: list[InteractionEvent] = []
@@ -61,7 +97,11 @@ async def record_reports(
             outcomes.append(Outcome(report, [str(e.event_id) for e in added]))
             if report.sequence is not None:
                 sequences[report.key] = max(report.sequence, sequences.get(report.key, 0))
-        await publish(producer, events)
+        waiting = set(keys) if keep else await repository.waiting_in_outbox(session, keys)
+        await publish(producer, [e for e in events if e.conversation_key not in waiting])
+        await repository.keep_in_outbox(
+            session, [e for e in events if e.conversation_key in waiting]
+        )
         changed = {key: state for key, state in states.items() if state != before[key]}
         await repository.save_calls(session, changed, sequences)
     return outcomes
@@ -70,7 +110,7 @@ async def record_reports(
 async def record_twilio_voice(
     form: twilio.Form, *, database: Database, producer: EventProducer, region: str
 ) -> list[str]:
-    """A Twilio voice webhook or status callback: the ids of the events it added to its call."""
+    """A Twilio call status callback: the ids of the events it added to its call."""
     received_at = utc_now()
     (outcome,) = await record_reports(
         [twilio.voice_report(form, received_at=received_at)],
@@ -79,6 +119,46 @@ async def record_twilio_voice(
         received_at=received_at,
         region=region,
     )
+    return outcome.event_ids
+
+
+async def answer_twilio_call(
+    form: twilio.Form,
+    *,
+    database: Database,
+    producer: EventProducer,
+    relay: OutboxRelay,
+    region: str,
+) -> list[str]:
+    """Twilio's voice webhook for a new call: the ids of the events it added to its call.
+
+    The caller hears what the answer says, and Twilio does not retry a voice webhook,
+    so the answer waits for no broker: the events are kept in the outbox with the call's
+    state and relayed once committed. With Postgres out of reach they are published
+    directly; should that fail too, the call's status callbacks publish its
+    ``call.started`` later, since its state says it has not started.
+    """
+    received_at = utc_now()
+    report = twilio.voice_report(form, received_at=received_at)
+    try:
+        (outcome,) = await record_reports(
+            [report],
+            database=database,
+            producer=producer,
+            received_at=received_at,
+            region=region,
+            keep=True,
+        )
+    except DatabaseUnavailable as exc:
+        log.warning("call not recorded: publishing directly", extra={"error": repr(exc.__cause__)})
+        events, _ = lifecycle_events(report, CallState(), received_at=received_at, region=region)
+        try:
+            await publish(producer, events)
+        except BrokerUnavailable:
+            log.error("call neither recorded nor published", extra={"call_key": report.key})
+            return []
+        return [str(event.event_id) for event in events]
+    relay.wake()
     return outcome.event_ids
 
 

@@ -2,17 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Request
 
 from services.routing import access
 from services.routing.bootstrap import Wakeup
+from services.routing.console import auth as console_auth
 from services.routing.domain import Agent
 from services.routing.feed import AgentFeed
 from services.routing.matching import Matcher
 from services.routing.settings import RoutingSettings
 from services.routing.surveys import SurveyIssuer
 from services.routing.unit_of_work import UnitOfWork
-from shared.auth import Principal, bearer_token, is_admin_token
+from shared.auth import BearerToken, OptionalBearerToken, Principal, is_admin_token
 from shared.errors import Unauthorized
 from shared.events import Role
 from shared.service import DatabaseDep, provided
@@ -45,13 +46,16 @@ UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 async def current_principal(
-    database: DatabaseDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
+    request: Request, database: DatabaseDep, settings: SettingsDep, token: OptionalBearerToken
 ) -> Principal:
     """Who the request's bearer token belongs to: the admin, an agent, a supervisor or a
-    machine (401 when the token is unknown, expired or revoked)."""
-    token = bearer_token(authorization)
+    machine (401 when the token is unknown, expired or revoked); without a token, the agent
+    or supervisor whose console session cookie it carries."""
+    if token is None and console_auth.has_session_cookie(request):
+        agent = await console_auth.cookie_agent(request, database, settings)
+        return Principal(agent.role, agent.id)
+    if token is None:
+        raise Unauthorized("send Authorization: Bearer <token>")
     if is_admin_token(settings.admin_token, token):
         return Principal(Role.ADMIN)
     async with UnitOfWork(database) as uow:
@@ -60,10 +64,14 @@ async def current_principal(
 
 
 async def current_agent(
-    database: DatabaseDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, database: DatabaseDep, settings: SettingsDep, token: OptionalBearerToken
 ) -> Agent:
-    """The agent (or supervisor) whose bearer token the request carries."""
-    token = bearer_token(authorization)
+    """The agent (or supervisor) whose bearer token the request carries, else whose console
+    session cookie."""
+    if token is None and console_auth.has_session_cookie(request):
+        return await console_auth.cookie_agent(request, database, settings)
+    if token is None:
+        raise Unauthorized("send Authorization: Bearer <token>")
     async with UnitOfWork(database) as uow:
         _, agent = await access.principal_of(uow, token=token)
     if agent is None:
@@ -71,11 +79,9 @@ async def current_agent(
     return agent
 
 
-async def require_admin(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
+async def require_admin(settings: SettingsDep, token: BearerToken) -> None:
     """Refuse a request that does not carry an admin token."""
-    if not is_admin_token(settings.admin_token, bearer_token(authorization)):
+    if not is_admin_token(settings.admin_token, token):
         raise Unauthorized("not an admin token")
 
 

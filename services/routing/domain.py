@@ -335,6 +335,12 @@ class Author(StrEnum):
     BOT = "bot"
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
+    #: An agent's internal note: shown to agents, never sent to the customer.
+    NOTE = "note"
+
+
+#: The direction of an internal note: it goes neither in nor out.
+INTERNAL = "internal"
 
 
 class DeliveryStatus(StrEnum):

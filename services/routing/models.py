@@ -263,3 +263,37 @@ contact_erasure = Table(
     Column("identities", Integer, nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=False),
 )
+
+#: One-time sign-in links to the agent console; only the token's SHA-256 is kept.
+signin_link = Table(
+    "signin_link",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+#: Console sessions (the cookie's random id, kept as its SHA-256).
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+#: Replies agents insert in the console with "/" and a shortcut; per queue, or any (NULL).
+canned_response = Table(
+    "canned_response",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("queue_id", Uuid, ForeignKey("queue.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("shortcut", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

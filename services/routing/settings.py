@@ -84,6 +84,18 @@ class RoutingSettings(ServiceSettings, PrivacySettings):
         description="Transcript messages (and the texts of agents' replies) are deleted this "
         "many days after they were written; 0 keeps them.",
     )
+    signin_link_ttl_s: float = Field(
+        default=600.0, gt=0, description="How long a console sign-in link can be used (once)."
+    )
+    console_session_ttl_s: float = Field(
+        default=12 * 3600.0, gt=0, description="How long a console session lasts after sign-in."
+    )
+    console_origin: str = Field(
+        default="",
+        description="The console's public origin (https://support.example.com) when a proxy "
+        "changes scheme or host: requests made with the session cookie must come from it. "
+        "Empty: the origin the request was made to.",
+    )
 
     @property
     def reply_provider_set(self) -> frozenset[str]:

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.lifecycle import Steps
 from services.routing.models import processed_event
 from services.routing.repository.agents import AgentRepository
+from services.routing.repository.canned import CannedRepository
+from services.routing.repository.console import ConsoleRepository
 from services.routing.repository.contacts import ContactRepository
 from services.routing.repository.conversations import ConversationRepository
 from services.routing.repository.credentials import CredentialRepository
@@ -24,6 +26,7 @@ from services.routing.repository.messages import MessageRepository
 from services.routing.repository.notices import NoticeRepository
 from services.routing.repository.offers import OfferRepository
 from services.routing.repository.queues import QueueRepository
+from services.routing.repository.sessions import SessionRepository
 from services.routing.surveys import SurveyIssuer
 from shared.db import Database, claim_events
 
@@ -59,6 +62,9 @@ class UnitOfWork:
     notices: NoticeRepository
     offers: OfferRepository
     queues: QueueRepository
+    sessions: SessionRepository
+    canned: CannedRepository
+    console: ConsoleRepository
 
     def __init__(
         self,
@@ -83,6 +89,9 @@ class UnitOfWork:
         self.notices = NoticeRepository(self.session)
         self.offers = OfferRepository(self.session)
         self.queues = QueueRepository(self.session)
+        self.sessions = SessionRepository(self.session)
+        self.canned = CannedRepository(self.session)
+        self.console = ConsoleRepository(self.session)
         return self
 
     async def __aexit__(

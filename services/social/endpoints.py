@@ -10,6 +10,7 @@ from services.social.deps import ProducerDep, SettingsDep
 from services.social.schemas import (
     Accepted,
     CrcResponse,
+    MetaWebhook,
     TelegramUpdate,
     XActivity,
     parse,
@@ -18,6 +19,7 @@ from services.social.schemas import (
 from services.social.security import MetaBody, TelegramBody, XBody
 from shared.clock import utc_now
 from shared.events import InteractionEvent
+from shared.openapi import webhook
 
 router = APIRouter(tags=["social"])
 
@@ -40,7 +42,11 @@ async def meta_verification(
     return PlainTextResponse(answer)
 
 
-@router.post("/webhooks/meta", response_model=Accepted)
+@router.post(
+    "/webhooks/meta",
+    response_model=Accepted,
+    openapi_extra=webhook(signature="MetaSignature", body=MetaWebhook),
+)
 async def meta_webhook(body: MetaBody, producer: ProducerDep) -> Accepted:
     """Messenger, Instagram and WhatsApp webhooks signed with `X-Hub-Signature-256`."""
     events = await service.ingest_meta(parse_meta(body), producer=producer, received_at=utc_now())
@@ -56,7 +62,11 @@ async def x_crc(
     return CrcResponse(response_token=token)
 
 
-@router.post("/webhooks/x", response_model=Accepted)
+@router.post(
+    "/webhooks/x",
+    response_model=Accepted,
+    openapi_extra=webhook(signature="XSignature", body=XActivity),
+)
 async def x_webhook(body: XBody, producer: ProducerDep) -> Accepted:
     """X Account Activity deliveries signed with `x-twitter-webhooks-signature`."""
     activity = parse(XActivity, body)
@@ -64,7 +74,11 @@ async def x_webhook(body: XBody, producer: ProducerDep) -> Accepted:
     return _accepted(events)
 
 
-@router.post("/webhooks/telegram", response_model=Accepted)
+@router.post(
+    "/webhooks/telegram",
+    response_model=Accepted,
+    openapi_extra=webhook(signature="TelegramSecret", body=TelegramUpdate),
+)
 async def telegram_webhook(body: TelegramBody, producer: ProducerDep) -> Accepted:
     """Telegram Bot API updates carrying `X-Telegram-Bot-Api-Secret-Token`."""
     update = parse(TelegramUpdate, body)

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.errors import BrokerUnavailable, RecordTooLarge
+from shared.kafka.batches import batch_span, log_batch
 from shared.kafka.connection import client_options
 from shared.kafka.dead_letters import dead_letter_record, without_value
 from shared.kafka.failures import describe_failure, is_transient
@@ -229,10 +230,19 @@ class ConsumerLoop:
                     decoded.append((record, decode(record.value)))
                 except Exception as exc:
                     await self._dead_letter(record, f"undecodable: {describe_failure(exc)}")
-        await self._handle_with_retry(decoded)
+        trace_id: str | None = None
+        tracer = self._producer.tracer
+        if tracer is None or not decoded:
+            await self._handle_with_retry(decoded)
+        else:
+            with batch_span(tracer, self.group_id, decoded) as span:
+                await self._handle_with_retry(decoded)
+            trace_id = format(span.get_span_context().trace_id, "032x")
         await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
         for record, _ in decoded:
             EVENTS_CONSUMED.labels(record.topic, self.group_id, "ok").inc()
+        if decoded:
+            log_batch(self.group_id, decoded, trace_id)
 
     async def _handle_with_retry(self, decoded: list[tuple[ConsumerRecord, Any]]) -> None:
         """Handle a batch; on a record error, handle one by one and dead-letter the culprits."""

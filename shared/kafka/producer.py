@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 
+from shared import tracing
 from shared.errors import BrokerUnavailable, RecordTooLarge
 from shared.events import INTERACTIONS_TOPIC, InteractionEvent
 from shared.kafka.connection import client_options
 from shared.kafka.topics import ensure_topics
 from shared.observability import EVENTS_PUBLISHED, PUBLISH_FAILURES
+from shared.request_log import note_events
 from shared.settings import PlatformSettings
 
 __all__ = ["EventProducer", "OutgoingRecord", "interaction_record", "publish_interactions"]
@@ -46,9 +49,14 @@ def interaction_record(event: InteractionEvent) -> OutgoingRecord:
     return OutgoingRecord(INTERACTIONS_TOPIC, event.kafka_key, event.to_json())
 
 
-async def publish_interactions(producer: EventProducer, events: Sequence[InteractionEvent]) -> None:
+async def publish_interactions(
+    producer: EventProducer, events: Sequence[InteractionEvent], *, timeout_s: float | None = None
+) -> None:
     """Publish interaction events together; return once the broker acknowledged them all."""
-    await producer.publish_many([interaction_record(event) for event in events])
+    note_events(events)
+    await producer.publish_many(
+        [interaction_record(event) for event in events], timeout_s=timeout_s
+    )
 
 
 class EventProducer:
@@ -58,10 +66,21 @@ class EventProducer:
     answers ``/healthz``) while the broker is still coming up; until it is
     connected every publish raises :class:`BrokerUnavailable`. ``topics`` are
     created (with their dead-letter twins) once the broker answers.
+
+    With a ``tracer``, each record gets a ``send`` span, child of the context its headers
+    carry (a record relayed from an outbox) or else of the current one, and leaves with
+    that span's ``traceparent`` in its headers.
     """
 
-    def __init__(self, settings: PlatformSettings, *, topics: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        settings: PlatformSettings,
+        *,
+        topics: Iterable[str] = (),
+        tracer: Tracer | None = None,
+    ) -> None:
         self._settings = settings
+        self.tracer = tracer
         self._topics = tuple(topics)
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -148,15 +167,42 @@ class EventProducer:
         :class:`RecordTooLarge` when it is larger than a request may be."""
         await self.publish_many([record])
 
-    async def publish_many(self, records: Sequence[OutgoingRecord]) -> None:
+    async def publish_many(
+        self, records: Sequence[OutgoingRecord], *, timeout_s: float | None = None
+    ) -> None:
         """Publish records together; return once the broker acknowledged every one of them.
 
         Raises :class:`RecordTooLarge`, before sending any, when one of them is larger than
         ``KAFKA_MAX_REQUEST_SIZE`` (or the broker refuses its size): retrying cannot help.
-        Raises :class:`BrokerUnavailable` when the broker does not acknowledge in time.
+        Raises :class:`BrokerUnavailable` when the broker does not acknowledge within
+        ``timeout_s``, by default ``KAFKA_PUBLISH_TIMEOUT_S``. Records given up on may
+        still reach the broker later: the producer keeps sending what it took.
         """
         if not records:
             return
+        if self.tracer is None:
+            await self._checked_send(records, timeout_s)
+            return
+        spans = [_send_span(self.tracer, r) for r in records]
+        traced = [
+            OutgoingRecord(r.topic, r.key, r.value, tracing.with_trace_headers(r.headers, span))
+            for r, span in zip(records, spans, strict=True)
+        ]
+        try:
+            await self._checked_send(traced, timeout_s)
+        except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                span.end()
+            raise
+        for span in spans:
+            span.end()
+
+    async def _checked_send(
+        self, records: Sequence[OutgoingRecord], timeout_s: float | None
+    ) -> None:
+        """Refuse an oversized record (trace headers included) before sending any, then send."""
         limit = self._settings.kafka_max_request_size
         for r in records:
             if r.size > limit:
@@ -167,8 +213,14 @@ class EventProducer:
         producer = self._producer
         if producer is None:
             raise BrokerUnavailable("not connected to the broker yet")
+        await self._send(producer, records, timeout_s)
+
+    async def _send(
+        self, producer: AIOKafkaProducer, records: Sequence[OutgoingRecord], timeout_s: float | None
+    ) -> None:
         try:
-            async with asyncio.timeout(self._settings.kafka_publish_timeout_s):
+            budget = self._settings.kafka_publish_timeout_s if timeout_s is None else timeout_s
+            async with asyncio.timeout(budget):
                 pending = [
                     await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers))
                     for r in records
@@ -185,3 +237,18 @@ class EventProducer:
             ) from exc
         for r in records:
             EVENTS_PUBLISHED.labels(r.topic).inc()
+
+
+def _send_span(tracer: Tracer, record: OutgoingRecord) -> Span:
+    """A producer span for ``record``: child of the context it carries, else of the current one."""
+    return tracer.start_span(
+        f"send {record.topic}",
+        context=tracing.extract(record.headers),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": record.topic,
+            "messaging.message.body.size": len(record.value),
+        },
+    )

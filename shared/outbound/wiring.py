@@ -49,6 +49,7 @@ def install(
     outbox: Table,
     transports: Sequence[Transport],
     wants: Callable[[ConsumerRecord], bool] | None = None,
+    relay: OutboxRelay | None = None,
 ) -> DeliveryWorker:
     """Deliver the agents' replies for ``transports``: call it from a connector's start-up hook.
 
@@ -58,9 +59,10 @@ def install(
     :class:`~shared.outbox.OutboxRelay` that publishes their ``message.status`` events.
     ``delivery`` and ``outbox`` are the connector's tables (``delivery_table`` and
     ``outbox_table`` of its metadata); ``wants`` is a cheap look at a record's key that
-    spares decoding records no transport could serve.
+    spares decoding records no transport could serve. A connector that writes other
+    events to the same outbox passes its own ``relay`` of it, so that one relay serves both.
     """
-    relay = OutboxRelay(database=runtime.database, producer=runtime.producer, table=outbox)
+    relay = relay or OutboxRelay(database=runtime.database, producer=runtime.producer, table=outbox)
     worker = DeliveryWorker(
         database=runtime.database,
         table=delivery,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import httpx
+from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import Counter, Histogram
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from shared.outbound.delivery import Delivery, DeliveryState
 from shared.outbound.limits import RateLimits
 from shared.outbound.settings import OutboundSettings
 from shared.outbound.status import status_event
+from shared.outbound.traced_http import TracedTransport
 from shared.outbound.transport import Failed, Outcome, Retry, Sent, Transport
 from shared.outbox import OutboxRelay, enqueue
 from shared.tasks import finish
@@ -92,7 +94,13 @@ class DeliveryWorker:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self._settings.outbound_timeout_s)
+        timeout = self._settings.outbound_timeout_s
+        tracer = self._database.tracer
+        if tracer is None:
+            self._client = httpx.AsyncClient(timeout=timeout)
+        else:
+            traced = TracedTransport(httpx.AsyncHTTPTransport(), tracer)
+            self._client = httpx.AsyncClient(timeout=timeout, transport=traced)
         self._task = asyncio.create_task(self._run(), name=self._name)
 
     def wake(self) -> None:
@@ -179,6 +187,21 @@ class DeliveryWorker:
         return ready
 
     async def _deliver(self, item: Delivery) -> None:
+        tracer = self._database.tracer
+        if tracer is None:
+            await self._attempt(item)
+            return
+        with tracer.start_as_current_span(
+            f"deliver {self._label(item.event)}",
+            kind=SpanKind.INTERNAL,
+            attributes={"switchboard.event_id": str(item.event.event_id)},
+        ) as span:
+            outcome = await self._attempt(item)
+            span.set_attribute("switchboard.outcome", type(outcome).__name__.lower())
+            if not isinstance(outcome, Sent):
+                span.set_status(StatusCode.ERROR, outcome.reason[:200])
+
+    async def _attempt(self, item: Delivery) -> Outcome:
         event = item.event
         transport = self.transport_for(event)
         outcome: Outcome
@@ -191,6 +214,7 @@ class DeliveryWorker:
             except httpx.TransportError as exc:
                 outcome = Retry(f"{type(exc).__name__}: {exc}".strip(": "))
         await self._settle(item, outcome)
+        return outcome
 
     async def _settle(self, item: Delivery, outcome: Outcome) -> None:
         event, at = item.event, utc_now()

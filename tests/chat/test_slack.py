@@ -135,6 +135,9 @@ async def test_bad_signatures_are_refused(
     assert tampered.status_code == 401
     missing = await chat.post("/webhooks/slack", content=body)
     assert missing.status_code == 401
+    # Retried: a signing secret being rotated is the usual cause.
+    for refused in (wrong, tampered, missing):
+        assert "X-Slack-No-Retry" not in refused.headers
 
 
 async def test_the_fixture_verifies_as_signed_when_the_tolerance_allows_its_age(
@@ -212,6 +215,8 @@ async def test_malformed_and_oversized_bodies_are_4xx(
         answer = await chat.post("/webhooks/slack", content=body, headers=signed(body, secret))
         assert answer.status_code == status, answer.text
         assert answer.json()["error"] in ("bad_request", "payload_too_large")
+        # Final: Slack is told not to send it again.
+        assert answer.headers["X-Slack-No-Retry"] == "1"
     other = json.dumps(
         {"type": "event_callback", "event_id": "Ev2", "event": {"type": "reaction_added"}}
     ).encode()

@@ -99,7 +99,7 @@ async def test_a_mailgun_token_is_spent_on_one_form_and_its_retry_is_accepted(
 ) -> None:
     """Mailgun retries with the same token when our 200 was lost: the same form again (each
     post has its own multipart boundary) gets 200 with the same event id. The token with
-    another form is a replay and gets 401."""
+    another form is a replay, refused for good: 406, so that Mailgun does not retry it."""
     signature = mailgun_signature(fixture_secrets["mailgun_signing_key"])
     first_id = f"first-{uuid.uuid4().hex}@example.com"
     replay_id = f"replay-{uuid.uuid4().hex}@example.com"
@@ -115,7 +115,8 @@ async def test_a_mailgun_token_is_spent_on_one_form_and_its_retry_is_accepted(
     assert first.status_code == 200, first.text
     assert retry.status_code == 200, retry.text
     assert retry.json()["event_id"] == first.json()["event_id"]
-    assert other.status_code == 401, other.text
+    assert other.status_code == 406, other.text
+    assert other.json()["error"] == "token_replayed"
     assert "already used with another form" in other.json()["message"]
     seen = await published_ids(broker, mime_event_id("mailgun", first_id))
     assert mime_event_id("mailgun", replay_id) not in seen
@@ -147,6 +148,8 @@ def test_the_default_size_limit_is_25_megabytes(fixture_secrets: dict[str, str])
 
 def test_production_refuses_the_development_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWITCHBOARD_ENV", "production")
+    # The platform's secrets are strong: the connector's own placeholders are what is refused.
+    monkeypatch.setenv("SWITCHBOARD_PSEUDONYM_SECRET", "a-real-pseudonym-secret")
     with pytest.raises(ValueError, match="EMAIL_MAILGUN_SIGNING_KEY still holds"):
         EmailSettings()
     # Production secrets are at least 16 characters long.

@@ -178,7 +178,9 @@ async def test_the_voice_webhook_queues_the_caller_and_starts_the_call(
     answer = await phone.post("/twilio/voice", content=body, headers=headers)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/xml")
-    assert "<Enqueue>support</Enqueue>" in answer.text
+    assert answer.text == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Enqueue>support</Enqueue></Response>'
+    )
     (event,) = await events_of(broker, f"twilio_voice:{sid}", 1)
     assert event["type"] == "call.started"
 
@@ -195,6 +197,9 @@ async def test_sms_and_mms_become_messages_on_the_phone_channel(
     headers = {"Content-Type": "application/x-www-form-urlencoded", **entry["headers"]}
     answer = await phone.post("/twilio/sms", content=body, headers=headers)
     assert answer.status_code == 200, answer.text
+    # TwiML, as Twilio reads the answer to an inbound message (JSON is its error 12300): no reply.
+    assert answer.headers["content-type"].startswith("text/xml")
+    assert answer.text == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
     mms_sid = f"MM{uuid.uuid4().hex}"
     mms = {
@@ -212,7 +217,9 @@ async def test_sms_and_mms_become_messages_on_the_phone_channel(
     assert (await phone.post("/twilio/sms", content=body, headers=headers)).status_code == 200
 
     (sms,) = await events_of(broker, "sms:+14155550199:+14155550100", 1)
-    assert sms["event_id"] == answer.json()["event_ids"][0]
+    assert sms["event_id"] == str(
+        event_id_for("twilio_sms", "SM1234567890abcdef1234567890abcdef", "message.received")
+    )
     assert sms["type"] == "message.received"
     assert sms["provider"] == "twilio_sms"
     assert sms["content"]["text"] == "Hello there"
@@ -303,3 +310,14 @@ async def test_malformed_callbacks_get_400_naming_the_field(
         answer = await phone.post("/twilio/voice/status", content=body, headers=headers)
         assert answer.status_code == 400, answer.text
         assert answer.json()["detail"][0]["field"] == field
+
+
+async def test_a_malformed_sms_keeps_a_json_error_naming_the_field(
+    phone: httpx.AsyncClient, validator: RequestValidator
+) -> None:
+    # Only a success is TwiML: an error keeps its status, so Twilio logs it as one.
+    body, headers = twilio_request(validator, "/twilio/sms", {"From": "+14155550177"})
+    answer = await phone.post("/twilio/sms", content=body, headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["detail"] == [{"field": "MessageSid", "problem": "missing"}]

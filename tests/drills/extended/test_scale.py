@@ -1,9 +1,9 @@
 """Drill: the stack scaled out on one machine, under sustained load, still counts exactly.
 
-Two routing instances and two metrics instances share their consumer groups; the chat
-connector runs two worker processes. Customers write steadily; afterwards every message is
-one event, one conversation, offered once within capacity and counted once by metrics, and
-the Prometheus totals of the processes add up to the same numbers.
+Two routing instances and two metrics instances share their consumer groups; each connector
+runs two worker processes (the load goes through chat). Customers write steadily; afterwards
+every message is one event, one conversation, offered once within capacity and counted once by
+metrics, and the Prometheus totals of the processes add up to the same numbers.
 """
 
 from __future__ import annotations
@@ -77,6 +77,12 @@ async def test_two_of_everything_under_sustained_load_count_exactly(database_url
             # A loaded machine: give the broker the production default to acknowledge.
             stack.extra_env["KAFKA_PUBLISH_TIMEOUT_S"] = "5"
             procs["chat"] = await asyncio.to_thread(stack.start, "chat", CHAT_APP, workers=2)
+            # The other connectors run two workers each too; the load goes through chat, whose
+            # provider name the counts below filter by.
+            for connector in ("email", "social", "phone"):
+                procs[connector] = await asyncio.to_thread(
+                    stack.start, connector, f"services.{connector}.app:create_app", workers=2
+                )
             await queue_with_agents(
                 procs["routing"].base_url, tag, agents=AGENTS, capacity=CAPACITY
             )
@@ -140,6 +146,24 @@ async def test_two_of_everything_under_sustained_load_count_exactly(database_url
                     )
                 # Each record once per group, give or take what a rebalance handed over twice.
                 assert consumed >= MESSAGES, (service, consumed)
+            # Every connector's workers answer one set of totals, whichever answers the scrape.
+            for connector in ("email", "social", "phone"):
+                base = procs[connector].base_url
+                async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                    before = sample(
+                        (await client.get("/metrics")).text,
+                        "switchboard_http_requests_total",
+                        route="/readyz",
+                    )
+                for _ in range(20):  # new connections: spread over both workers
+                    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                        assert (await client.get("/readyz")).status_code == 200
+                totals = set()
+                for _ in range(5):
+                    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                        text = (await client.get("/metrics")).text
+                    totals.add(sample(text, "switchboard_http_requests_total", route="/readyz"))
+                assert totals == {before + 20}, (connector, before, totals)
             async with httpx.AsyncClient(timeout=10, headers=METRICS_READER) as client:
                 for name in ("metrics", "metrics-2"):
                     kpis = await client.get(procs[name].base_url + "/kpis")
