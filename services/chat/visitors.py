@@ -137,6 +137,7 @@ async def send_message(
 ) -> tuple[InteractionEvent, dict[str, Any] | None]:
     """Publish a visitor's message; a resend of the same client message id publishes nothing."""
     at = utc_now()
+    language = language_of(text)  # before the transaction, which it need not hold open
     async with database.transaction() as session:
         chat = await repository.session_by_token(session, _digest(token))
         if chat is None:
@@ -149,7 +150,7 @@ async def send_message(
             EventType.MESSAGE_RECEIVED,
             message_id,
             at,
-            content=Content(text=text, language=language_of(text)),
+            content=Content(text=text, language=language),
         )
         stored = await repository.add_message(
             session, session_id=chat["id"], event_id=event.event_id, author="visitor",

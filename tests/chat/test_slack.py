@@ -101,6 +101,8 @@ async def test_a_message_is_published_once_whatever_slack_retries(
     assert event["provider"] == "slack"
     assert event["customer"] == {"id": message["user"], "kind": "slack_user"}
     assert event["content"]["text"] == message["text"]
+    # "Hello world" is too short to tell a language by: none rather than a guess.
+    assert "language" not in event["content"]
     assert event["provider_meta"]["team_id"] == payload["team_id"]
 
 

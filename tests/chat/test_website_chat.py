@@ -82,6 +82,7 @@ async def test_a_visitor_message_is_published_once(chat: httpx.AsyncClient, brok
     assert event["provider"] == "webchat"
     assert event["customer"] == {"id": "ada@example.com", "display_name": "Ada", "kind": "email"}
     assert event["content"]["text"] == "Where is my parcel?"
+    assert event["content"]["language"] == "en"  # detected: the widget states none
     assert event["provider_meta"] == {
         "page_url": "https://shop.example.com/cart",
         "attribute.plan": "pro",
