@@ -53,6 +53,7 @@ async def create_agent(
     _, token = await access.issue_agent_token(uow, agent=agent, name="first token")
     # Metrics time agents' statuses from their first one on.
     uow.steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent.id, agent_status=status)
+    uow.touch(agent.id, at)
     return agent, token
 
 
@@ -134,6 +135,7 @@ async def create_queue(
             reply_timeout_seconds=rules["reply_timeout_seconds"],
             on_agent_offline=rules["on_agent_offline"],
             created_at=utc_now(),
+            wrap_up_seconds=rules.get("wrap_up_seconds"),
         ),
     )
     if queue is None:

@@ -41,6 +41,8 @@ class AgentStatus(StrEnum):
     BUSY = "busy"
     AWAY = "away"
     OFFLINE = "offline"
+    #: After-contact work: set by routing after a resolve in a queue with ``wrap_up_seconds``.
+    WRAP_UP = "wrap_up"
 
 
 #: Statuses in which an agent takes no new work: their pending offers go back at once.
@@ -72,6 +74,8 @@ class Queue:
     reply_timeout_seconds: int | None
     on_agent_offline: OnAgentOffline
     created_at: datetime
+    #: After-contact work an agent may take after resolving one of its conversations.
+    wrap_up_seconds: int | None = None
 
     def __post_init__(self) -> None:
         self.on_agent_offline = OnAgentOffline(self.on_agent_offline)  # rows carry the string
@@ -105,6 +109,7 @@ class QueueRules(TypedDict, total=False):
     offer_timeout_seconds: int | None
     reply_timeout_seconds: int | None
     on_agent_offline: OnAgentOffline
+    wrap_up_seconds: int | None
 
 
 @dataclass(eq=False)

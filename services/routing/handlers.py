@@ -11,7 +11,7 @@ inbound messages join their conversations' transcripts, all in one statement.
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from services.routing import holding, inbound, transcripts
+from services.routing import holding, inbound, transcripts, wrapup
 from services.routing.domain import Conversation, ConversationStatus, OfferState
 from services.routing.inbound import opens_conversation, step_id
 from services.routing.matching import Matcher
@@ -74,6 +74,7 @@ async def _close(
     the holder's room freed, and the step names the holder."""
     at = event.occurred_at
     holder = current.agent_id
+    was_assigned = current.status == ConversationStatus.ASSIGNED
     if holder is not None:
         await holding.close_pending_offer(
             uow, conversation=current, state=OfferState.WITHDRAWN, at=at
@@ -89,6 +90,9 @@ async def _close(
         cause_event_id=event.event_id,
         event_id=step_id(event, step),
     )
+    if holder is not None and was_assigned and status == ConversationStatus.RESOLVED:
+        # The end of a call the agent held: their after-call work starts now.
+        await wrapup.begin(uow, agent_id=holder, conversation=current, at=at)
 
 
 #: What an interaction does, by type; types not listed change nothing in routing.

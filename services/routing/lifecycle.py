@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.domain import AgentStatus, Conversation
+from services.routing.domain import Conversation
 from services.routing.models import outbox
 from services.routing.repository.notices import Notice, NoticeRepository
 from services.routing.surveys import SurveyIssuer
@@ -38,6 +38,10 @@ NOTIFY_ALL = text(
 )
 
 
+def _channel(name: str | None) -> Channel | None:
+    return Channel(name) if name else None
+
+
 @dataclass
 class Steps:
     """Collects what a transaction publishes; :meth:`flush` writes it before the commit."""
@@ -56,11 +60,13 @@ class Steps:
         queue: str | None = None,
         agent_id: uuid.UUID | None = None,
         previous_agent_id: uuid.UUID | None = None,
-        agent_status: AgentStatus | None = None,
+        agent_status: str | None = None,
         cause_event_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
         note: str | None = None,
         agent_address: str | None = None,
+        channel: str | None = None,
+        wrap_up_seconds: float | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened."""
         survey_tokens = None
@@ -72,7 +78,7 @@ class Steps:
             occurred_at=at,
             conversation_id=conversation.id if conversation else None,
             conversation_key=conversation.conversation_key if conversation else None,
-            channel=Channel(conversation.channel) if conversation else None,
+            channel=Channel(conversation.channel) if conversation else _channel(channel),
             queue=queue if queue is not None or conversation is None else conversation.queue_name,
             agent_id=str(agent_id) if agent_id else None,
             previous_agent_id=str(previous_agent_id) if previous_agent_id else None,
@@ -81,6 +87,7 @@ class Steps:
             note=note,
             agent_address=agent_address,
             survey_tokens=survey_tokens,
+            wrap_up_seconds=wrap_up_seconds,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:

@@ -75,6 +75,7 @@ queue = Table(
     Column("reply_timeout_seconds", Integer, nullable=True),
     Column("on_agent_offline", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("wrap_up_seconds", Integer, nullable=True),
 )
 
 agent = Table(
@@ -262,4 +263,29 @@ contact_erasure = Table(
     Column("conversations", Integer, nullable=False),
     Column("identities", Integer, nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=False),
+)
+
+#: An agent's after-contact work on one channel: no new offer of that channel until it ends
+#: (at ``ends_at``, or when the agent sets themselves available).
+agent_wrap_up = Table(
+    "agent_wrap_up",
+    metadata,
+    Column("agent_id", Uuid, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("conversation_id", Uuid, nullable=False),
+    Column("queue", String(128), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+#: What each agent last was announced doing (``agent.activity_changed``), overall (scope '')
+#: and per channel: handling, wrap_up, idle or off, with the queue it is counted in.
+agent_activity = Table(
+    "agent_activity",
+    metadata,
+    Column("agent_id", Uuid, primary_key=True),
+    Column("scope", String(16), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("queue", String(128), nullable=True),
+    Column("since", DateTime(timezone=True), nullable=False),
 )

@@ -252,6 +252,14 @@ class QueueFields(_Body):
     offer_timeout_seconds: int | None = Field(default=None, ge=1)
     reply_timeout_seconds: int | None = Field(default=None, ge=1)
     on_agent_offline: Literal["keep", "requeue"] = "keep"
+    wrap_up_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="After-contact work after a resolve: the agent is in wrap_up (no new offers "
+        "on the channel) for up to this long, or until they set themselves available; "
+        "0 or null: none.",
+    )
 
 
 class QueueCreate(QueueFields):
@@ -272,6 +280,7 @@ class QueueUpdate(_Body):
     offer_timeout_seconds: int | None = Field(default=None, ge=1)
     reply_timeout_seconds: int | None = Field(default=None, ge=1)
     on_agent_offline: Literal["keep", "requeue"] | None = None
+    wrap_up_seconds: int | None = Field(default=None, ge=0, le=3600)
 
 
 class QueueOut(_Out):
@@ -290,6 +299,7 @@ class QueueOut(_Out):
     offer_timeout_seconds: int | None
     reply_timeout_seconds: int | None
     on_agent_offline: str
+    wrap_up_seconds: int | None
 
 
 class QueueLoad(_Out):

@@ -8,12 +8,14 @@ its agent notices into NOTIFY) just before the commit, so they leave only if it 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Concatenate, ParamSpec, Self, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing import activity
 from services.routing.lifecycle import Steps
 from services.routing.models import processed_event
 from services.routing.repository.agents import AgentRepository
@@ -24,6 +26,7 @@ from services.routing.repository.messages import MessageRepository
 from services.routing.repository.notices import NoticeRepository
 from services.routing.repository.offers import OfferRepository
 from services.routing.repository.queues import QueueRepository
+from services.routing.repository.work import WorkRepository
 from services.routing.surveys import SurveyIssuer
 from shared.db import Database, claim_events
 
@@ -59,6 +62,7 @@ class UnitOfWork:
     notices: NoticeRepository
     offers: OfferRepository
     queues: QueueRepository
+    work: WorkRepository
 
     def __init__(
         self,
@@ -83,7 +87,15 @@ class UnitOfWork:
         self.notices = NoticeRepository(self.session)
         self.offers = OfferRepository(self.session)
         self.queues = QueueRepository(self.session)
+        self.work = WorkRepository(self.session)
+        self._touched: dict[uuid.UUID, datetime] = {}
         return self
+
+    def touch(self, agent_id: uuid.UUID, at: datetime) -> None:
+        """The agent's holdings, status or wrap-ups changed at ``at`` (the agent is locked):
+        their activity is worked out again before the commit."""
+        previous = self._touched.get(agent_id)
+        self._touched[agent_id] = at if previous is None else max(previous, at)
 
     async def __aexit__(
         self,
@@ -93,6 +105,8 @@ class UnitOfWork:
     ) -> None:
         if error is None:
             try:
+                if self._touched:
+                    await activity.refresh(self.agents, self.work, self.steps, self._touched)
                 await self.steps.flush(self.session)
             except BaseException as exc:
                 await self._transaction.__aexit__(type(exc), exc, exc.__traceback__)

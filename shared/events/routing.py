@@ -29,6 +29,8 @@ class LifecycleStep(StrEnum):
     ABANDONED = "conversation.abandoned"
     REQUEUED = "conversation.requeued"
     AGENT_STATUS_CHANGED = "agent.status_changed"
+    WRAPPED_UP = "conversation.wrapped_up"
+    AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
 
 
 class RoutingEvent(BaseModel):
@@ -52,7 +54,9 @@ class RoutingEvent(BaseModel):
         default=None, description="The interaction event that caused this step, if any."
     )
     agent_status: str | None = Field(
-        default=None, description="On agent.status_changed: available, busy, away or offline."
+        default=None,
+        description="On agent.status_changed: available, busy, away, offline or wrap_up. On "
+        "agent.activity_changed: handling, wrap_up, idle or off.",
     )
     note: str | None = None
     agent_address: str | None = Field(
@@ -60,6 +64,12 @@ class RoutingEvent(BaseModel):
         max_length=256,
         description="On conversation.accepted of a phone conversation: where the agent takes "
         "calls (E.164 number, sip: or client: address), for the connector to connect the caller.",
+    )
+    wrap_up_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="On conversation.wrapped_up: how long the agent's after-contact work on "
+        "the conversation lasted.",
     )
     survey_tokens: dict[str, str] | None = Field(
         default=None,

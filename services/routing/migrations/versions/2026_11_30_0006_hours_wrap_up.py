@@ -1,0 +1,51 @@
+"""Wrap-up: a queue's wrap_up_seconds, agents' running wrap-ups and their announced activity.
+
+Revision ID: routing_hours_0006
+Revises: routing_erasure_0004
+Create Date: 2026-11-30
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "routing_hours_0006"
+down_revision: str | None = "routing_erasure_0004"
+branch_labels: Sequence[str] | None = None
+depends_on: Sequence[str] | None = None
+
+S = "routing"
+
+
+def upgrade() -> None:
+    op.add_column("queue", sa.Column("wrap_up_seconds", sa.Integer(), nullable=True), schema=S)
+    op.create_table(
+        "agent_wrap_up",
+        sa.Column("agent_id", sa.Uuid(), nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("conversation_id", sa.Uuid(), nullable=False),
+        sa.Column("queue", sa.String(128), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("agent_id", "channel", name="pk_agent_wrap_up"),
+        schema=S,
+    )
+    op.create_index("ix_agent_wrap_up_ends_at", "agent_wrap_up", ["ends_at"], schema=S)
+    op.create_table(
+        "agent_activity",
+        sa.Column("agent_id", sa.Uuid(), nullable=False),
+        sa.Column("scope", sa.String(16), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("queue", sa.String(128), nullable=True),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("agent_id", "scope", name="pk_agent_activity"),
+        schema=S,
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("agent_activity", schema=S)
+    op.drop_index("ix_agent_wrap_up_ends_at", "agent_wrap_up", schema=S)
+    op.drop_table("agent_wrap_up", schema=S)
+    op.drop_column("queue", "wrap_up_seconds", schema=S)
