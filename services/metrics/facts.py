@@ -63,6 +63,8 @@ class ConversationFact:
     csat_at: datetime | None = None
     nps_score: int | None = None
     nps_at: datetime | None = None
+    wrap_up_ms: int | None = None
+    wrap_up_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ConversationFact:
@@ -220,3 +222,13 @@ def apply_routing(fact: ConversationFact, event: RoutingEvent) -> None:
         fact.last_reopened_at = _latest(fact.last_reopened_at, at)
     elif step is LifecycleStep.ABANDONED:
         _abandon(fact, at, None)
+    elif step is LifecycleStep.WRAPPED_UP:
+        _take_wrap_up(fact, milliseconds(event.wrap_up_seconds), at)
+
+
+def _take_wrap_up(fact: ConversationFact, ms: int | None, at: datetime) -> None:
+    # The earliest wrap-up is the one after the first resolve, which handle time ends at.
+    if ms is None:
+        return
+    if fact.wrap_up_at is None or (at, -ms) < (fact.wrap_up_at, -(fact.wrap_up_ms or 0)):
+        fact.wrap_up_ms, fact.wrap_up_at = ms, at

@@ -68,14 +68,17 @@ def items_of(day: Day) -> list[Item]:
             items.append(Item(s.answered_at, "handled", agent=s.agent, **dims))
             if s.transfers:
                 items.append(Item(s.answered_at, "transferred", agent=s.agent, **dims))
+            # After-contact work: the wrap-up right after the contact (routing's), else the
+            # provider's after-call seconds.
+            wrap_up = min(s.wrap_ups, key=lambda w: (w[0], -w[1]))[1] if s.wrap_ups else None
             if s.ended_at is not None:
-                handle = s.talk_ms + s.hold_ms + s.after_call_ms
+                after = wrap_up if wrap_up is not None else s.after_call_ms
+                handle = s.talk_ms + s.hold_ms + after
                 items.append(Item(s.ended_at, "handle", agent=s.agent, ms=handle, **dims))
             elif s.resolves:
                 first = min(s.resolves)
-                items.append(
-                    Item(first, "handle", agent=s.agent, ms=_ms(first, s.answered_at), **dims)
-                )
+                handle = _ms(first, s.answered_at) + (wrap_up or 0)
+                items.append(Item(first, "handle", agent=s.agent, ms=handle, **dims))
         if s.abandoned_at is not None and s.abandon_wait_ms is not None:
             wait = s.abandon_wait_ms
             items.append(Item(s.abandoned_at, "abandoned", agent="", ms=wait, **dims))
@@ -151,17 +154,21 @@ def expected(
     def ms(measure: str) -> list[int]:
         return [i.ms for i in chosen[measure]]
 
-    busy = available = 0
-    if channel is None and queue is None:
-        for who, changes in day.statuses.items():
-            if agent is not None and who != agent:
+    # Occupancy: the agents' overall activity, or with a channel or queue each channel's own.
+    spent = {"handling": 0, "wrap_up": 0, "idle": 0}
+    scoped = channel is not None or queue is not None
+    for (who, scope), changes in day.activity.items():
+        if agent is not None and who != agent:
+            continue
+        if (scope != "") != scoped or (channel is not None and scope != channel):
+            continue
+        for (since, state, in_queue), (until, _, _) in itertools.pairwise(changes):
+            if queue is not None and in_queue != queue:
                 continue
-            for (since, status), (until, _) in itertools.pairwise(changes):
-                overlap = _ms(min(until, end), max(since, start))
-                if overlap > 0 and status == "busy":
-                    busy += overlap
-                elif overlap > 0 and status == "available":
-                    available += overlap
+            overlap = _ms(min(until, end), max(since, start))
+            if overlap > 0 and state in spent:
+                spent[state] += overlap
+    working = spent["handling"] + spent["wrap_up"]
 
     def timed(values: list[int], count_name: str) -> dict[str, Any]:
         return {
@@ -227,8 +234,12 @@ def expected(
             "stats": {"short_abandon_rate": _pct(short, queued)},
         },
         "occupancy": {
-            "value": _pct(busy, busy + available),
-            "counts": {"busy_ms": busy, "available_ms": available},
+            "value": _pct(working, working + spent["idle"]),
+            "counts": {
+                "handling_ms": spent["handling"],
+                "wrap_up_ms": spent["wrap_up"],
+                "idle_ms": spent["idle"],
+            },
             "stats": {},
         },
         "transfer_rate": {
