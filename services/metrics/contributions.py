@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
+from services.metrics.business_hours import add_business_hours
 from services.metrics.facts import ConversationFact
 from services.metrics.models import frt_count, frt_count_all, kpi_bucket, kpi_rollup
 
@@ -255,6 +256,20 @@ def add_conversation(deltas: Deltas, fact: ConversationFact, t: Thresholds, sign
             deltas.add_point(fact.answered_at, "transferred", **dims, agent=agent, sign=sign)
     _add_resolution(deltas, fact, sign, dims, agent, opened)
     _add_surveys(deltas, fact, sign, dims, agent)
+    entry = queue_entry(fact)
+    answered, abandoned = answer_wait_ms(fact), abandon_wait_ms(fact)
+    counted = fact.queued_at is not None or answered is not None or abandoned is not None
+    add_business_hours(
+        deltas,
+        fact,
+        t,
+        sign,
+        dims,
+        responded=frt is not None,
+        entry=entry if counted else None,
+        answered=answered is not None,
+        abandoned=abandoned is not None,
+    )
 
 
 def _add_queue_outcome(

@@ -65,6 +65,8 @@ class ConversationFact:
     nps_at: datetime | None = None
     wrap_up_ms: int | None = None
     wrap_up_at: datetime | None = None
+    queue_schedule: str | None = None
+    queue_schedule_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ConversationFact:
@@ -196,6 +198,8 @@ def apply_routing(fact: ConversationFact, event: RoutingEvent) -> None:
     if event.channel is not None:
         fact.channel = fact.channel or event.channel.value
     _take_queue(fact, event.queue, at)
+    if event.queue_schedule is not None:
+        _take_schedule(fact, event.queue_schedule.model_dump_json(), at)
     step = event.type
     if step is LifecycleStep.OPENED:
         fact.opened_at = _earliest(fact.opened_at, at)
@@ -224,6 +228,13 @@ def apply_routing(fact: ConversationFact, event: RoutingEvent) -> None:
         _abandon(fact, at, None)
     elif step is LifecycleStep.WRAPPED_UP:
         _take_wrap_up(fact, milliseconds(event.wrap_up_seconds), at)
+
+
+def _take_schedule(fact: ConversationFact, schedule: str, at: datetime) -> None:
+    # The earliest queue step's hours: the queue the conversation waited in first.
+    current = (fact.queue_schedule_at, fact.queue_schedule or "")
+    if fact.queue_schedule_at is None or (at, schedule) < current:
+        fact.queue_schedule, fact.queue_schedule_at = schedule, at
 
 
 def _take_wrap_up(fact: ConversationFact, ms: int | None, at: datetime) -> None:

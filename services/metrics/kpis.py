@@ -29,6 +29,15 @@ FORMULAS = {
     "provider's after-call seconds",
     "service_level": "answered within T / (answered + abandoned - short abandons)",
     "abandonment_rate": "abandoned (short ones included) / queued",
+    "first_response_time_business_hours": "sum(first reply - first inbound, counting only the "
+    "time the queue was open) / conversations first answered in the range",
+    "first_resolution_time_business_hours": "sum(first resolve - opening, counting only the time "
+    "the queue was open) / resolved conversations",
+    "full_resolution_time_business_hours": "sum(last resolve - opening, counting only the time "
+    "the queue was open) / resolved conversations",
+    "service_level_business_hours": "answered within T of open time / (answered + abandoned - "
+    "abandons shorter than the short-abandon limit of open time); the wait counts only the "
+    "time the queue was open",
     "occupancy": "(time handling at least one contact + time in wrap-up) / (that time + time "
     "available and idle), from routing's agent activity; per channel and queue, each "
     "channel's own activity, idle time counted in the queue the agent last served there",
@@ -79,6 +88,30 @@ def _delivery(sums: Sums) -> Kpi:
     )
 
 
+def _business_hours(sums: Sums) -> list[Kpi]:
+    """The business-hours twins: the same counts, clocks stopped while the queue is closed."""
+    found = [
+        _mean_time("first_response_time_business_hours", sums, "frt_bh", "responded"),
+        _mean_time("first_resolution_time_business_hours", sums, "resolution_first_bh", "resolved"),
+        _mean_time("full_resolution_time_business_hours", sums, "resolution_full_bh", "resolved"),
+    ]
+    within, answered = _n(sums, "answered_in_sl_bh"), _n(sums, "answered")
+    abandoned, short = _n(sums, "abandoned"), _n(sums, "abandoned_short_bh")
+    found.append(
+        _kpi(
+            "service_level_business_hours",
+            "percent",
+            percent(within, answered + abandoned - short),
+            answered_within_threshold=within,
+            answered=answered,
+            abandoned=abandoned,
+            short_abandoned=short,
+            denominator=answered + abandoned - short,
+        )
+    )
+    return found
+
+
 def _occupancy(sums: Sums, *, scoped: bool) -> Kpi:
     prefix = "channel_" if scoped else "agent_"
     handling, wrap_up = _ms(sums, f"{prefix}handling"), _ms(sums, f"{prefix}wrap_up")
@@ -123,6 +156,7 @@ def compute(sums: Sums, frt: Percentiles | None, *, scoped: bool = False) -> dic
     kpis.append(_mean_time("first_resolution_time", sums, "resolution_first", "resolved"))
     kpis.append(_mean_time("full_resolution_time", sums, "resolution_full", "resolved"))
     kpis.append(_mean_time("handle_time", sums, "handle", "handled"))
+    kpis += _business_hours(sums)
 
     answered, within = _n(sums, "answered"), _n(sums, "answered_in_sl")
     abandoned, short = _n(sums, "abandoned"), _n(sums, "abandoned_short")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     Uuid,
     and_,
     func,
@@ -74,6 +75,9 @@ conversation_fact = Table(
     # The wrap-up that followed the first resolve (routing's conversation.wrapped_up).
     Column("wrap_up_ms", BigInteger),
     _at("wrap_up_at"),
+    # The opening hours of its queue (JSON), from the earliest queue step that carried them.
+    Column("queue_schedule", Text),
+    _at("queue_schedule_at"),
     Index("ix_conversation_fact_first_reply_at", "first_reply_at"),
     Index("ix_conversation_fact_opened_at", "opened_at"),
     Index("ix_conversation_fact_first_reply_agent", "first_reply_agent", "first_reply_at"),

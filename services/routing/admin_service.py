@@ -136,6 +136,10 @@ async def create_queue(
             on_agent_offline=rules["on_agent_offline"],
             created_at=utc_now(),
             wrap_up_seconds=rules.get("wrap_up_seconds"),
+            schedule=rules.get("schedule"),
+            closed_message=rules.get("closed_message"),
+            survey_kind=rules.get("survey_kind"),
+            survey_message=rules.get("survey_message"),
         ),
     )
     if queue is None:

@@ -11,7 +11,7 @@ inbound messages join their conversations' transcripts, all in one statement.
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from services.routing import holding, inbound, transcripts, wrapup
+from services.routing import holding, hours, inbound, transcripts, wrapup
 from services.routing.domain import Conversation, ConversationStatus, OfferState
 from services.routing.inbound import opens_conversation, step_id
 from services.routing.matching import Matcher
@@ -128,6 +128,7 @@ async def record_interactions(
         if handler is not None and event.conversation_key not in done:
             await handler(uow, event, settings)
     await transcripts.record_inbound(uow, events=claimed)
+    await hours.reply_when_closed(uow, providers=settings.reply_provider_set)
     return any(opens_conversation(event) for event in claimed)
 
 

@@ -54,7 +54,7 @@ async def place(
         return False
     await uow.conversations.update(conversation, **queue.placement(at))
     conversation.queue_name = queue.name
-    uow.steps.add(step, at=at, conversation=conversation, note=note)
+    uow.steps.add(step, at=at, conversation=conversation, note=note, queue_schedule=queue.schedule)
     return True
 
 

@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ from shared.events import (
     InteractionEvent,
     LifecycleStep,
     RoutingEvent,
+    Schedule,
 )
 from shared.kafka import OutgoingRecord, interaction_record
 from shared.outbox import enqueue
@@ -67,6 +69,7 @@ class Steps:
         agent_address: str | None = None,
         channel: str | None = None,
         wrap_up_seconds: float | None = None,
+        queue_schedule: dict[str, Any] | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened."""
         survey_tokens = None
@@ -88,6 +91,7 @@ class Steps:
             agent_address=agent_address,
             survey_tokens=survey_tokens,
             wrap_up_seconds=wrap_up_seconds,
+            queue_schedule=Schedule.model_validate(queue_schedule) if queue_schedule else None,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:

@@ -76,6 +76,12 @@ queue = Table(
     Column("on_agent_offline", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("wrap_up_seconds", Integer, nullable=True),
+    # Opening hours (shared.events.Schedule as JSON) and the reply sent outside them.
+    Column("schedule", JSONB, nullable=True),
+    Column("closed_message", Text, nullable=True),
+    # The survey question sent after a resolve: its kind (csat, nps) and text template.
+    Column("survey_kind", String(8), nullable=True),
+    Column("survey_message", Text, nullable=True),
 )
 
 agent = Table(

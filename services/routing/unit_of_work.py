@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import activity
+from services.routing.domain import Conversation
 from services.routing.lifecycle import Steps
 from services.routing.models import processed_event
 from services.routing.repository.agents import AgentRepository
@@ -89,6 +90,8 @@ class UnitOfWork:
         self.queues = QueueRepository(self.session)
         self.work = WorkRepository(self.session)
         self._touched: dict[uuid.UUID, datetime] = {}
+        #: Conversations this transaction opened or reopened (for the out-of-hours reply).
+        self.openings: list[Conversation] = []
         return self
 
     def touch(self, agent_id: uuid.UUID, at: datetime) -> None:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.interaction import Channel, UtcDatetime
+from shared.events.schedule import Schedule
 
 __all__ = ["ROUTING_TOPIC", "LifecycleStep", "RoutingEvent"]
 
@@ -70,6 +71,11 @@ class RoutingEvent(BaseModel):
         ge=0,
         description="On conversation.wrapped_up: how long the agent's after-contact work on "
         "the conversation lasted.",
+    )
+    queue_schedule: Schedule | None = Field(
+        default=None,
+        description="On conversation.queued and .requeued: the opening hours of the queue, "
+        "when it has some, for the business-hours KPIs.",
     )
     survey_tokens: dict[str, str] | None = Field(
         default=None,

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
+from tests.metrics.by_hand_hours import open_ms
 from tests.metrics.scenario import SHORT_ABANDON_MS, THRESHOLD_MS, Day
+from tests.metrics.scenario_work import schedule_of
 
 
 class Dims(TypedDict):
@@ -57,14 +59,19 @@ def items_of(day: Day) -> list[Item]:
                 items.append(
                     Item(outcome.at, measure, s.channel, "", outcome.agent or "", s.provider)
                 )
+        hours = schedule_of(s)
         if s.replies:
             at, agent = min(s.replies)
             items.append(Item(at, "frt", agent=agent, ms=_ms(at, min(s.inbound)), **dims))
+            bh = open_ms(hours, min(s.inbound), at)
+            items.append(Item(at, "frt_bh", agent=agent, ms=bh, **dims))
         items.append(Item(s.opened_at, "queued", agent="", **dims))
         if s.answered_at is not None and s.wait_ms is not None:
             items.append(Item(s.answered_at, "answered", agent=s.agent, ms=s.wait_ms, **dims))
             if s.wait_ms <= THRESHOLD_MS[s.channel]:
                 items.append(Item(s.answered_at, "answered_in_sl", agent=s.agent, **dims))
+            if open_ms(hours, s.opened_at, s.answered_at) <= THRESHOLD_MS[s.channel]:
+                items.append(Item(s.answered_at, "answered_in_sl_bh", agent=s.agent, **dims))
             items.append(Item(s.answered_at, "handled", agent=s.agent, **dims))
             if s.transfers:
                 items.append(Item(s.answered_at, "transferred", agent=s.agent, **dims))
@@ -84,6 +91,8 @@ def items_of(day: Day) -> list[Item]:
             items.append(Item(s.abandoned_at, "abandoned", agent="", ms=wait, **dims))
             if wait < SHORT_ABANDON_MS:
                 items.append(Item(s.abandoned_at, "abandoned_short", agent="", ms=wait, **dims))
+            if open_ms(hours, s.opened_at, s.abandoned_at) < SHORT_ABANDON_MS:
+                items.append(Item(s.abandoned_at, "abandoned_short_bh", agent="", **dims))
         if s.resolves:
             first, last = min(s.resolves), max(s.resolves)
             items.append(Item(first, "resolved", agent=s.agent, **dims))
@@ -95,6 +104,9 @@ def items_of(day: Day) -> list[Item]:
             items.append(
                 Item(last, "resolution_full", agent=s.agent, ms=_ms(last, s.opened_at), **dims)
             )
+            for measure, at in (("resolution_first_bh", first), ("resolution_full_bh", last)):
+                bh = open_ms(hours, s.opened_at, at)
+                items.append(Item(at, measure, agent=s.agent, ms=bh, **dims))
         if s.csat is not None:
             score, at = s.csat
             items.append(Item(at, "csat_answers", agent=s.agent, **dims))
@@ -217,6 +229,20 @@ def expected(
         "first_resolution_time": timed(ms("resolution_first"), "resolved"),
         "full_resolution_time": timed(ms("resolution_full"), "resolved"),
         "handle_time": timed(ms("handle"), "handled"),
+        "first_response_time_business_hours": timed(ms("frt_bh"), "responded"),
+        "first_resolution_time_business_hours": timed(ms("resolution_first_bh"), "resolved"),
+        "full_resolution_time_business_hours": timed(ms("resolution_full_bh"), "resolved"),
+        "service_level_business_hours": {
+            "value": _pct(n("answered_in_sl_bh"), answered + abandoned - n("abandoned_short_bh")),
+            "counts": {
+                "answered_within_threshold": n("answered_in_sl_bh"),
+                "answered": answered,
+                "abandoned": abandoned,
+                "short_abandoned": n("abandoned_short_bh"),
+                "denominator": answered + abandoned - n("abandoned_short_bh"),
+            },
+            "stats": {},
+        },
         "service_level": {
             "value": _pct(within, answered + abandoned - short),
             "counts": {

@@ -30,6 +30,7 @@ from shared.events import (
 from tests.metrics.scenario_work import (
     Activity,
     activity_events,
+    schedule_of,
     script_activity,
     script_wrap_ups,
     wrap_up_events,
@@ -319,7 +320,9 @@ def conversation_events(s: Script, rng: random.Random) -> list[InteractionEvent 
     """What connectors and routing publish about one scripted conversation."""
     out: list[InteractionEvent | RoutingEvent] = [
         _step(s, LifecycleStep.OPENED, s.opened_at),
-        _step(s, LifecycleStep.QUEUED, s.opened_at),
+        _step(s, LifecycleStep.QUEUED, s.opened_at).model_copy(
+            update={"queue_schedule": schedule_of(s)}
+        ),
     ]
     phone = s.channel == "phone"
     first_kind = EventType.CALL_STARTED if phone else EventType.MESSAGE_RECEIVED

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from shared.events import Channel, LifecycleStep, RoutingEvent
+from shared.events import Channel, LifecycleStep, RoutingEvent, Schedule
 
 if TYPE_CHECKING:
     from tests.metrics.scenario import Day, Script
@@ -18,6 +18,24 @@ if TYPE_CHECKING:
 #: (agent, scope) -> the scope's changes: (when, state, queue); scope '' is the agent overall.
 Activity = dict[tuple[str, str], list[tuple[datetime, str, str]]]
 STATES = ("handling", "handling", "wrap_up", "idle", "idle", "off")
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def schedule_of(s: Script) -> Schedule | None:
+    """The opening hours of the script's queue: billing queues have some (email's has a
+    holiday on the scripted day), general ones are always open."""
+    if not s.queue.endswith("-billing"):
+        return None
+    if s.channel == "email":
+        return Schedule(
+            time_zone="Europe/Paris",
+            hours={day: [("08:00", "20:00")] for day in WEEKDAYS},
+            holidays=[s.opened_at.date()],
+        )
+    weekdays = {day: [("09:00", "12:00"), ("13:00", "17:30")] for day in WEEKDAYS[:5]}
+    return Schedule(time_zone="America/New_York", hours=weekdays | {"sat": [("10:00", "14:00")]})
 
 
 def script_wrap_ups(rng: random.Random, scripts: list[Script]) -> None:

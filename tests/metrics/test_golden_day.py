@@ -73,6 +73,15 @@ def test_the_script_stays_inside_its_day_and_covers_every_case(golden_day: Day) 
     for scope in ({}, {"channel": "chat"}, {"queue": day.queues[2]}):
         occupancy = expected(day, day.start, day.end, **scope)["occupancy"]
         assert 0 < occupancy["value"] < 100, scope
+    # Business hours: billing queues have opening hours (email's a holiday), general ones none.
+    for queue in day.queues:
+        want = expected(day, day.start, day.end, queue=queue)
+        calendar = want["first_resolution_time"]["value"]
+        business = want["first_resolution_time_business_hours"]["value"]
+        if queue.endswith("-billing"):
+            assert business < calendar, queue
+        else:
+            assert business == calendar, queue
 
 
 async def test_day_totals_match_the_script(metrics_url: str, golden_day: Day) -> None:

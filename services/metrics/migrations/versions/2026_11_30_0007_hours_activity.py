@@ -1,4 +1,4 @@
-"""Wrap-up time on conversation facts and agents' activity changes (occupancy from work).
+"""Wrap-up time and queue hours on conversation facts; agents' activity changes.
 
 Revision ID: metrics_hours_0007
 Revises: metrics_erasure_0005
@@ -27,6 +27,14 @@ def upgrade() -> None:
         sa.Column("wrap_up_at", sa.DateTime(timezone=True), nullable=True),
         schema=SCHEMA,
     )
+    op.add_column(
+        "conversation_fact", sa.Column("queue_schedule", sa.Text(), nullable=True), schema=SCHEMA
+    )
+    op.add_column(
+        "conversation_fact",
+        sa.Column("queue_schedule_at", sa.DateTime(timezone=True), nullable=True),
+        schema=SCHEMA,
+    )
     op.create_table(
         "agent_activity_change",
         sa.Column("agent_id", sa.String(128), nullable=False),
@@ -41,5 +49,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("agent_activity_change", schema=SCHEMA)
-    op.drop_column("conversation_fact", "wrap_up_at", schema=SCHEMA)
+    for column in ("queue_schedule_at", "queue_schedule", "wrap_up_at"):
+        op.drop_column("conversation_fact", column, schema=SCHEMA)
     op.drop_column("conversation_fact", "wrap_up_ms", schema=SCHEMA)

@@ -1,4 +1,4 @@
-"""Wrap-up: a queue's wrap_up_seconds, agents' running wrap-ups and their announced activity.
+"""Queues' wrap-up, opening hours and surveys; agents' running wrap-ups and their activity.
 
 Revision ID: routing_hours_0006
 Revises: routing_erasure_0004
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "routing_hours_0006"
 down_revision: str | None = "routing_erasure_0004"
@@ -20,6 +21,10 @@ S = "routing"
 
 def upgrade() -> None:
     op.add_column("queue", sa.Column("wrap_up_seconds", sa.Integer(), nullable=True), schema=S)
+    op.add_column("queue", sa.Column("schedule", JSONB(), nullable=True), schema=S)
+    op.add_column("queue", sa.Column("closed_message", sa.Text(), nullable=True), schema=S)
+    op.add_column("queue", sa.Column("survey_kind", sa.String(8), nullable=True), schema=S)
+    op.add_column("queue", sa.Column("survey_message", sa.Text(), nullable=True), schema=S)
     op.create_table(
         "agent_wrap_up",
         sa.Column("agent_id", sa.Uuid(), nullable=False),
@@ -48,4 +53,6 @@ def downgrade() -> None:
     op.drop_table("agent_activity", schema=S)
     op.drop_index("ix_agent_wrap_up_ends_at", "agent_wrap_up", schema=S)
     op.drop_table("agent_wrap_up", schema=S)
+    for column in ("survey_message", "survey_kind", "closed_message", "schedule"):
+        op.drop_column("queue", column, schema=S)
     op.drop_column("queue", "wrap_up_seconds", schema=S)
