@@ -7,7 +7,7 @@ An agent only ever sees their own offers and conversations: anything else is
 import uuid
 from datetime import timedelta
 
-from services.routing import holding, outbound, wrapup
+from services.routing import holding, outbound, survey_questions, wrapup
 from services.routing.domain import (
     AgentStatus,
     Author,
@@ -236,6 +236,7 @@ async def resolve(
         reply_due_at=None,
     )
     uow.steps.add(LifecycleStep.RESOLVED, at=at, conversation=conversation, agent_id=agent_id)
+    await survey_questions.ask(uow, conversation=conversation, at=at)
     await wrapup.begin(uow, agent_id=agent_id, conversation=conversation, at=at)
     return conversation
 

@@ -295,3 +295,16 @@ agent_activity = Table(
     Column("queue", String(128), nullable=True),
     Column("since", DateTime(timezone=True), nullable=False),
 )
+
+#: The survey question sent after a resolve (one per conversation, the latest), until the
+#: customer answers it with a number or its token expires.
+survey_question = Table(
+    "survey_question",
+    metadata,
+    Column("conversation_id", Uuid, primary_key=True),
+    Column("conversation_key", String(512), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("asked_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+)

@@ -27,6 +27,7 @@ from services.routing.repository.messages import MessageRepository
 from services.routing.repository.notices import NoticeRepository
 from services.routing.repository.offers import OfferRepository
 from services.routing.repository.queues import QueueRepository
+from services.routing.repository.surveys import SurveyRepository
 from services.routing.repository.work import WorkRepository
 from services.routing.surveys import SurveyIssuer
 from shared.db import Database, claim_events
@@ -64,6 +65,7 @@ class UnitOfWork:
     offers: OfferRepository
     queues: QueueRepository
     work: WorkRepository
+    survey_questions: SurveyRepository
 
     def __init__(
         self,
@@ -89,10 +91,16 @@ class UnitOfWork:
         self.offers = OfferRepository(self.session)
         self.queues = QueueRepository(self.session)
         self.work = WorkRepository(self.session)
+        self.survey_questions = SurveyRepository(self.session)
         self._touched: dict[uuid.UUID, datetime] = {}
         #: Conversations this transaction opened or reopened (for the out-of-hours reply).
         self.openings: list[Conversation] = []
         return self
+
+    @property
+    def surveys(self) -> SurveyIssuer | None:
+        """Signs survey tokens (and knows where questions go); None where none is set up."""
+        return self._surveys
 
     def touch(self, agent_id: uuid.UUID, at: datetime) -> None:
         """The agent's holdings, status or wrap-ups changed at ``at`` (the agent is locked):

@@ -39,7 +39,10 @@ async def test_a_conversation_opened_while_closed_gets_one_automatic_reply(
     t = tag()
     closed = {"time_zone": "Europe/Paris", "hours": {}, "holidays": ["2026-12-25"]}
     queue = await routing.queue(
-        providers=[t], schedule=closed, closed_message="We are closed; we answer from 9:00."
+        providers=[t],
+        required_skills=[t],
+        schedule=closed,
+        closed_message="We are closed; we answer from 9:00.",
     )
     assert queue["schedule"]["holidays"] == ["2026-12-25"]
 
@@ -80,6 +83,7 @@ async def test_an_open_queue_sends_nothing_and_a_bad_schedule_is_refused(routing
     t = tag()
     await routing.queue(
         providers=[t],
+        required_skills=[t],
         schedule={"time_zone": "UTC", "hours": ALWAYS},
         closed_message="closed",
     )

@@ -38,6 +38,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_agent_wrap_up_ends_at", "agent_wrap_up", ["ends_at"], schema=S)
     op.create_table(
+        "survey_question",
+        sa.Column("conversation_id", sa.Uuid(), nullable=False),
+        sa.Column("conversation_key", sa.String(512), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("conversation_id", name="pk_survey_question"),
+        schema=S,
+    )
+    op.create_index(
+        "ix_survey_question_conversation_key", "survey_question", ["conversation_key"], schema=S
+    )
+    op.create_table(
         "agent_activity",
         sa.Column("agent_id", sa.Uuid(), nullable=False),
         sa.Column("scope", sa.String(16), nullable=False),
@@ -51,6 +65,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("agent_activity", schema=S)
+    op.drop_index("ix_survey_question_conversation_key", "survey_question", schema=S)
+    op.drop_table("survey_question", schema=S)
     op.drop_index("ix_agent_wrap_up_ends_at", "agent_wrap_up", schema=S)
     op.drop_table("agent_wrap_up", schema=S)
     for column in ("survey_message", "survey_kind", "closed_message", "schedule"):
