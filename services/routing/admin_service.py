@@ -71,6 +71,9 @@ async def update_agent(uow: UnitOfWork, *, agent_id: uuid.UUID, changes: AgentCh
     if "languages" in changes:
         changes["languages"] = sorted(set(changes["languages"]))
     updated = await uow.agents.update(agent_id, **changes)
+    if "capacity" in changes:
+        # A channel with no room any more is no time available on it.
+        uow.touch(agent_id, utc_now())
     if updated.role != agent.role:
         # Other services learn the new role with the agent's tokens.
         await access.republish_for(uow, agent=updated)

@@ -114,3 +114,28 @@ async def test_a_number_off_the_scale_or_without_a_question_is_a_message(routing
     events = await _interactions(routing, other, lambda es: True, settle=1.0)
     assert _of(events, "message.sent") == []
     await agent.status("offline")
+
+
+async def test_erasing_the_customer_withdraws_their_survey_question(routing: Routing) -> None:
+    t = tag()
+    await routing.queue(
+        providers=[t], required_skills=[t], survey_kind="csat", survey_message="1-5? {link}"
+    )
+    agent = await routing.agent(skills=[t])
+    await agent.status("available")
+    key, conversation_id = await _resolved(routing, agent, t)
+    await agent.status("offline")
+    asked = (
+        "SELECT count(*) AS n FROM routing.survey_question WHERE conversation_id = CAST(:c AS uuid)"
+    )
+    assert (await routing.sql(asked, c=conversation_id))[0]["n"] == 1
+
+    row = await routing.conversation(key)
+    assert row is not None
+    erased = await routing.admin.post(f"/admin/contacts/{row['contact_id']}/erase")
+    assert erased.status_code == 202, erased.text
+    assert (await routing.sql(asked, c=conversation_id))[0]["n"] == 0
+    left = await routing.sql(
+        "SELECT count(*) AS n FROM routing.survey_question WHERE conversation_key = :k", k=key
+    )
+    assert left[0]["n"] == 0
