@@ -15,7 +15,7 @@ from shared.events import (
     event_id_for,
 )
 from tests.factories import interaction
-from tests.routing.support import Agent, Routing, eventually, tag, types
+from tests.routing.support import Agent, Routing, agent_steps, eventually, tag, types
 from tests.support.kafka import read_topic, values
 
 
@@ -55,14 +55,13 @@ async def test_a_resolve_puts_the_agent_in_wrap_up_until_the_time_is_up(routing:
     conversation = await agent.take(first.conversation_key)
     resolved = await agent.post(f"/agent/conversations/{conversation['id']}/resolve")
     assert resolved.status_code == 200, resolved.text
-    assert await _status(agent) == "wrap_up"
 
-    # A new chat waits while the agent wraps up, then reaches them once the worker ends it.
+    # A new chat reaches the agent once the worker has ended the wrap-up, without them asking.
     second = await routing.customer_writes(provider=t)
-    await routing.conversation_in(second.conversation_key, "queued")
-    assert await agent.offers() == []
     await agent.offer_for(second.conversation_key)
     assert await _status(agent) == "available"
+    changes = await agent_steps(routing.broker, agent.id, lambda es: len(es) >= 4)
+    assert [c["agent_status"] for c in changes] == ["offline", "available", "wrap_up", "available"]
 
     steps = await routing.lifecycle(first.conversation_key, lambda es: "wrapped_up" in types(es))
     wrapped = [s for s in steps if s["type"] == "conversation.wrapped_up"]
