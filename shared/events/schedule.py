@@ -30,7 +30,9 @@ class Schedule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    time_zone: str = Field(description="An IANA time zone, e.g. Europe/Paris.")
+    time_zone: str = Field(
+        min_length=1, max_length=64, description="An IANA time zone, e.g. Europe/Paris."
+    )
     hours: dict[Weekday, list[tuple[str, str]]] = Field(
         description='Per weekday (mon..sun), opening intervals: [["09:00", "12:30"], '
         '["13:30", "17:00"]]. A day not listed is closed.'
@@ -42,7 +44,7 @@ class Schedule(BaseModel):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
