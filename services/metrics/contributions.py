@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
+from services.metrics.business_hours import add_business_hours
 from services.metrics.facts import ConversationFact
 from services.metrics.models import frt_count, frt_count_all, kpi_bucket, kpi_rollup
 
@@ -95,7 +96,15 @@ class Deltas:
             entry[1] += sign * total_ms
 
     def add_interval(
-        self, start: datetime, end: datetime, measure: str, *, agent: str, sign: int = 1
+        self,
+        start: datetime,
+        end: datetime,
+        measure: str,
+        *,
+        agent: str,
+        channel: str = "",
+        queue: str = "",
+        sign: int = 1,
     ) -> None:
         """Spread the milliseconds of ``[start, end)`` over the buckets it crosses."""
         for granularity in GRANULARITIES:
@@ -103,7 +112,7 @@ class Deltas:
             while cursor < end:
                 bucket = bucket_start(cursor, granularity)
                 piece_end = min(end, bucket + STEP[granularity])
-                entry = self.sums[(granularity, bucket, measure, "", "", agent, "")]
+                entry = self.sums[(granularity, bucket, measure, channel, queue, agent, "")]
                 # n counts the intervals that start in the bucket.
                 entry[0] += sign * (1 if cursor == start else 0)
                 entry[1] += sign * _ms(piece_end, cursor)
@@ -187,6 +196,13 @@ def abandon_wait_ms(fact: ConversationFact) -> int | None:
     return None if entry is None else max(0, _ms(fact.abandoned_at, entry))
 
 
+def after_contact_ms(fact: ConversationFact) -> int:
+    """After-contact work: routing's wrap-up when there was one, else what the provider said."""
+    if fact.wrap_up_ms is not None:
+        return fact.wrap_up_ms
+    return fact.after_contact_ms or 0
+
+
 def handle_ms(fact: ConversationFact) -> tuple[datetime, int] | None:
     """When the handled contact ended and its handle time (talk + hold + after-contact work)."""
     if fact.answered_at is None:
@@ -195,12 +211,13 @@ def handle_ms(fact: ConversationFact) -> tuple[datetime, int] | None:
         if fact.ended_at is None:
             return None
         talk = fact.talk_ms if fact.talk_ms is not None else _ms(fact.ended_at, fact.answered_at)
-        return fact.ended_at, talk + (fact.hold_ms or 0) + (fact.after_contact_ms or 0)
-    # Accept to first resolve: the days a resolved conversation may sit before a reopen
-    # are not handling, and a reopened spell's own accept is not kept.
+        return fact.ended_at, talk + (fact.hold_ms or 0) + after_contact_ms(fact)
+    # Accept to first resolve, plus the wrap-up after it: the days a resolved conversation
+    # may sit before a reopen are not handling, and a reopened spell's own accept is not kept.
     if fact.first_resolved_at is None or fact.first_resolved_at < fact.answered_at:
         return None
-    return fact.first_resolved_at, _ms(fact.first_resolved_at, fact.answered_at)
+    handling = _ms(fact.first_resolved_at, fact.answered_at)
+    return fact.first_resolved_at, handling + (fact.wrap_up_ms or 0)
 
 
 def first_response_ms(fact: ConversationFact) -> int | None:
@@ -239,6 +256,20 @@ def add_conversation(deltas: Deltas, fact: ConversationFact, t: Thresholds, sign
             deltas.add_point(fact.answered_at, "transferred", **dims, agent=agent, sign=sign)
     _add_resolution(deltas, fact, sign, dims, agent, opened)
     _add_surveys(deltas, fact, sign, dims, agent)
+    entry = queue_entry(fact)
+    answered, abandoned = answer_wait_ms(fact), abandon_wait_ms(fact)
+    counted = fact.queued_at is not None or answered is not None or abandoned is not None
+    add_business_hours(
+        deltas,
+        fact,
+        t,
+        sign,
+        dims,
+        responded=frt is not None,
+        entry=entry if counted else None,
+        answered=answered is not None,
+        abandoned=abandoned is not None,
+    )
 
 
 def _add_queue_outcome(

@@ -63,6 +63,10 @@ class ConversationFact:
     csat_at: datetime | None = None
     nps_score: int | None = None
     nps_at: datetime | None = None
+    wrap_up_ms: int | None = None
+    wrap_up_at: datetime | None = None
+    queue_schedule: str | None = None
+    queue_schedule_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ConversationFact:
@@ -194,6 +198,8 @@ def apply_routing(fact: ConversationFact, event: RoutingEvent) -> None:
     if event.channel is not None:
         fact.channel = fact.channel or event.channel.value
     _take_queue(fact, event.queue, at)
+    if event.queue_schedule is not None:
+        _take_schedule(fact, event.queue_schedule.model_dump_json(), at)
     step = event.type
     if step is LifecycleStep.OPENED:
         fact.opened_at = _earliest(fact.opened_at, at)
@@ -220,3 +226,20 @@ def apply_routing(fact: ConversationFact, event: RoutingEvent) -> None:
         fact.last_reopened_at = _latest(fact.last_reopened_at, at)
     elif step is LifecycleStep.ABANDONED:
         _abandon(fact, at, None)
+    elif step is LifecycleStep.WRAPPED_UP:
+        _take_wrap_up(fact, milliseconds(event.wrap_up_seconds), at)
+
+
+def _take_schedule(fact: ConversationFact, schedule: str, at: datetime) -> None:
+    # The earliest queue step's hours: the queue the conversation waited in first.
+    current = (fact.queue_schedule_at, fact.queue_schedule or "")
+    if fact.queue_schedule_at is None or (at, schedule) < current:
+        fact.queue_schedule, fact.queue_schedule_at = schedule, at
+
+
+def _take_wrap_up(fact: ConversationFact, ms: int | None, at: datetime) -> None:
+    # The earliest wrap-up is the one after the first resolve, which handle time ends at.
+    if ms is None:
+        return
+    if fact.wrap_up_at is None or (at, -ms) < (fact.wrap_up_at, -(fact.wrap_up_ms or 0)):
+        fact.wrap_up_ms, fact.wrap_up_at = ms, at

@@ -24,11 +24,23 @@ FORMULAS = {
     "mean, median and p90 (nearest rank) over conversations first answered in the range",
     "first_resolution_time": "sum(first resolve - opening) / resolved conversations",
     "full_resolution_time": "sum(last resolve - opening) / resolved conversations",
-    "handle_time": "sum(call answered -> ended + hold + after-call work; message accepted -> "
-    "first resolve) / handled contacts",
+    "handle_time": "sum(call talk + hold + after-call work; message accepted -> first resolve "
+    "+ wrap-up) / handled contacts; after-contact work is routing's wrap-up, else the "
+    "provider's after-call seconds",
     "service_level": "answered within T / (answered + abandoned - short abandons)",
     "abandonment_rate": "abandoned (short ones included) / queued",
-    "occupancy": "time busy on contacts / (time busy + time available)",
+    "first_response_time_business_hours": "sum(first reply - first inbound, counting only the "
+    "time the queue was open) / conversations first answered in the range",
+    "first_resolution_time_business_hours": "sum(first resolve - opening, counting only the time "
+    "the queue was open) / resolved conversations",
+    "full_resolution_time_business_hours": "sum(last resolve - opening, counting only the time "
+    "the queue was open) / resolved conversations",
+    "service_level_business_hours": "answered within T of open time / (answered + abandoned - "
+    "abandons shorter than the short-abandon limit of open time); the wait counts only the "
+    "time the queue was open",
+    "occupancy": "(time handling at least one contact + time in wrap-up) / (that time + time "
+    "available and idle), from routing's agent activity; per channel and queue, each "
+    "channel's own activity, idle time counted in the queue the agent last served there",
     "transfer_rate": "handled contacts transferred at least once / handled contacts",
     "reopen_rate": "resolved conversations reopened at least once / resolved conversations",
     "csat": "answers of 4 or 5 / all answers (1-5 scale); response rate = answers / resolved",
@@ -76,8 +88,49 @@ def _delivery(sums: Sums) -> Kpi:
     )
 
 
-def compute(sums: Sums, frt: Percentiles | None) -> dict[str, Kpi]:
-    """Every KPI from the sums of one range (or one bucket) and its FRT percentiles."""
+def _business_hours(sums: Sums) -> list[Kpi]:
+    """The business-hours twins: the same counts, clocks stopped while the queue is closed."""
+    found = [
+        _mean_time("first_response_time_business_hours", sums, "frt_bh", "responded"),
+        _mean_time("first_resolution_time_business_hours", sums, "resolution_first_bh", "resolved"),
+        _mean_time("full_resolution_time_business_hours", sums, "resolution_full_bh", "resolved"),
+    ]
+    within, answered = _n(sums, "answered_in_sl_bh"), _n(sums, "answered")
+    abandoned, short = _n(sums, "abandoned"), _n(sums, "abandoned_short_bh")
+    found.append(
+        _kpi(
+            "service_level_business_hours",
+            "percent",
+            percent(within, answered + abandoned - short),
+            answered_within_threshold=within,
+            answered=answered,
+            abandoned=abandoned,
+            short_abandoned=short,
+            denominator=answered + abandoned - short,
+        )
+    )
+    return found
+
+
+def _occupancy(sums: Sums, *, scoped: bool) -> Kpi:
+    prefix = "channel_" if scoped else "agent_"
+    handling, wrap_up = _ms(sums, f"{prefix}handling"), _ms(sums, f"{prefix}wrap_up")
+    idle = _ms(sums, f"{prefix}idle")
+    working = handling + wrap_up
+    return _kpi(
+        "occupancy",
+        "percent",
+        percent(working, working + idle),
+        handling_ms=handling,
+        wrap_up_ms=wrap_up,
+        idle_ms=idle,
+    )
+
+
+def compute(sums: Sums, frt: Percentiles | None, *, scoped: bool = False) -> dict[str, Kpi]:
+    """Every KPI from the sums of one range (or one bucket) and its FRT percentiles;
+    ``scoped``: the sums are filtered by channel or queue (occupancy then reads each
+    channel's activity rather than the agents' overall one)."""
     kpis: list[Kpi] = []
     inbound, outbound, automated = _n(sums, "inbound"), _n(sums, "outbound"), _n(sums, "automated")
     conversations = _n(sums, "conversations")
@@ -103,6 +156,7 @@ def compute(sums: Sums, frt: Percentiles | None) -> dict[str, Kpi]:
     kpis.append(_mean_time("first_resolution_time", sums, "resolution_first", "resolved"))
     kpis.append(_mean_time("full_resolution_time", sums, "resolution_full", "resolved"))
     kpis.append(_mean_time("handle_time", sums, "handle", "handled"))
+    kpis += _business_hours(sums)
 
     answered, within = _n(sums, "answered"), _n(sums, "answered_in_sl")
     abandoned, short = _n(sums, "abandoned"), _n(sums, "abandoned_short")
@@ -131,16 +185,7 @@ def compute(sums: Sums, frt: Percentiles | None) -> dict[str, Kpi]:
     abandonment.stats = {"short_abandon_rate": percent(short, queued)}
     kpis.append(abandonment)
 
-    busy, available = _ms(sums, "status_busy"), _ms(sums, "status_available")
-    kpis.append(
-        _kpi(
-            "occupancy",
-            "percent",
-            percent(busy, busy + available),
-            busy_ms=busy,
-            available_ms=available,
-        )
-    )
+    kpis.append(_occupancy(sums, scoped=scoped))
     handled, transferred = _n(sums, "handled"), _n(sums, "transferred")
     kpis.append(
         _kpi(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     Uuid,
     and_,
     func,
@@ -71,6 +72,12 @@ conversation_fact = Table(
     _at("csat_at"),
     Column("nps_score", SmallInteger),
     _at("nps_at"),
+    # The wrap-up that followed the first resolve (routing's conversation.wrapped_up).
+    Column("wrap_up_ms", BigInteger),
+    _at("wrap_up_at"),
+    # The opening hours of its queue (JSON), from the earliest queue step that carried them.
+    Column("queue_schedule", Text),
+    _at("queue_schedule_at"),
     Index("ix_conversation_fact_first_reply_at", "first_reply_at"),
     Index("ix_conversation_fact_opened_at", "opened_at"),
     Index("ix_conversation_fact_first_reply_agent", "first_reply_agent", "first_reply_at"),
@@ -111,6 +118,19 @@ agent_status_change = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False),
     PrimaryKeyConstraint("agent_id", "changed_at"),
+)
+
+#: Every activity routing announced for an agent (agent.activity_changed), overall (scope '')
+#: and per channel, with the queue it counts in; an interval lasts until the scope's next change.
+agent_activity_change = Table(
+    "agent_activity_change",
+    metadata,
+    Column("agent_id", String(128), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("queue", String(128), nullable=False),
+    PrimaryKeyConstraint("agent_id", "scope", "changed_at"),
 )
 
 #: Sums of the facts' contributions per granularity, bucket, measure and dimension.

@@ -56,6 +56,11 @@ def _sums(rows: list[tuple[str, int, int]]) -> dict[str, tuple[int, int]]:
     return {measure: (n, total) for measure, (n, total) in sums.items()}
 
 
+def _scoped(filters: Filters) -> bool:
+    """Whether the sums are a channel's or a queue's (occupancy then reads channel activity)."""
+    return filters.channel is not None or filters.queue is not None
+
+
 async def kpi_report(
     database: Database, *, filters: Filters, settings: MetricsSettings, now: datetime
 ) -> KpiReport:
@@ -89,7 +94,9 @@ async def kpi_report(
             channel: ms / 1000 for channel, ms in settings.service_level_ms().items()
         },
         short_abandon_seconds=settings.short_abandon_s,
-        totals=kpis.compute(_sums([(m, n, t) for _, m, n, t in rows]), frt_total),
+        totals=kpis.compute(
+            _sums([(m, n, t) for _, m, n, t in rows]), frt_total, scoped=_scoped(f)
+        ),
         volume_by_provider=list(volume.values()),
         backlog=Backlog(
             as_of=now,
@@ -99,7 +106,10 @@ async def kpi_report(
             longest_wait_seconds=None if oldest is None else (now - oldest).total_seconds(),
         ),
         buckets=[
-            KpiBucket(start=start, kpis=kpis.compute(_sums(items), frt_buckets.get(start)))
+            KpiBucket(
+                start=start,
+                kpis=kpis.compute(_sums(items), frt_buckets.get(start), scoped=_scoped(f)),
+            )
             for start, items in sorted(per_bucket.items())
         ],
     )
@@ -132,7 +142,7 @@ async def leaderboard(database: Database, *, filters: Filters, by: str) -> Leade
     board = []
     for key, items in grouped.items():
         sums = _sums(items)
-        computed = kpis.compute(sums, None)
+        computed = kpis.compute(sums, None, scoped=by == "queue" or _scoped(f))
         selected = {name: computed[name] for name in wanted}
         for kpi in selected.values():
             kpi.stats = {k: v for k, v in kpi.stats.items() if k not in ("median", "p90")}

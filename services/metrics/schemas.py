@@ -125,4 +125,5 @@ class RebuildResult(BaseModel):
     conversations: int
     volume_minutes: int
     status_changes: int
+    activity_changes: int = 0
     bucket_rows: int

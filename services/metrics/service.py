@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.metrics import activity
 from services.metrics.contributions import Deltas, Thresholds, add_conversation, bucket_start
 from services.metrics.facts import ConversationFact, apply_interaction, apply_routing
 from services.metrics.models import processed_event
@@ -75,6 +76,11 @@ async def record_events(
         for event in todo:
             if isinstance(event, RoutingEvent) and event.type is LifecycleStep.AGENT_STATUS_CHANGED:
                 await _record_status_change(session, event, deltas)
+            elif (
+                isinstance(event, RoutingEvent)
+                and event.type is LifecycleStep.AGENT_ACTIVITY_CHANGED
+            ):
+                await activity.record_change(session, event, deltas)
         await writes.add_to_buckets(session, deltas)
 
 
@@ -226,10 +232,12 @@ async def rebuild(database: Database, *, thresholds: Thresholds) -> RebuildResul
                     deltas, previous.changed_at, row.changed_at, previous.status, agent=row.agent_id
                 )
             previous = row
+        activity_changes = await activity.rebuild(session, deltas)
         bucket_rows = await writes.add_to_buckets(session, deltas)
     return RebuildResult(
         conversations=conversations,
         volume_minutes=volume_minutes,
         status_changes=status_changes,
+        activity_changes=activity_changes,
         bucket_rows=bucket_rows,
     )

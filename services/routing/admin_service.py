@@ -53,6 +53,7 @@ async def create_agent(
     _, token = await access.issue_agent_token(uow, agent=agent, name="first token")
     # Metrics time agents' statuses from their first one on.
     uow.steps.add(LifecycleStep.AGENT_STATUS_CHANGED, at=at, agent_id=agent.id, agent_status=status)
+    uow.touch(agent.id, at)
     return agent, token
 
 
@@ -70,6 +71,9 @@ async def update_agent(uow: UnitOfWork, *, agent_id: uuid.UUID, changes: AgentCh
     if "languages" in changes:
         changes["languages"] = sorted(set(changes["languages"]))
     updated = await uow.agents.update(agent_id, **changes)
+    if "capacity" in changes:
+        # A channel with no room any more is no time available on it.
+        uow.touch(agent_id, utc_now())
     if updated.role != agent.role:
         # Other services learn the new role with the agent's tokens.
         await access.republish_for(uow, agent=updated)
@@ -134,6 +138,11 @@ async def create_queue(
             reply_timeout_seconds=rules["reply_timeout_seconds"],
             on_agent_offline=rules["on_agent_offline"],
             created_at=utc_now(),
+            wrap_up_seconds=rules.get("wrap_up_seconds"),
+            schedule=rules.get("schedule"),
+            closed_message=rules.get("closed_message"),
+            survey_kind=rules.get("survey_kind"),
+            survey_message=rules.get("survey_message"),
         ),
     )
     if queue is None:

@@ -7,7 +7,7 @@ An agent only ever sees their own offers and conversations: anything else is
 import uuid
 from datetime import timedelta
 
-from services.routing import holding, outbound
+from services.routing import holding, outbound, survey_questions, wrapup
 from services.routing.domain import (
     AgentStatus,
     Author,
@@ -79,6 +79,7 @@ async def accept(uow: UnitOfWork, *, agent_id: uuid.UUID, offer_id: uuid.UUID) -
     assert agent is not None
     await uow.offers.close(offer.id, state=OfferState.ACCEPTED, at=at)
     await uow.agents.update(agent_id, consecutive_timeouts=0)
+    uow.touch(agent_id, at)
     changes: ConversationChanges = {
         "status": ConversationStatus.ASSIGNED,
         "accepted_at": conversation.accepted_at or at,
@@ -235,6 +236,8 @@ async def resolve(
         reply_due_at=None,
     )
     uow.steps.add(LifecycleStep.RESOLVED, at=at, conversation=conversation, agent_id=agent_id)
+    await survey_questions.ask(uow, conversation=conversation, at=at)
+    await wrapup.begin(uow, agent_id=agent_id, conversation=conversation, at=at)
     return conversation
 
 

@@ -38,7 +38,12 @@ def bootstrap(settings: RoutingSettings) -> StartupHook:
     async def on_startup(runtime: Runtime) -> None:
         relay = OutboxRelay(database=runtime.database, producer=runtime.producer, table=outbox)
         matcher = Matcher(settings)
-        surveys = SurveyIssuer(settings.survey_secret, timedelta(seconds=settings.survey_valid_s))
+        surveys = SurveyIssuer(
+            settings.survey_secret,
+            timedelta(seconds=settings.survey_valid_s),
+            link_base=settings.survey_link_base,
+            providers=settings.reply_provider_set,
+        )
         worker = RoutingWorker(
             database=runtime.database,
             matcher=matcher,

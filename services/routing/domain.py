@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from shared.events import Role
 
@@ -41,6 +41,8 @@ class AgentStatus(StrEnum):
     BUSY = "busy"
     AWAY = "away"
     OFFLINE = "offline"
+    #: After-contact work: set by routing after a resolve in a queue with ``wrap_up_seconds``.
+    WRAP_UP = "wrap_up"
 
 
 #: Statuses in which an agent takes no new work: their pending offers go back at once.
@@ -72,6 +74,15 @@ class Queue:
     reply_timeout_seconds: int | None
     on_agent_offline: OnAgentOffline
     created_at: datetime
+    #: After-contact work an agent may take after resolving one of its conversations.
+    wrap_up_seconds: int | None = None
+    #: Opening hours (:class:`shared.events.Schedule` as JSON); None: always open.
+    schedule: dict[str, Any] | None = None
+    #: Sent once to a conversation that opens outside the opening hours.
+    closed_message: str | None = None
+    #: The survey question sent after a resolve: ``csat`` or ``nps``, and its text.
+    survey_kind: str | None = None
+    survey_message: str | None = None
 
     def __post_init__(self) -> None:
         self.on_agent_offline = OnAgentOffline(self.on_agent_offline)  # rows carry the string
@@ -105,6 +116,11 @@ class QueueRules(TypedDict, total=False):
     offer_timeout_seconds: int | None
     reply_timeout_seconds: int | None
     on_agent_offline: OnAgentOffline
+    wrap_up_seconds: int | None
+    schedule: dict[str, Any] | None
+    closed_message: str | None
+    survey_kind: str | None
+    survey_message: str | None
 
 
 @dataclass(eq=False)

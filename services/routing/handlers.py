@@ -11,7 +11,7 @@ inbound messages join their conversations' transcripts, all in one statement.
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from services.routing import holding, inbound, transcripts
+from services.routing import holding, hours, inbound, survey_questions, transcripts, wrapup
 from services.routing.domain import Conversation, ConversationStatus, OfferState
 from services.routing.inbound import opens_conversation, step_id
 from services.routing.matching import Matcher
@@ -74,6 +74,7 @@ async def _close(
     the holder's room freed, and the step names the holder."""
     at = event.occurred_at
     holder = current.agent_id
+    was_assigned = current.status == ConversationStatus.ASSIGNED
     if holder is not None:
         await holding.close_pending_offer(
             uow, conversation=current, state=OfferState.WITHDRAWN, at=at
@@ -89,6 +90,11 @@ async def _close(
         cause_event_id=event.event_id,
         event_id=step_id(event, step),
     )
+    if status == ConversationStatus.RESOLVED:
+        await survey_questions.ask(uow, conversation=current, at=at)
+    if holder is not None and was_assigned and status == ConversationStatus.RESOLVED:
+        # The end of a call the agent held: their after-call work starts now.
+        await wrapup.begin(uow, agent_id=holder, conversation=current, at=at)
 
 
 #: What an interaction does, by type; types not listed change nothing in routing.
@@ -107,8 +113,11 @@ async def record_interactions(
     """Apply a batch of interactions, each at most once (by event id); whether any of them
     may have put a conversation in a queue."""
     claimed = await _claim(uow, events)
+    # A number answering a survey question is the answer, not a new contact.
+    answers = await survey_questions.take_answers(uow, claimed)
+    routed = [event for event in claimed if event.event_id not in answers]
     by_key: dict[str, list[InteractionEvent]] = {}
-    for event in claimed:
+    for event in routed:
         by_key.setdefault(event.conversation_key, []).append(event)
     messages_only = {
         key: group for key, group in by_key.items() if all(map(opens_conversation, group))
@@ -119,12 +128,13 @@ async def record_interactions(
         uow, groups={key: g for key, g in messages_only.items() if key in known}
     )
     done = (messages_only.keys() - known) | attached
-    for event in claimed:
+    for event in routed:
         handler = EVENT_HANDLERS.get(event.type)
         if handler is not None and event.conversation_key not in done:
             await handler(uow, event, settings)
     await transcripts.record_inbound(uow, events=claimed)
-    return any(opens_conversation(event) for event in claimed)
+    await hours.reply_when_closed(uow, providers=settings.reply_provider_set)
+    return any(opens_conversation(event) for event in routed)
 
 
 async def _claim(uow: UnitOfWork, events: Sequence[InteractionEvent]) -> list[InteractionEvent]:

@@ -54,7 +54,7 @@ async def place(
         return False
     await uow.conversations.update(conversation, **queue.placement(at))
     conversation.queue_name = queue.name
-    uow.steps.add(step, at=at, conversation=conversation, note=note)
+    uow.steps.add(step, at=at, conversation=conversation, note=note, queue_schedule=queue.schedule)
     return True
 
 
@@ -112,6 +112,7 @@ async def release(uow: UnitOfWork, *, conversation: Conversation, at: datetime) 
         at=at,
     )
     await uow.conversations.update(conversation, agent_id=None)
+    uow.touch(agent_id, at)
     if await uow.agents.total_load(agent_id) == 0:
         await uow.agents.update(agent_id, last_idle_at=at)
     uow.steps.notify(agent_id, "conversation.released", conversation_id=str(conversation.id))

@@ -110,7 +110,12 @@ async def open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEve
         _announce_opened(uow, conversation, e)
         if queue is not None:
             conversation.queue_name = queue.name
-            uow.steps.add(LifecycleStep.QUEUED, at=at_of[e.event_id], conversation=conversation)
+            uow.steps.add(
+                LifecycleStep.QUEUED,
+                at=at_of[e.event_id],
+                conversation=conversation,
+                queue_schedule=queue.schedule,
+            )
 
 
 async def _room_in(
@@ -224,6 +229,7 @@ def _new_conversation(
 
 def _announce_opened(uow: UnitOfWork, conversation: Conversation, event: InteractionEvent) -> None:
     conversation.queue_name = None
+    uow.openings.append(conversation)
     uow.steps.add(
         LifecycleStep.OPENED,
         at=event.occurred_at,
@@ -250,6 +256,7 @@ async def _reopen(
         accepted_at=None,
         resolved_at=None,
     )
+    uow.openings.append(closed)
     uow.steps.add(
         LifecycleStep.REOPENED,
         at=event.occurred_at,

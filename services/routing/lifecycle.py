@@ -8,11 +8,12 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.domain import AgentStatus, Conversation
+from services.routing.domain import Conversation
 from services.routing.models import outbox
 from services.routing.repository.notices import Notice, NoticeRepository
 from services.routing.surveys import SurveyIssuer
@@ -25,6 +26,7 @@ from shared.events import (
     InteractionEvent,
     LifecycleStep,
     RoutingEvent,
+    Schedule,
 )
 from shared.kafka import OutgoingRecord, interaction_record
 from shared.outbox import enqueue
@@ -36,6 +38,10 @@ NOTICE_CHANNEL = "routing_agent"
 NOTIFY_ALL = text(
     "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
 )
+
+
+def _channel(name: str | None) -> Channel | None:
+    return Channel(name) if name else None
 
 
 @dataclass
@@ -56,11 +62,14 @@ class Steps:
         queue: str | None = None,
         agent_id: uuid.UUID | None = None,
         previous_agent_id: uuid.UUID | None = None,
-        agent_status: AgentStatus | None = None,
+        agent_status: str | None = None,
         cause_event_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
         note: str | None = None,
         agent_address: str | None = None,
+        channel: str | None = None,
+        wrap_up_seconds: float | None = None,
+        queue_schedule: dict[str, Any] | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened."""
         survey_tokens = None
@@ -72,7 +81,7 @@ class Steps:
             occurred_at=at,
             conversation_id=conversation.id if conversation else None,
             conversation_key=conversation.conversation_key if conversation else None,
-            channel=Channel(conversation.channel) if conversation else None,
+            channel=Channel(conversation.channel) if conversation else _channel(channel),
             queue=queue if queue is not None or conversation is None else conversation.queue_name,
             agent_id=str(agent_id) if agent_id else None,
             previous_agent_id=str(previous_agent_id) if previous_agent_id else None,
@@ -81,6 +90,8 @@ class Steps:
             note=note,
             agent_address=agent_address,
             survey_tokens=survey_tokens,
+            wrap_up_seconds=wrap_up_seconds,
+            queue_schedule=Schedule.model_validate(queue_schedule) if queue_schedule else None,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from services.routing import holding, presence
+from services.routing.activity import READY
 from services.routing.domain import (
     AgentStatus,
     AvailableAgent,
@@ -155,10 +156,7 @@ class Matcher:
             assert agent is not None
             timeouts = agent.consecutive_timeouts + 1
             await uow.agents.update(agent_id, consecutive_timeouts=timeouts)
-            if (
-                timeouts >= self.settings.timeouts_before_away
-                and agent.status == AgentStatus.AVAILABLE
-            ):
+            if timeouts >= self.settings.timeouts_before_away and agent.status in READY:
                 await presence.set_status(uow, agent_id=agent_id, status=AgentStatus.AWAY, at=at)
             done += 1
         return done
@@ -333,7 +331,8 @@ class _Plan:
     async def lock(self, uow: UnitOfWork, agent_ids: list[uuid.UUID]) -> None:
         """Lock these agents where nobody else holds them; count their loads again."""
         rows = await uow.agents.lock_available(agent_ids)
-        got = {row.id: row for row in rows if row.status == AgentStatus.AVAILABLE}
+        got = {row.id: row for row in rows if row.status in READY}
+        wrapping = await uow.work.wrapping(list(got))
         self.excluded.update(set(agent_ids) - set(got))
         self.locked.update(got)
         channels = {channel for agent_id, channel in self.agents if agent_id in got}
@@ -345,7 +344,8 @@ class _Plan:
                 row = got[agent_id]
                 agent.skills = frozenset(row.skills)
                 agent.languages = frozenset(row.languages)
-                agent.capacity = row.room_on(channel)
+                # An agent in wrap-up on the channel takes nothing new on it.
+                agent.capacity = 0 if (agent_id, channel) in wrapping else row.room_on(channel)
                 agent.load = loads[agent_id]
 
     def take(self, conversation: Conversation, agent_id: uuid.UUID) -> bool:

@@ -75,6 +75,13 @@ queue = Table(
     Column("reply_timeout_seconds", Integer, nullable=True),
     Column("on_agent_offline", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("wrap_up_seconds", Integer, nullable=True),
+    # Opening hours (shared.events.Schedule as JSON) and the reply sent outside them.
+    Column("schedule", JSONB, nullable=True),
+    Column("closed_message", Text, nullable=True),
+    # The survey question sent after a resolve: its kind (csat, nps) and text template.
+    Column("survey_kind", String(8), nullable=True),
+    Column("survey_message", Text, nullable=True),
 )
 
 agent = Table(
@@ -296,4 +303,42 @@ canned_response = Table(
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: An agent's after-contact work on one channel: no new offer of that channel until it ends
+#: (at ``ends_at``, or when the agent sets themselves available).
+agent_wrap_up = Table(
+    "agent_wrap_up",
+    metadata,
+    Column("agent_id", Uuid, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("conversation_id", Uuid, nullable=False),
+    Column("queue", String(128), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+#: What each agent last was announced doing (``agent.activity_changed``), overall (scope '')
+#: and per channel: handling, wrap_up, idle or off, with the queue it is counted in.
+agent_activity = Table(
+    "agent_activity",
+    metadata,
+    Column("agent_id", Uuid, primary_key=True),
+    Column("scope", String(16), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("queue", String(128), nullable=True),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+#: The survey question sent after a resolve (one per conversation, the latest), until the
+#: customer answers it with a number or its token expires.
+survey_question = Table(
+    "survey_question",
+    metadata,
+    Column("conversation_id", Uuid, primary_key=True),
+    Column("conversation_key", String(512), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("asked_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
 )

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from services.routing import holding
+from services.routing import holding, wrapup
 from services.routing.domain import (
     UNREACHABLE,
     Agent,
@@ -44,6 +44,9 @@ async def set_status(
     agent, holdings = await _lock_holdings(uow, agent_id)
     if agent.status == status:
         return agent
+    # Any status the agent chooses ends their wrap-ups (available: "I am ready").
+    await wrapup.finish(uow, agent_id=agent_id, at=at, then=None)
+    uow.touch(agent_id, at)
     changes: AgentChanges = {"status": status, "status_changed_at": at}
     if status == AgentStatus.AVAILABLE:
         changes["last_idle_at"] = at

@@ -8,7 +8,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.routing.domain import Message
-from shared.events import Channel
+from shared.events import Channel, Schedule
 
 #: The statuses of :class:`services.routing.domain.AgentStatus`, as the API takes them.
 StatusName = Literal["available", "busy", "away", "offline"]
@@ -252,6 +252,33 @@ class QueueFields(_Body):
     offer_timeout_seconds: int | None = Field(default=None, ge=1)
     reply_timeout_seconds: int | None = Field(default=None, ge=1)
     on_agent_offline: Literal["keep", "requeue"] = "keep"
+    wrap_up_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="After-contact work after a resolve: the agent is in wrap_up (no new offers "
+        "on the channel) for up to this long, or until they set themselves available; "
+        "0 or null: none.",
+    )
+    schedule: Schedule | None = Field(
+        default=None, description="Opening hours; null: always open (docs: Business hours)."
+    )
+    closed_message: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Sent once, as an automated message, to a conversation opened while the "
+        "queue is closed.",
+    )
+    survey_kind: Literal["csat", "nps"] | None = Field(
+        default=None, description="The survey question sent after a resolve; null: none."
+    )
+    survey_message: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="The survey question; {link} becomes the signed survey link.",
+    )
 
 
 class QueueCreate(QueueFields):
@@ -272,6 +299,11 @@ class QueueUpdate(_Body):
     offer_timeout_seconds: int | None = Field(default=None, ge=1)
     reply_timeout_seconds: int | None = Field(default=None, ge=1)
     on_agent_offline: Literal["keep", "requeue"] | None = None
+    wrap_up_seconds: int | None = Field(default=None, ge=0, le=3600)
+    schedule: Schedule | None = None
+    closed_message: str | None = Field(default=None, min_length=1, max_length=2000)
+    survey_kind: Literal["csat", "nps"] | None = None
+    survey_message: str | None = Field(default=None, min_length=1, max_length=2000)
 
 
 class QueueOut(_Out):
@@ -290,6 +322,11 @@ class QueueOut(_Out):
     offer_timeout_seconds: int | None
     reply_timeout_seconds: int | None
     on_agent_offline: str
+    wrap_up_seconds: int | None
+    schedule: dict[str, Any] | None
+    closed_message: str | None
+    survey_kind: str | None
+    survey_message: str | None
 
 
 class QueueLoad(_Out):

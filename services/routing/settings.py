@@ -32,6 +32,13 @@ class RoutingSettings(ServiceSettings, PrivacySettings):
     survey_valid_s: int = Field(
         default=14 * 24 * 3600, ge=60, description="How long a survey token can be used."
     )
+    survey_link_base: str = Field(
+        default="",
+        max_length=1000,
+        pattern=r"^(https?://\S+)?$",
+        description="The survey page a queue's survey question links to; the signed token is "
+        "added as ?token=. Empty: the question carries no link ({link} becomes empty).",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Request body limit of every endpoint (413)."
     )

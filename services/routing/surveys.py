@@ -7,6 +7,7 @@ can rate a conversation that is not theirs, or learn whether a conversation key 
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from pydantic import SecretStr
 
@@ -23,6 +24,18 @@ class SurveyIssuer:
 
     secret: SecretStr
     valid_for: timedelta
+    #: Where survey links point (the token is added as ``?token=``); empty: no link.
+    link_base: str = ""
+    #: Providers (names or patterns) whose connectors deliver routing's messages: where a
+    #: queue's survey question can be sent.
+    providers: frozenset[str] = frozenset()
+
+    def link(self, token: str) -> str:
+        """The survey link carrying ``token``, or "" without a link base."""
+        if not self.link_base:
+            return ""
+        separator = "&" if "?" in self.link_base else "?"
+        return f"{self.link_base}{separator}{urlencode({'token': token})}"
 
     def tokens(self, conversation: Conversation, *, at: datetime) -> dict[str, str]:
         """One token per kind for ``conversation``, valid from ``at`` for ``valid_for``."""

@@ -8,12 +8,15 @@ its agent notices into NOTIFY) just before the commit, so they leave only if it 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Concatenate, ParamSpec, Self, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing import activity
+from services.routing.domain import Conversation
 from services.routing.lifecycle import Steps
 from services.routing.models import processed_event
 from services.routing.repository.agents import AgentRepository
@@ -27,6 +30,8 @@ from services.routing.repository.notices import NoticeRepository
 from services.routing.repository.offers import OfferRepository
 from services.routing.repository.queues import QueueRepository
 from services.routing.repository.sessions import SessionRepository
+from services.routing.repository.surveys import SurveyRepository
+from services.routing.repository.work import WorkRepository
 from services.routing.surveys import SurveyIssuer
 from shared.db import Database, claim_events
 
@@ -65,6 +70,8 @@ class UnitOfWork:
     sessions: SessionRepository
     canned: CannedRepository
     console: ConsoleRepository
+    work: WorkRepository
+    survey_questions: SurveyRepository
 
     def __init__(
         self,
@@ -92,7 +99,23 @@ class UnitOfWork:
         self.sessions = SessionRepository(self.session)
         self.canned = CannedRepository(self.session)
         self.console = ConsoleRepository(self.session)
+        self.work = WorkRepository(self.session)
+        self.survey_questions = SurveyRepository(self.session)
+        self._touched: dict[uuid.UUID, datetime] = {}
+        #: Conversations this transaction opened or reopened (for the out-of-hours reply).
+        self.openings: list[Conversation] = []
         return self
+
+    @property
+    def surveys(self) -> SurveyIssuer | None:
+        """Signs survey tokens (and knows where questions go); None where none is set up."""
+        return self._surveys
+
+    def touch(self, agent_id: uuid.UUID, at: datetime) -> None:
+        """The agent's holdings, status or wrap-ups changed at ``at`` (the agent is locked):
+        their activity is worked out again before the commit."""
+        previous = self._touched.get(agent_id)
+        self._touched[agent_id] = at if previous is None else max(previous, at)
 
     async def __aexit__(
         self,
@@ -102,6 +125,8 @@ class UnitOfWork:
     ) -> None:
         if error is None:
             try:
+                if self._touched:
+                    await activity.refresh(self.agents, self.work, self.steps, self._touched)
                 await self.steps.flush(self.session)
             except BaseException as exc:
                 await self._transaction.__aexit__(type(exc), exc, exc.__traceback__)

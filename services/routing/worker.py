@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from services.routing import wrapup
 from services.routing.matching import Matcher
 from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
@@ -72,7 +73,13 @@ class RoutingWorker:
         m = self._matcher
         passes: list[Pass] = [m.assign_waiting, m.place_unplaced]
         if timers:
-            passes += [m.expire_offers, m.reply_timeouts, m.overflow, self.forget_old_notices]
+            passes += [
+                m.expire_offers,
+                m.reply_timeouts,
+                m.overflow,
+                self.end_wrap_ups,
+                self.forget_old_notices,
+            ]
         changed = 0
         for routing_pass in passes:
             uow = UnitOfWork(self._database, published=self._published)
@@ -80,6 +87,10 @@ class RoutingWorker:
             self.done[routing_pass.__name__] += count
             changed += count
         return changed
+
+    async def end_wrap_ups(self, uow: UnitOfWork) -> int:
+        """End the wrap-ups whose time is up; their agents take offers on the channel again."""
+        return await wrapup.end_due(uow, limit=100)
 
     async def forget_old_notices(self, uow: UnitOfWork) -> int:
         """Delete agent notices older than the streams' replay window."""

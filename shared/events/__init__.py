@@ -32,6 +32,7 @@ from shared.events.privacy import (
     PrivacyStep,
 )
 from shared.events.routing import ROUTING_TOPIC, LifecycleStep, RoutingEvent
+from shared.events.schedule import Schedule
 
 __all__ = [
     "ACCESS_TOPIC",
@@ -59,6 +60,7 @@ __all__ = [
     "PrivacyStep",
     "Role",
     "RoutingEvent",
+    "Schedule",
     "SurveyAnswer",
     "event_id_for",
     "render_schemas",

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.interaction import Channel, UtcDatetime
+from shared.events.schedule import Schedule
 
 __all__ = ["ROUTING_TOPIC", "LifecycleStep", "RoutingEvent"]
 
@@ -29,6 +30,8 @@ class LifecycleStep(StrEnum):
     ABANDONED = "conversation.abandoned"
     REQUEUED = "conversation.requeued"
     AGENT_STATUS_CHANGED = "agent.status_changed"
+    WRAPPED_UP = "conversation.wrapped_up"
+    AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
 
 
 class RoutingEvent(BaseModel):
@@ -52,7 +55,9 @@ class RoutingEvent(BaseModel):
         default=None, description="The interaction event that caused this step, if any."
     )
     agent_status: str | None = Field(
-        default=None, description="On agent.status_changed: available, busy, away or offline."
+        default=None,
+        description="On agent.status_changed: available, busy, away, offline or wrap_up. On "
+        "agent.activity_changed: handling, wrap_up, idle or off.",
     )
     note: str | None = None
     agent_address: str | None = Field(
@@ -60,6 +65,17 @@ class RoutingEvent(BaseModel):
         max_length=256,
         description="On conversation.accepted of a phone conversation: where the agent takes "
         "calls (E.164 number, sip: or client: address), for the connector to connect the caller.",
+    )
+    wrap_up_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="On conversation.wrapped_up: how long the agent's after-contact work on "
+        "the conversation lasted.",
+    )
+    queue_schedule: Schedule | None = Field(
+        default=None,
+        description="On conversation.queued and .requeued: the opening hours of the queue, "
+        "when it has some, for the business-hours KPIs.",
     )
     survey_tokens: dict[str, str] | None = Field(
         default=None,

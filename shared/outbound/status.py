@@ -53,6 +53,8 @@ def status_event(
         conversation_key=reply.conversation_key,
         content=Content(status=status, status_reason=reason[:1024] if reason else None),
         agent_id=reply.agent_id,
+        # The status of routing's own automated message is not an agent's reply's.
+        automated=reply.automated,
         status_of=reply.event_id,
         raw_ref=provider_message_id,
     )

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
+from tests.metrics.by_hand_hours import open_ms
 from tests.metrics.scenario import SHORT_ABANDON_MS, THRESHOLD_MS, Day
+from tests.metrics.scenario_work import schedule_of
 
 
 class Dims(TypedDict):
@@ -57,30 +59,40 @@ def items_of(day: Day) -> list[Item]:
                 items.append(
                     Item(outcome.at, measure, s.channel, "", outcome.agent or "", s.provider)
                 )
+        hours = schedule_of(s)
         if s.replies:
             at, agent = min(s.replies)
             items.append(Item(at, "frt", agent=agent, ms=_ms(at, min(s.inbound)), **dims))
+            bh = open_ms(hours, min(s.inbound), at)
+            items.append(Item(at, "frt_bh", agent=agent, ms=bh, **dims))
         items.append(Item(s.opened_at, "queued", agent="", **dims))
         if s.answered_at is not None and s.wait_ms is not None:
             items.append(Item(s.answered_at, "answered", agent=s.agent, ms=s.wait_ms, **dims))
             if s.wait_ms <= THRESHOLD_MS[s.channel]:
                 items.append(Item(s.answered_at, "answered_in_sl", agent=s.agent, **dims))
+            if open_ms(hours, s.opened_at, s.answered_at) <= THRESHOLD_MS[s.channel]:
+                items.append(Item(s.answered_at, "answered_in_sl_bh", agent=s.agent, **dims))
             items.append(Item(s.answered_at, "handled", agent=s.agent, **dims))
             if s.transfers:
                 items.append(Item(s.answered_at, "transferred", agent=s.agent, **dims))
+            # After-contact work: the wrap-up right after the contact (routing's), else the
+            # provider's after-call seconds.
+            wrap_up = min(s.wrap_ups, key=lambda w: (w[0], -w[1]))[1] if s.wrap_ups else None
             if s.ended_at is not None:
-                handle = s.talk_ms + s.hold_ms + s.after_call_ms
+                after = wrap_up if wrap_up is not None else s.after_call_ms
+                handle = s.talk_ms + s.hold_ms + after
                 items.append(Item(s.ended_at, "handle", agent=s.agent, ms=handle, **dims))
             elif s.resolves:
                 first = min(s.resolves)
-                items.append(
-                    Item(first, "handle", agent=s.agent, ms=_ms(first, s.answered_at), **dims)
-                )
+                handle = _ms(first, s.answered_at) + (wrap_up or 0)
+                items.append(Item(first, "handle", agent=s.agent, ms=handle, **dims))
         if s.abandoned_at is not None and s.abandon_wait_ms is not None:
             wait = s.abandon_wait_ms
             items.append(Item(s.abandoned_at, "abandoned", agent="", ms=wait, **dims))
             if wait < SHORT_ABANDON_MS:
                 items.append(Item(s.abandoned_at, "abandoned_short", agent="", ms=wait, **dims))
+            if open_ms(hours, s.opened_at, s.abandoned_at) < SHORT_ABANDON_MS:
+                items.append(Item(s.abandoned_at, "abandoned_short_bh", agent="", **dims))
         if s.resolves:
             first, last = min(s.resolves), max(s.resolves)
             items.append(Item(first, "resolved", agent=s.agent, **dims))
@@ -92,6 +104,9 @@ def items_of(day: Day) -> list[Item]:
             items.append(
                 Item(last, "resolution_full", agent=s.agent, ms=_ms(last, s.opened_at), **dims)
             )
+            for measure, at in (("resolution_first_bh", first), ("resolution_full_bh", last)):
+                bh = open_ms(hours, s.opened_at, at)
+                items.append(Item(at, measure, agent=s.agent, ms=bh, **dims))
         if s.csat is not None:
             score, at = s.csat
             items.append(Item(at, "csat_answers", agent=s.agent, **dims))
@@ -151,17 +166,21 @@ def expected(
     def ms(measure: str) -> list[int]:
         return [i.ms for i in chosen[measure]]
 
-    busy = available = 0
-    if channel is None and queue is None:
-        for who, changes in day.statuses.items():
-            if agent is not None and who != agent:
+    # Occupancy: the agents' overall activity, or with a channel or queue each channel's own.
+    spent = {"handling": 0, "wrap_up": 0, "idle": 0}
+    scoped = channel is not None or queue is not None
+    for (who, scope), changes in day.activity.items():
+        if agent is not None and who != agent:
+            continue
+        if (scope != "") != scoped or (channel is not None and scope != channel):
+            continue
+        for (since, state, in_queue), (until, _, _) in itertools.pairwise(changes):
+            if queue is not None and in_queue != queue:
                 continue
-            for (since, status), (until, _) in itertools.pairwise(changes):
-                overlap = _ms(min(until, end), max(since, start))
-                if overlap > 0 and status == "busy":
-                    busy += overlap
-                elif overlap > 0 and status == "available":
-                    available += overlap
+            overlap = _ms(min(until, end), max(since, start))
+            if overlap > 0 and state in spent:
+                spent[state] += overlap
+    working = spent["handling"] + spent["wrap_up"]
 
     def timed(values: list[int], count_name: str) -> dict[str, Any]:
         return {
@@ -210,6 +229,20 @@ def expected(
         "first_resolution_time": timed(ms("resolution_first"), "resolved"),
         "full_resolution_time": timed(ms("resolution_full"), "resolved"),
         "handle_time": timed(ms("handle"), "handled"),
+        "first_response_time_business_hours": timed(ms("frt_bh"), "responded"),
+        "first_resolution_time_business_hours": timed(ms("resolution_first_bh"), "resolved"),
+        "full_resolution_time_business_hours": timed(ms("resolution_full_bh"), "resolved"),
+        "service_level_business_hours": {
+            "value": _pct(n("answered_in_sl_bh"), answered + abandoned - n("abandoned_short_bh")),
+            "counts": {
+                "answered_within_threshold": n("answered_in_sl_bh"),
+                "answered": answered,
+                "abandoned": abandoned,
+                "short_abandoned": n("abandoned_short_bh"),
+                "denominator": answered + abandoned - n("abandoned_short_bh"),
+            },
+            "stats": {},
+        },
         "service_level": {
             "value": _pct(within, answered + abandoned - short),
             "counts": {
@@ -227,8 +260,12 @@ def expected(
             "stats": {"short_abandon_rate": _pct(short, queued)},
         },
         "occupancy": {
-            "value": _pct(busy, busy + available),
-            "counts": {"busy_ms": busy, "available_ms": available},
+            "value": _pct(working, working + spent["idle"]),
+            "counts": {
+                "handling_ms": spent["handling"],
+                "wrap_up_ms": spent["wrap_up"],
+                "idle_ms": spent["idle"],
+            },
             "stats": {},
         },
         "transfer_rate": {

@@ -27,6 +27,14 @@ from shared.events import (
     RoutingEvent,
     SurveyAnswer,
 )
+from tests.metrics.scenario_work import (
+    Activity,
+    activity_events,
+    schedule_of,
+    script_activity,
+    script_wrap_ups,
+    wrap_up_events,
+)
 
 THRESHOLD_MS = {"phone": 20_000, "chat": 60_000, "social": 3_600_000, "email": 14_400_000}
 SHORT_ABANDON_MS = 5_000
@@ -100,6 +108,8 @@ class Script:
     csat: tuple[int, datetime] | None = None
     nps: tuple[int, datetime] | None = None
     outcomes: list[Outcome] = field(default_factory=list)
+    #: Routing's wrap-ups: (when it ended, its length in ms).
+    wrap_ups: list[tuple[datetime, int]] = field(default_factory=list)
 
     @property
     def agent(self) -> str:
@@ -117,6 +127,7 @@ class Day:
     agents: list[str]
     scripts: list[Script]
     statuses: dict[str, list[tuple[datetime, str]]]
+    activity: Activity = field(default_factory=dict)
 
     @property
     def end(self) -> datetime:
@@ -158,7 +169,9 @@ def script_day(seed: int, conversations_per_channel: int = 60) -> Day:
     for script in scripts:
         _script_outcomes(outcome_rng, script)
     statuses = {agent: _script_statuses(rng, start) for agent in agents}
-    return Day(tag, start, queues, agents, scripts, statuses)
+    script_wrap_ups(random.Random(seed + 2), scripts)
+    activity = script_activity(random.Random(seed + 3), start, agents, queues)
+    return Day(tag, start, queues, agents, scripts, statuses, activity)
 
 
 def _script_call(rng: random.Random, s: Script, agents: list[str]) -> None:
@@ -307,7 +320,9 @@ def conversation_events(s: Script, rng: random.Random) -> list[InteractionEvent 
     """What connectors and routing publish about one scripted conversation."""
     out: list[InteractionEvent | RoutingEvent] = [
         _step(s, LifecycleStep.OPENED, s.opened_at),
-        _step(s, LifecycleStep.QUEUED, s.opened_at),
+        _step(s, LifecycleStep.QUEUED, s.opened_at).model_copy(
+            update={"queue_schedule": schedule_of(s)}
+        ),
     ]
     phone = s.channel == "phone"
     first_kind = EventType.CALL_STARTED if phone else EventType.MESSAGE_RECEIVED
@@ -364,6 +379,7 @@ def conversation_events(s: Script, rng: random.Random) -> list[InteractionEvent 
             out.append(_step(s, LifecycleStep.ABANDONED, s.abandoned_at))
     out += [_step(s, LifecycleStep.RESOLVED, at, s.agent) for at in s.resolves]
     out += [_step(s, LifecycleStep.REOPENED, at, s.agent) for at in s.reopens]
+    out += wrap_up_events(s)
     for outcome in s.outcomes:
         out.append(
             _interaction(
@@ -417,6 +433,7 @@ def publish_order(day: Day, seed: int) -> tuple[list[Any], list[Any]]:
             mine.reverse()  # out of order: a resolve before the open, a reply before the message
         events += mine
     events += status_events(day)
+    events += activity_events(day)
     rng.shuffle(events)
     duplicates = rng.sample(events, len(events) // 10)
     # Some reply outcomes certainly arrive twice, whatever the sample above took.

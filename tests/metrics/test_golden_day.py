@@ -64,6 +64,24 @@ def test_the_script_stays_inside_its_day_and_covers_every_case(golden_day: Day) 
     assert any(o.status is MessageStatus.SENT and not o.own and not o.counted for o in outcomes)
     assert any(o.measure == "reply_undelivered" for o in outcomes)
     assert any(not o.counted for s in day.scripts for o in s.outcomes)
+    # After-contact work: on calls and messages, and a later wrap-up handle time must not take.
+    assert any(s.wrap_ups and s.channel == "phone" for s in day.scripts)
+    assert any(len(s.wrap_ups) > 1 for s in day.scripts)
+    # Occupancy from work, overall and per channel and queue.
+    states = {state for changes in day.activity.values() for _, state, _ in changes}
+    assert {"handling", "wrap_up", "idle", "off"} <= states
+    for scope in ({}, {"channel": "chat"}, {"queue": day.queues[2]}):
+        occupancy = expected(day, day.start, day.end, **scope)["occupancy"]
+        assert 0 < occupancy["value"] < 100, scope
+    # Business hours: billing queues have opening hours (email's a holiday), general ones none.
+    for queue in day.queues:
+        want = expected(day, day.start, day.end, queue=queue)
+        calendar = want["first_resolution_time"]["value"]
+        business = want["first_resolution_time_business_hours"]["value"]
+        if queue.endswith("-billing"):
+            assert business < calendar, queue
+        else:
+            assert business == calendar, queue
 
 
 async def test_day_totals_match_the_script(metrics_url: str, golden_day: Day) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.domain import Agent, AgentChanges, AgentStatus, AvailableAgent
-from services.routing.models import agent, conversation
+from services.routing.models import agent, agent_wrap_up, conversation
 
 
 def _agent(row: Row[Any]) -> Agent:
@@ -93,7 +93,14 @@ class AgentRepository:
         without locks: the matcher locks and counts again before it offers."""
         load = _load(channel)
         capacity = _capacity(channel)
-        conditions = [agent.c.status == AgentStatus.AVAILABLE, capacity > load]
+        wrapping = (
+            select(agent_wrap_up.c.agent_id)
+            .where(agent_wrap_up.c.agent_id == agent.c.id, agent_wrap_up.c.channel == channel)
+            .correlate(agent)
+            .exists()
+        )
+        ready = (AgentStatus.AVAILABLE, AgentStatus.WRAP_UP)
+        conditions = [agent.c.status.in_(ready), capacity > load, ~wrapping]
         if any_skills is not None:
             conditions.append(or_(*(agent.c.skills.contains(skills) for skills in any_skills)))
         rows = await self._session.execute(

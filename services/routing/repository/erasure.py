@@ -20,6 +20,7 @@ from services.routing.models import (
     message,
     offer,
     reply,
+    survey_question,
 )
 from shared.privacy import delete_older, pseudonym
 
@@ -156,6 +157,10 @@ class ErasureRepository:
         )
         await self._session.execute(
             update(offer).where(offer.c.conversation_id.in_(ids)).values(note=None)
+        )
+        # A survey question waiting for a reply holds the raw key: it is withdrawn.
+        await self._session.execute(
+            delete(survey_question).where(survey_question.c.conversation_id.in_(ids))
         )
         await self._session.execute(
             delete(agent_notice).where(

@@ -30,7 +30,7 @@ _SERVABLE = text(
     SELECT q.* FROM routing.queue q
     WHERE EXISTS (
         SELECT 1 FROM routing.agent a
-        WHERE a.status = '{AgentStatus.AVAILABLE}'
+        WHERE a.status IN ('{AgentStatus.AVAILABLE}', '{AgentStatus.WRAP_UP}')
           AND a.skills @> q.required_skills
           AND (q.language IS NULL OR q.language = ANY(a.languages))
           AND COALESCE((a.capacity ->> q.channel)::int, 0) > (
