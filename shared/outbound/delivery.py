@@ -93,17 +93,32 @@ async def add(
 async def due(session: AsyncSession, table: Table, *, at: datetime, limit: int) -> list[Delivery]:
     """Lock up to ``limit`` queued deliveries that are due; other workers skip them."""
     rows = await session.execute(
-        select(table.c.event, table.c.attempts, table.c.created_at)
+        select(table.c.event_id, table.c.event, table.c.attempts, table.c.created_at)
         .where(table.c.state == DeliveryState.QUEUED, table.c.next_attempt_at <= at)
         .order_by(table.c.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    # The attempt about to be made counts: ``lease`` records it.
-    return [
-        Delivery(InteractionEvent.from_json(row.event), row.attempts + 1, row.created_at)
-        for row in rows
-    ]
+    found: list[Delivery] = []
+    for row in rows:
+        try:
+            event = InteractionEvent.from_json(row.event)
+        except ValueError as exc:
+            # A row no event can be read from (written by hand, or by another version) would
+            # be claimed and fail forever, holding up every delivery behind it: settle it.
+            await session.execute(
+                update(table)
+                .where(table.c.event_id == row.event_id)
+                .values(
+                    state=DeliveryState.FAILED,
+                    settled_at=at,
+                    last_error=f"unreadable event: {type(exc).__name__}",
+                )
+            )
+            continue
+        # The attempt about to be made counts: ``lease`` records it.
+        found.append(Delivery(event, row.attempts + 1, row.created_at))
+    return found
 
 
 async def postpone(

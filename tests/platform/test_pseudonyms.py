@@ -34,6 +34,7 @@ def test_production_refuses_the_development_pseudonym_secret(
 ) -> None:
     monkeypatch.setenv("SWITCHBOARD_ENV", "production")
     monkeypatch.setenv("ROUTING_ADMIN_TOKEN", "k7Hq2pX9vLw4mZ8rT3nB-admin")
+    monkeypatch.setenv("SWITCHBOARD_SURVEY_SECRET", "q8Zr4mW2nT6vX1pL-survey")
     with pytest.raises(ValueError, match=r"SWITCHBOARD_PSEUDONYM_SECRET .*placeholder"):
         RoutingSettings()
     monkeypatch.setenv("SWITCHBOARD_PSEUDONYM_SECRET", KEY.get_secret_value())

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 
 from services.chat import privacy as chat_privacy
 from services.chat.app import create_app as create_chat
@@ -166,6 +166,9 @@ async def test_settled_deliveries_past_retention_are_deleted_and_queued_ones_kep
 
     ids = [r["event_id"] for r in (old_sent, old_queued, new_sent)]
     kept = await present(database, delivery, delivery.c.event_id, ids)
+    # Made-up rows must not reach a social connector that later tests start on this database.
+    async with database.transaction() as session:
+        await session.execute(delete(delivery).where(delivery.c.event_id.in_(ids)))
     assert kept == {old_queued["event_id"], new_sent["event_id"]}
 
 
