@@ -223,8 +223,10 @@ async def test_only_who_sees_a_conversation_writes_notes_in_it(routing: Routing)
 
 
 async def test_canned_responses_per_queue(routing: Routing) -> None:
-    queue = (await routing.queue())["name"]
-    other = (await routing.queue())["name"]
+    # Queues of their own provider and skill: an open queue would take other tests' chats.
+    t = tag()
+    queue = (await routing.queue(providers=[t], required_skills=[t]))["name"]
+    other = (await routing.queue(providers=[t], required_skills=[t]))["name"]
     mine = json_of(
         await routing.admin.post(
             "/admin/canned-responses",

@@ -17,6 +17,9 @@ from tests.support.webhooks import standard_signed
 
 DEV_SECRET = "dev-generic-secret"  # the chat connector's development default
 
+#: A placed conversation waits in its queue, or is already offered to an agent who is free.
+PLACED = ("queued", "offered", "assigned")
+
 
 @pytest.fixture(scope="module")
 async def chat(stack_env: None) -> AsyncIterator[httpx.AsyncClient]:
@@ -69,7 +72,7 @@ async def test_french_german_and_spanish_messages_land_in_their_queues(
     }
 
     for language, key in keys.items():
-        conversation = await routing.conversation_in(key, "queued")
+        conversation = await routing.conversation_in(key, *PLACED)
         assert conversation["language"] == language
         assert conversation["queue_name"] == queues.get(language, anyone), language
 
@@ -83,7 +86,7 @@ async def test_a_text_too_short_to_tell_waits_in_the_queue_without_a_language(
 
     key = await customer_writes(chat, source=t, text="Merci")
 
-    conversation = await routing.conversation_in(key, "queued")
+    conversation = await routing.conversation_in(key, *PLACED)
     assert conversation["language"] is None
     assert conversation["queue_name"] == anyone
 
@@ -98,6 +101,6 @@ async def test_the_language_the_chat_tool_states_wins_over_the_text(
     # English words from a customer the tool knows to speak German (de-AT).
     key = await customer_writes(chat, source=t, text="Where is my package?", language="de-AT")
 
-    conversation = await routing.conversation_in(key, "queued")
+    conversation = await routing.conversation_in(key, *PLACED)
     assert conversation["language"] == "de"
     assert conversation["queue_name"] == german

@@ -10,6 +10,7 @@ import httpx
 
 from services.social.app import create_app
 from shared.events import Content, Customer
+from shared.language import language_of
 from switchboard_dev.broker import Broker
 from switchboard_dev.ports import free_port
 from tests.social.conftest import environment, social_env
@@ -125,7 +126,10 @@ async def test_a_batch_refused_while_the_broker_hangs_is_published_once_on_retry
             occurred_at=datetime.fromtimestamp(1767000000, UTC),
             customer=Customer(id=user_id, kind="page_scoped_id"),
             conversation_key=f"messenger:{page_id}:{user_id}",
-            content=Content(text=item["message"]["text"]),
+            # The connector detects the language of what the customer typed.
+            content=Content(
+                text=item["message"]["text"], language=language_of(item["message"]["text"])
+            ),
             raw_ref=item["message"]["mid"],
             provider_meta={
                 "account_id": page_id,
