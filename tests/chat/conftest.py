@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
@@ -14,6 +13,7 @@ from fastapi import FastAPI
 
 from services.chat.app import create_app
 from switchboard_dev.broker import Broker
+from tests.support.groups import own_groups
 from tests.support.server import serving
 
 
@@ -53,15 +53,8 @@ async def chat(chat_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def chat_app(**env: str) -> FastAPI:
-    """A chat connector built with these environment variables, on a consumer group of its own."""
-    # A group of this app's own: a group shared with apps that already stopped waits
-    # for their sessions to time out on the embedded broker.
-    group = uuid.uuid4().hex[:8]
-    defaults = {
-        "CHAT_REPLIES_GROUP": f"chat-replies-{group}",
-        "CHAT_OUTBOUND_GROUP": f"chat-outbound-{group}",
-    }
-    with environment({**defaults, **env}):
+    """A chat connector built with these environment variables, on consumer groups of its own."""
+    with environment({**own_groups("chat"), **env}):
         return create_app()
 
 

@@ -19,7 +19,7 @@ SENDGRID_AUTH = ("sendgrid", "dev-sendgrid-password")  # development defaults
 
 
 def settings_for(secrets: dict[str, str], **overrides: Any) -> EmailSettings:
-    """The connector's settings with the fixtures' secrets, on an outbound group of its own.
+    """The connector's settings with the fixtures' secrets, on consumer groups of its own.
 
     A group shared with apps that already stopped waits for their sessions to time out on
     the embedded broker.
@@ -30,6 +30,7 @@ def settings_for(secrets: dict[str, str], **overrides: Any) -> EmailSettings:
         "postmark_username": user,
         "postmark_password": password,
         "outbound_group": f"email-outbound-{uuid.uuid4().hex[:8]}",
+        "privacy_group": f"email-privacy-{uuid.uuid4().hex[:8]}",
     }
     fields.update(overrides)
     return EmailSettings(**fields)

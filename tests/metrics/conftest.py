@@ -60,7 +60,10 @@ async def wait_processed(
 
 @pytest.fixture(scope="package")
 async def metrics_url(stack_env: None) -> AsyncIterator[str]:
-    settings = MetricsSettings(consumer_group=f"metrics-test-{uuid.uuid4().hex}", gauge_refresh_s=1)
+    group = f"metrics-test-{uuid.uuid4().hex}"
+    settings = MetricsSettings(
+        consumer_group=group, privacy_group=f"{group}-privacy", gauge_refresh_s=1
+    )
     async with serving(create_app(settings)) as url:
         yield url
 

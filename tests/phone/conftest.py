@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -13,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from services.phone.app import create_app
 from tests.support.emulator import ProviderEmulator, running_emulator
+from tests.support.groups import own_groups
 from tests.support.server import serving
 
 PUBLIC_BASE = "https://example.com"
@@ -37,10 +37,8 @@ async def emulator() -> AsyncIterator[ProviderEmulator]:
 def phone_env(
     stack_env: None, fixture_secrets: dict[str, str], emulator: ProviderEmulator
 ) -> Iterator[dict[str, str]]:
-    # Consumer groups of this run's own: a group shared with connectors that already
-    # stopped waits for their sessions to time out on the embedded broker.
-    group = uuid.uuid4().hex[:8]
     env = {
+        **own_groups("phone"),
         "PHONE_TWILIO_AUTH_TOKEN": fixture_secrets["twilio_auth_token"],
         "PHONE_GENERIC_SECRET": fixture_secrets["generic_hmac_secret"],
         # A second partner with a source of its own, and Standard Webhooks signatures only.
@@ -55,8 +53,6 @@ def phone_env(
         "PHONE_TWILIO_FROM_NUMBER": FROM_NUMBER,
         "PHONE_GENERIC_OUTBOUND_URL": emulator.url + GENERIC_OUTBOUND_PATH,
         "PHONE_GENERIC_OUTBOUND_SECRET": GENERIC_OUTBOUND_SECRET,
-        "PHONE_OUTBOUND_GROUP": f"phone-outbound-{group}",
-        "PHONE_ACCEPTED_GROUP": f"phone-accepted-calls-{group}",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

@@ -29,6 +29,7 @@ from shared.signatures import hmac_sha256_hex
 from tests.chat.conftest import environment
 from tests.routing.support import ADMIN_TOKEN, eventually, routing_settings
 from tests.support.emulator import ProviderEmulator
+from tests.support.groups import own_groups
 from tests.support.kafka import group_at_end
 from tests.support.server import serving
 
@@ -44,24 +45,19 @@ def connector_env(
     stack_env: None, emulator: ProviderEmulator, fixture_secrets: dict[str, str]
 ) -> Iterator[None]:
     """Every connector pointed at the emulator, on consumer groups of this module's own."""
-    group = uuid.uuid4().hex[:8]
     with environment(
         {
+            **own_groups("chat", "social", "phone"),
             "CHAT_SLACK_SIGNING_SECRET": fixture_secrets["slack_signing_secret"],
             "CHAT_SLACK_API_URL": emulator.url,
             "CHAT_SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "CHAT_REPLIES_GROUP": f"chat-replies-{group}",
-            "CHAT_OUTBOUND_GROUP": f"chat-outbound-{group}",
             "SOCIAL_META_APP_SECRET": fixture_secrets["meta_app_secret"],
             "SOCIAL_META_GRAPH_URL": emulator.url,
             "SOCIAL_WHATSAPP_TOKEN": WHATSAPP_TOKEN,
-            "SOCIAL_OUTBOUND_GROUP": f"social-outbound-{group}",
             "PHONE_TWILIO_AUTH_TOKEN": fixture_secrets["twilio_auth_token"],
             "PHONE_PUBLIC_BASE_URL": PUBLIC_BASE,
             "PHONE_TWILIO_API_URL": emulator.url,
             "PHONE_TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "PHONE_OUTBOUND_GROUP": f"phone-outbound-{group}",
-            "PHONE_ACCEPTED_GROUP": f"phone-accepted-{group}",
         }
     ):
         yield

@@ -56,6 +56,7 @@ from tests.support.erasure import (
     facts_of,
     write_on_every_channel,
 )
+from tests.support.groups import own_groups
 from tests.support.kafka import group_at_end
 from tests.support.privacy import SCHEMAS, rows_holding
 from tests.support.server import serving
@@ -72,12 +73,9 @@ def privacy_env(
     stack_env: None, emulator: ProviderEmulator, fixture_secrets: dict[str, str]
 ) -> Iterator[None]:
     """Connectors pointed at the emulator, on consumer groups of this module's own."""
-    group = uuid.uuid4().hex[:8]
     with environment(
         {
-            "CHAT_REPLIES_GROUP": f"chat-replies-{group}",
-            "CHAT_OUTBOUND_GROUP": f"chat-outbound-{group}",
-            "SOCIAL_OUTBOUND_GROUP": f"social-outbound-{group}",
+            **own_groups("chat", "email", "phone", "social", "metrics"),
             "SOCIAL_META_APP_SECRET": fixture_secrets["meta_app_secret"],
             "SOCIAL_META_GRAPH_URL": emulator.url,
             "SOCIAL_WHATSAPP_TOKEN": "whatsapp-erasure-test",
@@ -85,12 +83,6 @@ def privacy_env(
             "PHONE_PUBLIC_BASE_URL": PUBLIC_BASE,
             "PHONE_TWILIO_API_URL": emulator.url,
             "PHONE_TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "PHONE_OUTBOUND_GROUP": f"phone-outbound-{group}",
-            "PHONE_ACCEPTED_GROUP": f"phone-accepted-{group}",
-            **{
-                f"{prefix}_PRIVACY_GROUP": f"{prefix.lower()}-privacy-{group}"
-                for prefix in ("CHAT", "EMAIL", "PHONE", "SOCIAL", "METRICS")
-            },
         }
     ):
         yield

@@ -39,6 +39,7 @@ from shared.db import Database
 from shared.privacy import pseudonym, sweep_once
 from tests.chat.conftest import environment
 from tests.routing.support import eventually
+from tests.support.groups import own_groups
 from tests.support.server import serving
 
 NOW = datetime(2001, 6, 1, tzinfo=UTC)
@@ -268,12 +269,9 @@ async def test_metrics_facts_past_retention_keep_their_numbers_under_pseudonyms(
 @pytest.fixture
 async def chat_sweeping(stack_env: None) -> AsyncIterator[str]:
     """A chat connector whose sweeper runs often, keeping sessions ten years."""
-    group = uuid.uuid4().hex[:8]
     with environment(
         {
-            "CHAT_REPLIES_GROUP": f"chat-replies-{group}",
-            "CHAT_OUTBOUND_GROUP": f"chat-outbound-{group}",
-            "CHAT_PRIVACY_GROUP": f"chat-privacy-{group}",
+            **own_groups("chat"),
             "CHAT_RETENTION_SESSIONS_DAYS": "3650",
             "CHAT_RETENTION_SWEEP_INTERVAL_S": "0.2",
         }

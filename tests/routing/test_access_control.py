@@ -38,7 +38,8 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 async def metrics_url(stack_env: None) -> AsyncIterator[str]:
-    settings = MetricsSettings(consumer_group=f"metrics-access-{uuid.uuid4().hex[:8]}")
+    group = f"metrics-access-{uuid.uuid4().hex[:8]}"
+    settings = MetricsSettings(consumer_group=group, privacy_group=f"{group}-privacy")
     async with serving(create_metrics(settings)) as url:
         yield url
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
@@ -15,6 +14,7 @@ pytest.register_assert_rewrite("tests.social.support")
 
 from services.social.app import create_app  # noqa: E402
 from tests.social.support import wait_until_ready  # noqa: E402
+from tests.support.groups import own_groups  # noqa: E402
 from tests.support.server import serving  # noqa: E402
 
 
@@ -43,11 +43,10 @@ def social_env(secrets: dict[str, str]) -> dict[str, str]:
 
 
 def social_app(secrets: dict[str, str], **variables: str) -> FastAPI:
-    """A social connector with the fixture secrets and ``variables``, on an outbound consumer
-    group of its own (a group shared with apps that already stopped waits for their sessions
+    """A social connector with the fixture secrets and ``variables``, on consumer groups of
+    its own (a group shared with apps that already stopped waits for their sessions
     to time out on the embedded broker)."""
-    group = f"social-outbound-{uuid.uuid4().hex[:8]}"
-    with environment(**social_env(secrets), SOCIAL_OUTBOUND_GROUP=group, **variables):
+    with environment(**social_env(secrets), **own_groups("social"), **variables):
         return create_app()
 
 

@@ -52,7 +52,9 @@ async def services(broker: str) -> AsyncIterator[tuple[str, str, str]]:
         await stack.enter_async_context(available_agent(routing_url))
         topics = [INTERACTIONS_TOPIC, ROUTING_TOPIC]
         metrics_group = await group_at_end(broker, topics, "metrics-trace")
-        metrics = create_metrics(MetricsSettings(consumer_group=metrics_group))
+        metrics = create_metrics(
+            MetricsSettings(consumer_group=metrics_group, privacy_group=f"{metrics_group}-privacy")
+        )
         metrics_url = await stack.enter_async_context(serving(metrics))
         yield chat_url, routing_url, metrics_url
 
