@@ -407,7 +407,11 @@ const Agent = (() => {
     window.addEventListener("console:signout", () => { if (state.stream) state.stream.close(); state.stream = null; });
     render(workspace);
     api("GET", "/agent/canned-responses").then((found) => { state.canned = found; }, () => {});
-    api("GET", "/agent/labels").then((found) => { state.labels = found; }, () => {});
+    api("GET", "/agent/labels").then((found) => {
+      state.labels = found;
+      const c = state.conversations.find((x) => x.id === state.current);
+      if (c) renderLabels(c.labels);
+    }, () => {});
     fillTransferTargets();
     connect();
     setInterval(tick, 1000);
