@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from services.metrics import privacy as metrics_privacy
+from services.metrics.settings import MetricsSettings
 from shared.db import Database
 from shared.events import (
     Channel,
@@ -25,6 +27,7 @@ from shared.events import (
     RoutingEvent,
 )
 from shared.kafka import EventProducer
+from shared.privacy import pseudonym
 from tests.metrics.by_hand import expected, expected_backlog
 from tests.metrics.conftest import ADMIN, publish, wait_processed
 from tests.metrics.scenario import Day
@@ -300,3 +303,38 @@ async def test_a_bad_label_filter_is_refused(metrics_url: str) -> None:
             assert response.json()["error"] == "bad_request"
         many = await client.get("/kpis", params={"label": [f"l{i}" for i in range(21)]})
         assert many.status_code == 400
+
+
+async def test_an_erased_conversation_keeps_its_labels_under_its_pseudonym(
+    metrics_url: str, producer: EventProducer, database: Database
+) -> None:
+    t = uuid.uuid4().hex[:8]
+    day = datetime(1996, 1, 1, tzinfo=UTC) + timedelta(days=uuid.uuid4().int % 300)
+    complaint, billing = f"complaint-{t}", f"billing-{t}"
+    a = Chat(f"sms:+1415{uuid.uuid4().int % 10**7:07d}:{t}", f"q-{t}", f"labels-{t}", day)
+    a.answered(accepted=30, replied=60, resolved=600, agent=f"agent-{t}")
+    first = _labeled(a.key, [complaint], day + timedelta(minutes=5))
+    await publish(producer, [*a.events, first])
+    await wait_processed(database, [e.event_id for e in [*a.events, first]])
+
+    # What the erasure of the contact does in metrics (privacy.v1's handler).
+    secret = MetricsSettings().pseudonym_secret
+    async with database.transaction() as session:
+        await metrics_privacy.ErasedKeys(secret).remember(session, [a.key])
+        await metrics_privacy.pseudonymize_keys(session, [a.key], secret)
+    alias = pseudonym(secret, a.key)
+    assert await _labels_of(database, [a.key, alias]) == {
+        a.key: [],
+        alias: [(complaint, first.occurred_at)],
+    }
+    # A label set still on its way under the raw key lands on the pseudonym.
+    later = _labeled(a.key, [billing], day + timedelta(minutes=6))
+    await publish(producer, [later])
+    await wait_processed(database, [later.event_id])
+    assert await _labels_of(database, [a.key, alias]) == {
+        a.key: [],
+        alias: [(billing, later.occurred_at)],
+    }
+    params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+    totals = (await _get(metrics_url, "/kpis", params | {"label": billing}))["totals"]
+    assert totals["first_response_time"]["value"] == 60.0
