@@ -33,7 +33,7 @@ async def update_label(
     uow: UnitOfWork, *, name: str, description: str | None, retired: bool | None
 ) -> Label:
     """Change a label's description, or retire it (``retired``) and bring it back."""
-    found = await uow.labels.get(name)
+    found = await uow.labels.get(name, lock=True)
     if found is None:
         raise NotFound("no such label")
     changes: dict[str, object] = {}
@@ -51,7 +51,7 @@ async def update_label(
 async def remove_label(uow: UnitOfWork, *, name: str) -> Label | None:
     """Delete a label no conversation carries (None); retire one in use, which conversations
     keep and none can newly get (the retired label)."""
-    found = await uow.labels.get(name)
+    found = await uow.labels.get(name, lock=True)
     if found is None:
         raise NotFound("no such label")
     if not await uow.labels.in_use(name):

@@ -32,12 +32,23 @@ class LabelRepository:
         ).first()
         return Label(**row._mapping) if row is not None else None
 
-    async def get(self, name: str) -> Label | None:
-        row = (await self._session.execute(select(label).where(label.c.name == name))).first()
+    async def get(self, name: str, *, lock: bool = False) -> Label | None:
+        """The label; ``lock``: held until the transaction ends (deleting or retiring it)."""
+        statement = select(label).where(label.c.name == name)
+        if lock:
+            statement = statement.with_for_update()
+        row = (await self._session.execute(statement)).first()
         return Label(**row._mapping) if row is not None else None
 
     async def named(self, names: Iterable[str]) -> dict[str, Label]:
-        rows = await self._session.execute(select(label).where(label.c.name.in_(sorted(names))))
+        """The labels of ``names`` that exist, share-locked: none is deleted or retired while
+        the transaction puts them on a conversation."""
+        rows = await self._session.execute(
+            select(label)
+            .where(label.c.name.in_(sorted(names)))
+            .order_by(label.c.name)
+            .with_for_update(read=True)
+        )
         return {r.name: Label(**r._mapping) for r in rows}
 
     async def list_all(self, *, retired: bool = True) -> list[Label]:
