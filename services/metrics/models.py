@@ -230,3 +230,26 @@ erased_key = Table(
     Column("pseudonym", String(64), primary_key=True),
     Column("erased_at", DateTime(timezone=True), nullable=False),
 )
+
+#: The labels each conversation carries now (routing's latest ``conversation.labeled``),
+#: with when that label set was made. KPIs join them at read time, so a label put on a
+#: conversation after its figures were counted still files them under it.
+conversation_label = Table(
+    "conversation_label",
+    metadata,
+    Column("conversation_key", String(512), primary_key=True),
+    Column("label", String(64), primary_key=True),
+    Column("labeled_at", DateTime(timezone=True), nullable=False),
+    Index("ix_conversation_label_label", "label"),
+)
+
+#: Which ``conversation.labeled`` each conversation's labels come from: a set older (by
+#: occurred_at, then event id) than this one is late and changes nothing, also when the
+#: latest set is empty.
+conversation_label_set = Table(
+    "conversation_label_set",
+    metadata,
+    Column("conversation_key", String(512), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+)

@@ -32,6 +32,7 @@ class LifecycleStep(StrEnum):
     AGENT_STATUS_CHANGED = "agent.status_changed"
     WRAPPED_UP = "conversation.wrapped_up"
     AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
+    LABELED = "conversation.labeled"
 
 
 class RoutingEvent(BaseModel):
@@ -76,6 +77,12 @@ class RoutingEvent(BaseModel):
         default=None,
         description="On conversation.queued and .requeued: the opening hours of the queue, "
         "when it has some, for the business-hours KPIs.",
+    )
+    labels: list[str] | None = Field(
+        default=None,
+        description="On conversation.labeled: every label the conversation carries after the "
+        "change (sorted; empty when the last one was taken off), not a delta, so a redelivered "
+        "or reordered step is harmless: the latest by occurred_at, then event_id, wins.",
     )
     survey_tokens: dict[str, str] | None = Field(
         default=None,
