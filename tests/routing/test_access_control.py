@@ -174,7 +174,12 @@ async def test_survey_tokens_come_with_the_resolution_and_rate_only_their_conver
         async def answer(**body: object) -> httpx.Response:
             return await customer.post("/surveys", json={"kind": "csat", "score": 5, **body})
 
-        accepted = await answer(token=tokens["csat"])
+        async def seen() -> httpx.Response | None:
+            # Metrics takes an answer once it has seen the conversation on routing.v1.
+            response = await answer(token=tokens["csat"])
+            return None if response.status_code == 404 else response
+
+        accepted = await eventually(seen, timeout=30, what="metrics to know the conversation")
         wrong_kind = await answer(token=tokens["nps"])
         other_key = await answer(token=tokens["csat"], conversation_key="chat:webchat:victim")
         forged = await answer(token=survey_token(SecretStr("not-the-secret"), other))
