@@ -5,8 +5,15 @@ from fastapi import FastAPI
 from services.routing import admin_endpoints, endpoints
 from services.routing.bootstrap import bootstrap
 from services.routing.console.routers import ROUTERS as CONSOLE_ROUTERS
+from services.routing.customers import endpoints as customer_endpoints
 from services.routing.settings import RoutingSettings
-from shared.events import ACCESS_TOPIC, INTERACTIONS_TOPIC, PRIVACY_TOPIC, ROUTING_TOPIC
+from shared.events import (
+    ACCESS_TOPIC,
+    CUSTOMERS_TOPIC,
+    INTERACTIONS_TOPIC,
+    PRIVACY_TOPIC,
+    ROUTING_TOPIC,
+)
 from shared.service import create_service_app
 
 
@@ -15,8 +22,14 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     return create_service_app(
         name="routing",
         description=__doc__ or "",
-        routers=[endpoints.router, admin_endpoints.router, *CONSOLE_ROUTERS],
-        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC, PRIVACY_TOPIC],
+        routers=[
+            endpoints.router,
+            admin_endpoints.router,
+            customer_endpoints.router,
+            customer_endpoints.admin_router,
+            *CONSOLE_ROUTERS,
+        ],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC, PRIVACY_TOPIC, CUSTOMERS_TOPIC],
         settings=settings,
         on_startup=bootstrap(settings),
         max_body_bytes=settings.max_body_bytes,

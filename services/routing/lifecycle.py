@@ -20,9 +20,11 @@ from services.routing.surveys import SurveyIssuer
 from shared.clock import utc_now
 from shared.events import (
     ACCESS_TOPIC,
+    CUSTOMERS_TOPIC,
     ROUTING_TOPIC,
     AccessEvent,
     Channel,
+    CustomerEvent,
     InteractionEvent,
     LifecycleStep,
     RoutingEvent,
@@ -116,6 +118,11 @@ class Steps:
         """Publish a credential's change, keyed by the credential so its changes stay in order."""
         key = str(event.credential_id).encode()
         self.records.append(OutgoingRecord(ACCESS_TOPIC, key, event.to_json()))
+
+    def customer(self, event: CustomerEvent) -> None:
+        """Publish a customer event, keyed by the contact so its events stay in order."""
+        key = str(event.contact_id).encode()
+        self.records.append(OutgoingRecord(CUSTOMERS_TOPIC, key, event.to_json()))
 
     def notify(self, agent_id: uuid.UUID, kind: str, **data: str) -> None:
         """Tell the agent's live stream, wherever the agent is connected."""

@@ -98,8 +98,9 @@ class ContactRepository:
         source: uuid.UUID,
         identity_ids: list[uuid.UUID],
         at: datetime,
-    ) -> uuid.UUID:
-        """Move ``identity_ids`` (and the conversations they opened) to a new contact."""
+    ) -> tuple[uuid.UUID, list[uuid.UUID]]:
+        """Move ``identity_ids`` (and the conversations they opened) to a new contact: its id,
+        and the ids of the conversations that moved."""
         new_contact = uuid.uuid4()
         await self._session.execute(insert(contact).values(id=new_contact, created_at=at))
         moved = (
@@ -110,11 +111,12 @@ class ContactRepository:
                 .returning(identity.c.value, identity.c.verified, identity.c.channel)
             )
         ).all()
+        conversations: list[uuid.UUID] = []
         for value, verified, channel in moved:
             # A conversation follows the identity that opened it: the same customer id, on the
             # identity's channel unless it is a verified address shared across channels.
             same_channel = true() if verified else conversation.c.channel == channel
-            await self._session.execute(
+            rows = await self._session.execute(
                 update(conversation)
                 .where(
                     conversation.c.contact_id == source,
@@ -122,8 +124,10 @@ class ContactRepository:
                     func.lower(conversation.c.customer_id) == value.lower(),
                 )
                 .values(contact_id=new_contact)
+                .returning(conversation.c.id)
             )
-        return new_contact
+            conversations.extend(rows.scalars())
+        return new_contact, conversations
 
     async def remember_agent(
         self, contact_id: uuid.UUID, agent_id: uuid.UUID, at: datetime
