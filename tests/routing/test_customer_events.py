@@ -54,7 +54,7 @@ async def post_events(
 
 
 async def contact_of(routing: Routing, key: str) -> str:
-    row = await routing.conversation_in(key, "queued")
+    row = await routing.conversation_in(key, "queued", "offered", "assigned")
     return str(row["contact_id"])
 
 
@@ -445,3 +445,22 @@ async def test_erasure_names_the_crm_identities(routing: Routing) -> None:
 def test_the_webhook_is_off_without_a_key() -> None:
     settings = RoutingSettings(generic_secret="")
     assert settings.generic_keys().keys == ()
+
+
+async def test_every_step_of_a_handled_conversation_names_its_contact(routing: Routing) -> None:
+    t = tag()
+    provider = f"{t}-mail"
+    await routing.queue(channel="email", providers=[provider], required_skills=[t])
+    agent = await routing.agent(skills=[t], status="available")
+    contact, key = await verified_email_contact(routing, t, f"jo-{t}@example.com")
+    conversation = await agent.take(key)
+    resolved = await agent.post(f"/agent/conversations/{conversation['id']}/resolve")
+    assert resolved.status_code == 200, resolved.text
+    await agent.status("offline")
+
+    wanted = {"opened", "queued", "offered", "accepted", "assigned", "resolved"}
+    steps = await routing.lifecycle(
+        key, lambda es: wanted <= {e["type"].removeprefix("conversation.") for e in es}
+    )
+    assert {e["type"].removeprefix("conversation.") for e in steps} >= wanted
+    assert {e.get("contact_id") for e in steps} == {contact}
