@@ -3,6 +3,7 @@ and the contact on routing's own steps (merge, split, every conversation step)."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -464,3 +465,31 @@ async def test_every_step_of_a_handled_conversation_names_its_contact(routing: R
     )
     assert {e["type"].removeprefix("conversation.") for e in steps} >= wanted
     assert {e.get("contact_id") for e in steps} == {contact}
+
+
+async def test_concurrent_requests_for_a_new_customer_make_one_contact(routing: Routing) -> None:
+    t = tag()
+    source = f"shop-{t}"
+    email = f"kim-{t}@example.com"
+    same = event(source, email=email)
+    bodies = [
+        [event(source, email=email, external_id=f"cus-{t}"), same],
+        [event(source, email=email, phone="+15550001234"), same],
+        [same],
+    ]
+    responses = await asyncio.gather(*(post_events(routing, body) for body in bodies))
+    assert [r.status_code for r in responses] == [202, 202, 202], [r.text for r in responses]
+    taken = [e for r in responses for e in r.json()["events"]]
+    assert len({e["contact_id"] for e in taken}) == 1
+    assert sorted(e["status"] for e in taken if e["id"] == same["id"]) == [
+        "accepted",
+        "duplicate",
+        "duplicate",
+    ]
+    rows = await routing.sql(
+        "SELECT count(*) AS n FROM routing.identity WHERE namespace = 'email' AND value = :v",
+        v=email,
+    )
+    assert rows == [{"n": 1}]
+    published = await customer_events(routing, source, 3, settle=2.0)
+    assert len(published) == 3

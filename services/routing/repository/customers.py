@@ -1,15 +1,15 @@
 """Queries of the customer events: the identities they name and the events seen before."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.models import customer_event, identity
+from services.routing.models import contact, customer_event, identity
 
 
 @dataclass(frozen=True)
@@ -55,71 +55,62 @@ class CustomerEventRepository:
             for r in rows
         }
 
-    async def add_identity(
-        self, *, contact_id: uuid.UUID, namespace: str, value: str, at: datetime
-    ) -> bool:
-        """Give ``contact_id`` a verified identity the source vouches for; False when another
-        transaction gave it to someone first."""
-        added = await self._session.scalar(
-            insert(identity)
-            .values(
-                id=uuid.uuid4(),
-                contact_id=contact_id,
-                namespace=namespace,
-                value=value,
-                verified=True,
-                channel="crm",
-                created_at=at,
-            )
-            .on_conflict_do_nothing(index_elements=[identity.c.namespace, identity.c.value])
-            .returning(identity.c.id)
-        )
-        return added is not None
+    async def add_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New contacts (``id``, ``display_name``, ``created_at``)."""
+        if rows:
+            await self._session.execute(insert(contact), list(rows))
 
-    async def claim(
-        self,
-        *,
-        source: str,
-        source_event_id: str,
-        event_id: uuid.UUID,
-        type: str,
-        contact_id: uuid.UUID,
-        at: datetime,
-    ) -> SeenCustomerEvent | None:
-        """Record an event as published; the earlier one when the source sent it before."""
-        inserted = await self._session.scalar(
+    async def add_identities(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Identities a source vouches for; how many were added (fewer when another
+        transaction gave one of them to someone first)."""
+        if not rows:
+            return 0
+        added = await self._session.execute(
+            insert(identity)
+            .on_conflict_do_nothing(index_elements=[identity.c.namespace, identity.c.value])
+            .returning(identity.c.id),
+            list(rows),
+        )
+        return len(added.all())
+
+    async def claim_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Record events as published; how many were new (fewer when another transaction
+        recorded one of them first)."""
+        if not rows:
+            return 0
+        added = await self._session.execute(
             insert(customer_event)
-            .values(
-                source=source,
-                source_event_id=source_event_id,
-                event_id=event_id,
-                type=type,
-                contact_id=contact_id,
-                received_at=at,
-            )
             .on_conflict_do_nothing(
                 index_elements=[customer_event.c.source, customer_event.c.source_event_id]
             )
-            .returning(customer_event.c.event_id)
+            .returning(customer_event.c.event_id),
+            list(rows),
         )
-        if inserted is not None:
-            return None
-        return await self.seen(source=source, source_event_id=source_event_id)
+        return len(added.all())
 
-    async def seen(self, *, source: str, source_event_id: str) -> SeenCustomerEvent | None:
-        row = (
-            await self._session.execute(
-                select(
-                    customer_event.c.event_id, customer_event.c.type, customer_event.c.contact_id
-                ).where(
-                    customer_event.c.source == source,
-                    customer_event.c.source_event_id == source_event_id,
-                )
+    async def seen_many(
+        self, pairs: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], SeenCustomerEvent]:
+        """The events among (source, source event id) ``pairs`` published before."""
+        if not pairs:
+            return {}
+        rows = await self._session.execute(
+            select(
+                customer_event.c.source,
+                customer_event.c.source_event_id,
+                customer_event.c.event_id,
+                customer_event.c.type,
+                customer_event.c.contact_id,
+            ).where(
+                tuple_(customer_event.c.source, customer_event.c.source_event_id).in_(list(pairs))
             )
-        ).first()
-        if row is None:
-            return None
-        return SeenCustomerEvent(event_id=row.event_id, type=row.type, contact_id=row.contact_id)
+        )
+        return {
+            (r.source, r.source_event_id): SeenCustomerEvent(
+                event_id=r.event_id, type=r.type, contact_id=r.contact_id
+            )
+            for r in rows
+        }
 
     async def move_to(self, *, source: uuid.UUID, target: uuid.UUID) -> None:
         """A merge: the absorbed contact's events belong to the surviving one."""
