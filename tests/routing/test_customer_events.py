@@ -12,8 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
+from services.routing.customers.endpoints import webhook_configured
 from services.routing.settings import RoutingSettings
+from shared.errors import NotFound
 from shared.events import (
     CUSTOMERS_TOPIC,
     PRIVACY_TOPIC,
@@ -443,9 +446,13 @@ async def test_erasure_names_the_crm_identities(routing: Routing) -> None:
     assert named == {("email", f"ida-{t}@example.com"), (f"crm:{source}", f"cus-{t}")}
 
 
-def test_the_webhook_is_off_without_a_key() -> None:
+async def test_the_webhook_is_off_without_a_key() -> None:
+    # An empty secret is no key (anyone could sign with it): the webhook answers 404.
     settings = RoutingSettings(generic_secret="")
     assert settings.generic_keys().keys == ()
+    with pytest.raises(NotFound, match="customer events are off"):
+        await webhook_configured(settings)
+    await webhook_configured(RoutingSettings(generic_secret=SECRET))
 
 
 async def test_every_step_of_a_handled_conversation_names_its_contact(routing: Routing) -> None:
