@@ -9,6 +9,7 @@ import json
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,11 +28,14 @@ from shared.events import (
     CustomerEventType,
     customer_event_id,
 )
-from tests.routing.support import Routing, tag
+from tests.routing.support import ADMIN_TOKEN, Routing, tag
 from tests.support.kafka import read_topic, values
+from tests.support.readme import shell_blocks
 from tests.support.webhooks import standard_signed
 
-SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+#: The default key's secret: the one docs/routing.md's example signs with.
+SECRET = "crm-dev-secret-change-it"
+#: Another partner's key, as Standard Webhooks write them.
 OTHER_SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 #: The key "default" posts any source but "otherco", which is the key "other"'s alone.
 ROUTING_SETTINGS = {
@@ -500,3 +504,30 @@ async def test_concurrent_requests_for_a_new_customer_make_one_contact(routing: 
     assert rows == [{"n": 1}]
     published = await customer_events(routing, source, 3, settle=2.0)
     assert len(published) == 3
+
+
+async def test_the_documented_examples_work(routing: Routing, tmp_path: Path) -> None:
+    blocks = shell_blocks("Customer events from a CRM", page="docs/routing.md")
+    assert len(blocks) == 2
+    outputs = []
+    for block in blocks:
+        process = await asyncio.create_subprocess_exec(
+            "bash",
+            "-euo",
+            "pipefail",
+            "-c",
+            block.replace("http://127.0.0.1:8005", routing.url),
+            cwd=tmp_path,
+            env={**os.environ, "ROUTING_ADMIN_TOKEN": ADMIN_TOKEN},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        outputs.append(json.loads(out))
+    webhook, report = outputs
+    (order,) = webhook["events"]
+    assert order["status"] == "accepted", webhook
+    assert (report["accepted"], report["refused"]) == (3, 0), report
+    # The email joins the webhook's customer and the import's: one contact.
+    assert {r["contact_id"] for r in report["rows"]} == {order["contact_id"]}
