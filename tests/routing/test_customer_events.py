@@ -531,3 +531,30 @@ async def test_the_documented_examples_work(routing: Routing, tmp_path: Path) ->
     assert (report["accepted"], report["refused"]) == (3, 0), report
     # The email joins the webhook's customer and the import's: one contact.
     assert {r["contact_id"] for r in report["rows"]} == {order["contact_id"]}
+
+
+async def test_splitting_off_a_crm_id_moves_no_conversation(routing: Routing) -> None:
+    t = tag()
+    source = f"shop-{t}"
+    email = f"lou-{t}@example.com"
+    contact, _ = await verified_email_contact(routing, t, email)
+    # A chat visitor whose id happens to equal the CRM's id for the customer, merged in.
+    visitor = await routing.customer_writes(
+        provider=f"{t}-chat", customer=Customer(id=f"cus-{t}", kind="session")
+    )
+    visitor_contact = await contact_of(routing, visitor.conversation_key)
+    merged = await routing.admin.post(
+        "/admin/contacts/merge", json={"source_id": visitor_contact, "target_id": contact}
+    )
+    assert merged.status_code == 200, merged.text
+    taken = await post_events(routing, event(source, email=email, external_id=f"cus-{t}"))
+    assert taken.json()["events"][0]["contact_id"] == contact
+    card = (await routing.admin.get(f"/admin/contacts/{contact}")).json()
+    crm_identity = next(i["id"] for i in card["identities"] if i["namespace"] == f"crm:{source}")
+
+    split = await routing.admin.post(
+        f"/admin/contacts/{contact}/split", json={"identity_ids": [crm_identity]}
+    )
+    assert split.status_code == 201, split.text
+    assert split.json()["conversations"] == 0
+    assert await contact_of(routing, visitor.conversation_key) == contact

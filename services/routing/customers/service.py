@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from services.routing.customers.schemas import CsvRow, CustomerEventIn, CustomerEventOut
+from services.routing.domain import CRM_NAMESPACE_PREFIX
 from services.routing.repository.customers import KnownIdentity, SeenCustomerEvent
 from services.routing.unit_of_work import UnitOfWork
 from shared.errors import Conflict, UnprocessableEntity
@@ -48,7 +49,7 @@ class Refused(Exception):
 
 def external_namespace(source: str) -> str:
     """The identity namespace of a source's own customer ids."""
-    return f"crm:{source}"
+    return f"{CRM_NAMESPACE_PREFIX}{source}"
 
 
 async def take_webhook(

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.domain import Contact, Identity, SeenIdentity
+from services.routing.domain import CRM_NAMESPACE_PREFIX, Contact, Identity, SeenIdentity
 from services.routing.models import contact, conversation, identity
 
 
@@ -108,11 +108,16 @@ class ContactRepository:
                 update(identity)
                 .where(identity.c.contact_id == source, identity.c.id.in_(identity_ids))
                 .values(contact_id=new_contact)
-                .returning(identity.c.value, identity.c.verified, identity.c.channel)
+                .returning(
+                    identity.c.namespace, identity.c.value, identity.c.verified, identity.c.channel
+                )
             )
         ).all()
         conversations: list[uuid.UUID] = []
-        for value, verified, channel in moved:
+        for namespace, value, verified, channel in moved:
+            if namespace.startswith(CRM_NAMESPACE_PREFIX):
+                # A CRM's customer id opened no conversation, whatever id a channel uses.
+                continue
             # A conversation follows the identity that opened it: the same customer id, on the
             # identity's channel unless it is a verified address shared across channels.
             same_channel = true() if verified else conversation.c.channel == channel
