@@ -198,6 +198,10 @@ async def test_signatures_sources_and_bodies_are_checked(routing: Routing) -> No
     assert bad.status_code == 400
     fields = {p["field"] for p in bad.json()["detail"]}
     assert {"type", "phone"} <= fields
+    too_early = await post_events(
+        routing, event(source, email="x@y.example", occurred_at="0001-01-01T00:00:00+14:00")
+    )
+    assert too_early.status_code == 400, too_early.text
     unpriced = await post_events(routing, event(source, type="order_placed", email="x@y.example"))
     assert unpriced.status_code == 400
     assert (await post_events(routing, [])).status_code == 400
