@@ -208,6 +208,13 @@ async def merge_contacts(
     if len(locked) != 2:
         raise NotFound("no such contact")
     await uow.contacts.merge(source=source_id, target=target_id)
+    await uow.customers.move_to(source=source_id, target=target_id)
+    uow.steps.add(
+        LifecycleStep.CONTACT_MERGED,
+        at=utc_now(),
+        contact_id=target_id,
+        merged_contact_id=source_id,
+    )
     return await get_contact(uow, contact_id=target_id)
 
 
@@ -223,7 +230,12 @@ async def split_contact(
         raise BadRequest("identities do not belong to this contact", detail=unknown)
     if set(identity_ids) >= owned:
         raise BadRequest("a split must leave the contact at least one identity")
-    new_id = await uow.contacts.split(source=contact_id, identity_ids=identity_ids, at=utc_now())
+    at = utc_now()
+    new_id, moved = await uow.contacts.split(source=contact_id, identity_ids=identity_ids, at=at)
+    for conversation_id in moved:
+        conversation = await uow.conversations.get(conversation_id)
+        if conversation is not None:
+            uow.steps.add(LifecycleStep.CONTACT_CHANGED, at=at, conversation=conversation)
     return await get_contact(uow, contact_id=new_id)
 
 

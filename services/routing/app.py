@@ -5,9 +5,16 @@ from fastapi import FastAPI
 from services.routing import admin_endpoints, endpoints
 from services.routing.bootstrap import bootstrap
 from services.routing.console.routers import ROUTERS as CONSOLE_ROUTERS
+from services.routing.customers import endpoints as customer_endpoints
 from services.routing.labels import endpoints as labels
 from services.routing.settings import RoutingSettings
-from shared.events import ACCESS_TOPIC, INTERACTIONS_TOPIC, PRIVACY_TOPIC, ROUTING_TOPIC
+from shared.events import (
+    ACCESS_TOPIC,
+    CUSTOMERS_TOPIC,
+    INTERACTIONS_TOPIC,
+    PRIVACY_TOPIC,
+    ROUTING_TOPIC,
+)
 from shared.service import create_service_app
 
 
@@ -22,9 +29,11 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             labels.admin,
             labels.agent,
             labels.supervisor,
+            customer_endpoints.router,
+            customer_endpoints.admin_router,
             *CONSOLE_ROUTERS,
         ],
-        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC, PRIVACY_TOPIC],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC, PRIVACY_TOPIC, CUSTOMERS_TOPIC],
         settings=settings,
         on_startup=bootstrap(settings),
         max_body_bytes=settings.max_body_bytes,

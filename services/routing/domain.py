@@ -288,6 +288,10 @@ class Contact:
     last_agent_at: datetime | None
 
 
+#: Identities a CRM or billing system names its customers by: ``crm:<source>``.
+CRM_NAMESPACE_PREFIX = "crm:"
+
+
 @dataclass(eq=False)
 class Identity:
     """How a channel knows a contact."""

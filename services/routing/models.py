@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from services.routing.domain import OPEN_STATUSES, ConversationStatus, OfferState
 from shared.db import naming_metadata, processed_event_table
 from shared.outbox import outbox_table
+from shared.webhook_ids import webhook_message_table
 
 metadata = naming_metadata("routing")
 
@@ -363,3 +364,20 @@ conversation_label = Table(
     Column("labeled_at", DateTime(timezone=True), nullable=False),
     Column("labeled_by", Uuid, nullable=True),
 )
+
+#: Customer lifecycle events taken from a CRM or billing system (webhook or CSV import), by
+#: the source and the source's own event id: a retry or a re-import publishes nothing new.
+customer_event = Table(
+    "customer_event",
+    metadata,
+    Column("source", String(40), primary_key=True),
+    Column("source_event_id", String(256), primary_key=True),
+    Column("event_id", Uuid, nullable=False),
+    Column("type", String(32), nullable=False),
+    # No foreign key: a merge moves these rows to the surviving contact.
+    Column("contact_id", Uuid, nullable=False, index=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Customer-event webhook deliveries handled, by webhook-id: replays publish nothing new.
+webhook_message = webhook_message_table(metadata)

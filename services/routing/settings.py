@@ -4,6 +4,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.privacy import PrivacySettings
+from shared.security import DEFAULT_KEY, GenericKeys, GenericWebhookSettings
 from shared.settings import ServiceSettings
 
 #: Every provider a connector delivers agents' replies for: the website chat and generic chat
@@ -15,8 +16,16 @@ REPLY_PROVIDERS = (
 )
 
 
-class RoutingSettings(ServiceSettings, PrivacySettings):
+class RoutingSettings(ServiceSettings, PrivacySettings, GenericWebhookSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
+
+    generic_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Standard Webhooks secret (whsec_<base64>) of the customer-event webhook "
+        "(POST /customers/events), key 'default', which may post the sources of "
+        "ROUTING_GENERIC_SECRET_SOURCES. Empty (and no ROUTING_GENERIC_SOURCES): the webhook "
+        "is off and answers 404.",
+    )
 
     admin_token: SecretStr = Field(
         default=SecretStr("dev-admin-token"),
@@ -103,6 +112,13 @@ class RoutingSettings(ServiceSettings, PrivacySettings):
         "changes scheme or host: requests made with the session cookie must come from it. "
         "Empty: the origin the request was made to.",
     )
+
+    def _read_generic_keys(self) -> GenericKeys:
+        # An empty secret is no key: anyone could sign with it.
+        keys = super()._read_generic_keys()
+        if self.generic_secret.get_secret_value():
+            return keys
+        return GenericKeys(tuple(k for k in keys.keys if k.name != DEFAULT_KEY))
 
     @property
     def reply_provider_set(self) -> frozenset[str]:

@@ -25,6 +25,7 @@ from services.routing.repository.console import ConsoleRepository
 from services.routing.repository.contacts import ContactRepository
 from services.routing.repository.conversations import ConversationRepository
 from services.routing.repository.credentials import CredentialRepository
+from services.routing.repository.customers import CustomerEventRepository
 from services.routing.repository.labels import LabelRepository
 from services.routing.repository.messages import MessageRepository
 from services.routing.repository.notices import NoticeRepository
@@ -63,6 +64,7 @@ class UnitOfWork:
     agents: AgentRepository
     contacts: ContactRepository
     credentials: CredentialRepository
+    customers: CustomerEventRepository
     conversations: ConversationRepository
     messages: MessageRepository
     notices: NoticeRepository
@@ -93,6 +95,7 @@ class UnitOfWork:
         self.agents = AgentRepository(self.session)
         self.contacts = ContactRepository(self.session)
         self.credentials = CredentialRepository(self.session)
+        self.customers = CustomerEventRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.messages = MessageRepository(self.session)
         self.notices = NoticeRepository(self.session)

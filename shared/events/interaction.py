@@ -44,7 +44,11 @@ def event_id_for(provider: str, provider_message_id: str, event_type: str) -> uu
 def _require_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamps must carry a time zone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+14:00 is before the first UTC datetime Python has.
+        raise ValueError("timestamp out of range") from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]

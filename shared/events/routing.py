@@ -33,6 +33,8 @@ class LifecycleStep(StrEnum):
     WRAPPED_UP = "conversation.wrapped_up"
     AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
     LABELED = "conversation.labeled"
+    CONTACT_CHANGED = "conversation.contact_changed"
+    CONTACT_MERGED = "contact.merged"
 
 
 class RoutingEvent(BaseModel):
@@ -45,9 +47,21 @@ class RoutingEvent(BaseModel):
     type: LifecycleStep
     occurred_at: UtcDatetime
     conversation_id: uuid.UUID | None = Field(
-        default=None, description="Set on every conversation.* step; None on agent.* steps."
+        default=None,
+        description="Set on every conversation.* step; None on agent.* and contact.* steps.",
     )
     conversation_key: str | None = Field(default=None, min_length=1, max_length=512)
+    contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="On conversation.* steps: the conversation's contact at the time of the "
+        "step (on conversation.contact_changed, its new contact). On contact.merged: the "
+        "surviving contact. None on agent.* steps.",
+    )
+    merged_contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="On contact.merged: the contact absorbed into contact_id, which no "
+        "longer exists.",
+    )
     channel: Channel | None = None
     queue: str | None = None
     agent_id: str | None = None

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.domain import Contact, Identity, SeenIdentity
+from services.routing.domain import CRM_NAMESPACE_PREFIX, Contact, Identity, SeenIdentity
 from services.routing.models import contact, conversation, identity
 
 
@@ -98,8 +98,9 @@ class ContactRepository:
         source: uuid.UUID,
         identity_ids: list[uuid.UUID],
         at: datetime,
-    ) -> uuid.UUID:
-        """Move ``identity_ids`` (and the conversations they opened) to a new contact."""
+    ) -> tuple[uuid.UUID, list[uuid.UUID]]:
+        """Move ``identity_ids`` (and the conversations they opened) to a new contact: its id,
+        and the ids of the conversations that moved."""
         new_contact = uuid.uuid4()
         await self._session.execute(insert(contact).values(id=new_contact, created_at=at))
         moved = (
@@ -107,14 +108,20 @@ class ContactRepository:
                 update(identity)
                 .where(identity.c.contact_id == source, identity.c.id.in_(identity_ids))
                 .values(contact_id=new_contact)
-                .returning(identity.c.value, identity.c.verified, identity.c.channel)
+                .returning(
+                    identity.c.namespace, identity.c.value, identity.c.verified, identity.c.channel
+                )
             )
         ).all()
-        for value, verified, channel in moved:
+        conversations: list[uuid.UUID] = []
+        for namespace, value, verified, channel in moved:
+            if namespace.startswith(CRM_NAMESPACE_PREFIX):
+                # A CRM's customer id opened no conversation, whatever id a channel uses.
+                continue
             # A conversation follows the identity that opened it: the same customer id, on the
             # identity's channel unless it is a verified address shared across channels.
             same_channel = true() if verified else conversation.c.channel == channel
-            await self._session.execute(
+            rows = await self._session.execute(
                 update(conversation)
                 .where(
                     conversation.c.contact_id == source,
@@ -122,8 +129,10 @@ class ContactRepository:
                     func.lower(conversation.c.customer_id) == value.lower(),
                 )
                 .values(contact_id=new_contact)
+                .returning(conversation.c.id)
             )
-        return new_contact
+            conversations.extend(rows.scalars())
+        return new_contact, conversations
 
     async def remember_agent(
         self, contact_id: uuid.UUID, agent_id: uuid.UUID, at: datetime
