@@ -16,10 +16,12 @@ from pydantic import BaseModel
 
 from shared.events import (
     ACCESS_TOPIC,
+    CUSTOMERS_TOPIC,
     INTERACTIONS_TOPIC,
     PRIVACY_TOPIC,
     ROUTING_TOPIC,
     AccessEvent,
+    CustomerEvent,
     ErasureEvent,
     InteractionEvent,
     RoutingEvent,
@@ -52,7 +54,8 @@ TOPICS = (
     Topic(
         ROUTING_TOPIC,
         RoutingEvent,
-        "the conversation key; the agent id on agent.status_changed",
+        "the conversation key; the agent id on agent.* steps; the surviving contact id on "
+        "contact.merged",
         "routing, through its outbox",
         "metrics; the phone connector (accepted calls to connect)",
     ),
@@ -69,6 +72,13 @@ TOPICS = (
         "the contact id",
         "routing, through its outbox (POST /admin/contacts/{id}/erase)",
         "chat, email, phone, social and metrics, each erasing its own rows",
+    ),
+    Topic(
+        CUSTOMERS_TOPIC,
+        CustomerEvent,
+        "the contact id",
+        "routing, through its outbox (POST /customers/events, POST /admin/customers/import)",
+        "metrics (retention, churn, lifetime value)",
     ),
 )
 

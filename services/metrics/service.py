@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import activity
+from services.metrics import activity, customers
 from services.metrics.contributions import Deltas, Thresholds, add_conversation, bucket_start
 from services.metrics.facts import ConversationFact, apply_interaction, apply_routing
 from services.metrics.models import processed_event
@@ -73,6 +73,7 @@ async def record_events(
         deltas = Deltas()
         await _fold_conversations(session, todo, thresholds, deltas, erased)
         await _count_volume(session, todo, deltas)
+        await customers.record_contact_steps(session, todo)
         for event in todo:
             if isinstance(event, RoutingEvent) and event.type is LifecycleStep.AGENT_STATUS_CHANGED:
                 await _record_status_change(session, event, deltas)

@@ -8,6 +8,12 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from shared.events.access import ACCESS_TOPIC, AccessEvent, CredentialChange, Role
+from shared.events.customer import (
+    CUSTOMERS_TOPIC,
+    CustomerEvent,
+    CustomerEventType,
+    customer_event_id,
+)
 from shared.events.interaction import (
     EVENT_ID_NAMESPACE,
     INTERACTIONS_TOPIC,
@@ -36,6 +42,7 @@ from shared.events.schedule import Schedule
 
 __all__ = [
     "ACCESS_TOPIC",
+    "CUSTOMERS_TOPIC",
     "EVENT_ID_NAMESPACE",
     "INTERACTIONS_TOPIC",
     "PRIVACY_TOPIC",
@@ -49,6 +56,8 @@ __all__ = [
     "Content",
     "CredentialChange",
     "Customer",
+    "CustomerEvent",
+    "CustomerEventType",
     "Direction",
     "ErasedConversation",
     "ErasedIdentity",
@@ -62,6 +71,7 @@ __all__ = [
     "RoutingEvent",
     "Schedule",
     "SurveyAnswer",
+    "customer_event_id",
     "event_id_for",
     "render_schemas",
 ]
@@ -74,6 +84,7 @@ _SCHEMAS: dict[str, type[BaseModel]] = {
     f"{ROUTING_TOPIC}.schema.json": RoutingEvent,
     f"{ACCESS_TOPIC}.schema.json": AccessEvent,
     f"{PRIVACY_TOPIC}.schema.json": ErasureEvent,
+    f"{CUSTOMERS_TOPIC}.schema.json": CustomerEvent,
 }
 
 

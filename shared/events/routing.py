@@ -32,6 +32,9 @@ class LifecycleStep(StrEnum):
     AGENT_STATUS_CHANGED = "agent.status_changed"
     WRAPPED_UP = "conversation.wrapped_up"
     AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
+    CONTACT_CHANGED = "conversation.contact_changed"
+    CONTACT_MERGED = "contact.merged"
+    LABELED = "conversation.labeled"
 
 
 class RoutingEvent(BaseModel):
@@ -44,9 +47,24 @@ class RoutingEvent(BaseModel):
     type: LifecycleStep
     occurred_at: UtcDatetime
     conversation_id: uuid.UUID | None = Field(
-        default=None, description="Set on every conversation.* step; None on agent.* steps."
+        default=None,
+        description="Set on every conversation.* step; None on agent.* and contact.* steps.",
     )
     conversation_key: str | None = Field(default=None, min_length=1, max_length=512)
+    contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="On conversation.* steps: the conversation's contact at the time of the "
+        "step (on conversation.contact_changed, its new contact). On contact.merged: the "
+        "surviving contact. None on agent.* steps.",
+    )
+    merged_contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="On contact.merged: the contact absorbed into contact_id, which no "
+        "longer exists.",
+    )
+    labels: list[str] | None = Field(
+        default=None, description="On conversation.labeled: the full label set after the change."
+    )
     channel: Channel | None = None
     queue: str | None = None
     agent_id: str | None = None

@@ -1,0 +1,239 @@
+"""The SQL of customer outcomes: conversations' contacts and labels, contact merges and the
+CRM's lifecycle events, written by the consumers and read by the outcome reports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.metrics.facts import ConversationFact
+from services.metrics.models import (
+    contact_merge,
+    conversation_contact,
+    conversation_fact,
+    conversation_label,
+    customer_event,
+)
+from shared.events import CustomerEvent
+
+cc = conversation_contact
+cl = conversation_label
+cm = contact_merge
+ce = customer_event
+cf = conversation_fact
+
+
+@dataclass(frozen=True)
+class ContactAt:
+    """A conversation's contact as one step named it."""
+
+    conversation_id: uuid.UUID
+    contact_id: uuid.UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LabelsAt:
+    conversation_id: uuid.UUID
+    labels: tuple[str, ...]
+    at: datetime
+    event_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Merge:
+    merged_contact_id: uuid.UUID
+    contact_id: uuid.UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerStep:
+    """One row of ``customer_event``."""
+
+    event_id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    contact_id: uuid.UUID
+    amount: Decimal | None
+    currency: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ContactConversation:
+    """A conversation's fact, its contact (as named, before merges) and its labels."""
+
+    fact: ConversationFact
+    contact_id: uuid.UUID
+    labels: tuple[str, ...]
+
+
+async def save_contacts(session: AsyncSession, contacts: Sequence[ContactAt]) -> None:
+    """Keep each conversation's latest contact; equal times settle on the larger contact id."""
+    if not contacts:
+        return
+    statement = insert(cc)
+    newer = tuple_(statement.excluded.contact_at, statement.excluded.contact_id) > tuple_(
+        cc.c.contact_at, cc.c.contact_id
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint=cc.primary_key,
+            set_={
+                "contact_id": statement.excluded.contact_id,
+                "contact_at": statement.excluded.contact_at,
+            },
+            where=newer,
+        ),
+        [
+            {"conversation_id": c.conversation_id, "contact_id": c.contact_id, "contact_at": c.at}
+            for c in sorted(contacts, key=lambda c: c.conversation_id)
+        ],
+    )
+
+
+async def save_labels(session: AsyncSession, labels: Sequence[LabelsAt]) -> None:
+    """Keep each conversation's latest label set; equal times settle on the larger event id."""
+    if not labels:
+        return
+    statement = insert(cl)
+    newer = tuple_(statement.excluded.labeled_at, statement.excluded.event_id) > tuple_(
+        cl.c.labeled_at, cl.c.event_id
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint=cl.primary_key,
+            set_={
+                "labels": statement.excluded.labels,
+                "labeled_at": statement.excluded.labeled_at,
+                "event_id": statement.excluded.event_id,
+            },
+            where=newer,
+        ),
+        [
+            {
+                "conversation_id": item.conversation_id,
+                "labels": list(item.labels),
+                "labeled_at": item.at,
+                "event_id": item.event_id,
+            }
+            for item in sorted(labels, key=lambda item: item.conversation_id)
+        ],
+    )
+
+
+async def save_merges(session: AsyncSession, merges: Sequence[Merge]) -> None:
+    """Keep each absorbed contact's latest merge (a contact is absorbed once in practice)."""
+    if not merges:
+        return
+    statement = insert(cm)
+    newer = tuple_(statement.excluded.merged_at, statement.excluded.contact_id) > tuple_(
+        cm.c.merged_at, cm.c.contact_id
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint=cm.primary_key,
+            set_={
+                "contact_id": statement.excluded.contact_id,
+                "merged_at": statement.excluded.merged_at,
+            },
+            where=newer,
+        ),
+        [
+            {
+                "merged_contact_id": m.merged_contact_id,
+                "contact_id": m.contact_id,
+                "merged_at": m.at,
+            }
+            for m in sorted(merges, key=lambda m: m.merged_contact_id)
+        ],
+    )
+
+
+async def save_customer_events(session: AsyncSession, events: Sequence[CustomerEvent]) -> int:
+    """Insert the CRM's events once each (by event id); how many were new."""
+    rows = {
+        e.event_id: {
+            "event_id": e.event_id,
+            "type": e.type.value,
+            "occurred_at": e.occurred_at,
+            "contact_id": e.contact_id,
+            "source": e.source,
+            "external_id": e.external_id,
+            "order_id": e.order_id,
+            "amount": e.amount,
+            "currency": e.currency,
+            "reason": e.reason,
+        }
+        for e in events
+    }
+    if not rows:
+        return 0
+    statement = insert(ce).on_conflict_do_nothing().returning(ce.c.event_id)
+    inserted = await session.execute(statement, [rows[key] for key in sorted(rows)])
+    return len(inserted.all())
+
+
+async def merges(session: AsyncSession) -> dict[uuid.UUID, uuid.UUID]:
+    """Every merge: absorbed contact -> the contact it was merged into."""
+    rows = await session.execute(select(cm.c.merged_contact_id, cm.c.contact_id))
+    return {merged: into for merged, into in rows}
+
+
+async def customer_steps_before(session: AsyncSession, end: datetime) -> list[CustomerStep]:
+    """Every lifecycle event that happened before ``end``, in time order."""
+    rows = await session.execute(
+        select(
+            ce.c.event_id,
+            ce.c.type,
+            ce.c.occurred_at,
+            ce.c.contact_id,
+            ce.c.amount,
+            ce.c.currency,
+            ce.c.reason,
+        )
+        .where(ce.c.occurred_at < end)
+        .order_by(ce.c.occurred_at, ce.c.event_id)
+    )
+    return [CustomerStep(*row) for row in rows]
+
+
+async def contact_conversations(
+    session: AsyncSession, *, start: datetime, end: datetime, opened_until: datetime
+) -> list[ContactConversation]:
+    """The conversations with a contact that opened in ``[start, opened_until)``, were first
+    resolved or answered a CSAT in ``[start, end)``: everything FCR and the service split of
+    the range need (``opened_until`` reaches a repeat window past ``end``)."""
+    opened = func.coalesce(cf.c.opened_at, cf.c.first_inbound_at)
+    rows = await session.execute(
+        select(cf, cc.c.contact_id.label("contact_of"), cl.c.labels.label("labels_of"))
+        .join(cc, cc.c.conversation_id == cf.c.conversation_id)
+        .outerjoin(cl, cl.c.conversation_id == cf.c.conversation_id)
+        .where(
+            or_(
+                and_(opened >= start, opened < opened_until),
+                and_(cf.c.first_resolved_at >= start, cf.c.first_resolved_at < end),
+                and_(cf.c.csat_at >= start, cf.c.csat_at < end),
+            )
+        )
+        .order_by(cf.c.conversation_key)
+    )
+    found = []
+    for row in rows:
+        mapping = row._mapping
+        found.append(
+            ContactConversation(
+                fact=ConversationFact.from_row(mapping),
+                contact_id=mapping["contact_of"],
+                labels=tuple(mapping["labels_of"] or ()),
+            )
+        )
+    return found
