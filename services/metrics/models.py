@@ -277,7 +277,6 @@ customer_event = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("contact_id", Uuid, nullable=False),
     Column("source", String(64), nullable=False),
-    Column("external_id", String(256)),
     Column("order_id", String(256)),
     Column("amount", Numeric(20, 6)),
     Column("currency", String(3)),

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright
 from sqlalchemy import func, select
 
 from services.metrics.models import customer_event
@@ -31,7 +32,7 @@ from shared.events import (
 )
 from shared.kafka import EventProducer, OutgoingRecord
 from tests.metrics import by_hand_outcomes as by_hand
-from tests.metrics.conftest import ADMIN, record_of, wait_processed
+from tests.metrics.conftest import ADMIN, ADMIN_TOKEN, record_of, wait_processed
 from tests.metrics.scenario_customers import (
     RANGE_END,
     RANGE_START,
@@ -39,6 +40,7 @@ from tests.metrics.scenario_customers import (
     publish_order,
     script_half_year,
 )
+from tests.metrics.test_dashboard import CHROMIUM_ARGS
 
 SEED = 19950601
 
@@ -346,3 +348,33 @@ async def test_bad_outcome_queries_are_4xx(metrics_url: str) -> None:
     assert naive.status_code == 400
     assert unauthenticated.status_code == 401
     assert export.status_code == 401
+
+
+async def test_the_dashboard_shows_churn_by_service(metrics_url: str, half_year: HalfYear) -> None:
+    june, july = datetime(1995, 6, 1, tzinfo=UTC), datetime(1995, 7, 1, tzinfo=UTC)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1600, "height": 1200})
+            await page.goto(f"{metrics_url}/dashboard?day=1995-06-15#token={ADMIN_TOKEN}")
+            await page.wait_for_selector("body[data-outcomes-loaded='true']", timeout=20_000)
+            rows = await page.eval_on_selector_all(
+                "#outcomes-table tr[data-testid]",
+                "els => els.map(e => [e.dataset.testid, e.dataset.active, e.dataset.churned])",
+            )
+            bars = await page.eval_on_selector_all(
+                "#outcomes-chart rect", "els => els.map(e => [e.dataset.bucket, e.dataset.value])"
+            )
+        finally:
+            await browser.close()
+    want = by_hand.period(half_year, june, july)
+    shown = {
+        tuple(testid.split(":")[1:]): (int(active), int(churned))
+        for testid, active, churned in rows
+    }
+    assert {k: v for k, v in shown.items() if v[0]} == want["split"]
+    rates = {tuple(bucket.split(":")): float(value) for bucket, value in bars}
+    for (by, group), (active, churned) in want["split"].items():
+        assert rates[(by, group)] == pytest.approx(100 * churned / active), (by, group)

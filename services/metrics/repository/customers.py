@@ -167,7 +167,6 @@ async def save_customer_events(session: AsyncSession, events: Sequence[CustomerE
             "occurred_at": e.occurred_at,
             "contact_id": e.contact_id,
             "source": e.source,
-            "external_id": e.external_id,
             "order_id": e.order_id,
             "amount": e.amount,
             "currency": e.currency,

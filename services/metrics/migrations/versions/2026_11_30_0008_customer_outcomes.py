@@ -54,7 +54,6 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("contact_id", sa.Uuid(), nullable=False),
         sa.Column("source", sa.String(64), nullable=False),
-        sa.Column("external_id", sa.String(256), nullable=True),
         sa.Column("order_id", sa.String(256), nullable=True),
         sa.Column("amount", sa.Numeric(20, 6), nullable=True),
         sa.Column("currency", sa.String(3), nullable=True),
