@@ -34,7 +34,6 @@ class LifecycleStep(StrEnum):
     AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
     CONTACT_CHANGED = "conversation.contact_changed"
     CONTACT_MERGED = "contact.merged"
-    LABELED = "conversation.labeled"
 
 
 class RoutingEvent(BaseModel):
@@ -61,9 +60,6 @@ class RoutingEvent(BaseModel):
         default=None,
         description="On contact.merged: the contact absorbed into contact_id, which no "
         "longer exists.",
-    )
-    labels: list[str] | None = Field(
-        default=None, description="On conversation.labeled: the full label set after the change."
     )
     channel: Channel | None = None
     queue: str | None = None
