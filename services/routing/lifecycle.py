@@ -70,8 +70,14 @@ class Steps:
         channel: str | None = None,
         wrap_up_seconds: float | None = None,
         queue_schedule: dict[str, Any] | None = None,
+        contact_id: uuid.UUID | None = None,
+        merged_contact_id: uuid.UUID | None = None,
     ) -> None:
-        """Publish one lifecycle step, stamped with when it happened."""
+        """Publish one lifecycle step, stamped with when it happened.
+
+        A conversation's step carries the conversation's contact as it is now, so a step
+        after a merge names the surviving contact; ``contact_id`` is for contact.* steps.
+        """
         survey_tokens = None
         if step is LifecycleStep.RESOLVED and conversation and self.surveys:
             survey_tokens = self.surveys.tokens(conversation, at=at)
@@ -81,6 +87,8 @@ class Steps:
             occurred_at=at,
             conversation_id=conversation.id if conversation else None,
             conversation_key=conversation.conversation_key if conversation else None,
+            contact_id=conversation.contact_id if conversation else contact_id,
+            merged_contact_id=merged_contact_id,
             channel=Channel(conversation.channel) if conversation else _channel(channel),
             queue=queue if queue is not None or conversation is None else conversation.queue_name,
             agent_id=str(agent_id) if agent_id else None,
@@ -96,6 +104,8 @@ class Steps:
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:
             key = str(agent_id).encode()
+        if key is None and contact_id is not None:
+            key = str(contact_id).encode()
         self.records.append(OutgoingRecord(ROUTING_TOPIC, key, event.to_json()))
 
     def message(self, event: InteractionEvent) -> None:
