@@ -1,8 +1,8 @@
 """What routing's contact steps and the CRM's lifecycle events teach metrics about customers.
 
-Every rule is order-independent: a conversation's contact and labels are the latest named
-(equal times settled by a fixed order), merges are kept as they come and followed when
-read, lifecycle events are kept once each by event id.
+Every rule is order-independent: a conversation's contact is the latest named (equal times
+settled by the larger contact id), merges are kept as they come and followed when read,
+lifecycle events are kept once each by event id. (Labels are kept by ``service``.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.repository import customers
-from services.metrics.repository.customers import ContactAt, LabelsAt, Merge
+from services.metrics.repository.customers import ContactAt, Merge
 from shared.db import Database
 from shared.events import CustomerEvent, LifecycleStep, RoutingEvent
 
@@ -24,9 +24,8 @@ def _later(a: ContactAt, b: ContactAt) -> ContactAt:
 
 
 async def record_contact_steps(session: AsyncSession, events: Sequence[Any]) -> None:
-    """Fold a batch's contacts, labels and merges in (inside the consumer's transaction)."""
+    """Fold a batch's contacts and merges in (inside the consumer's transaction)."""
     contacts: dict[uuid.UUID, ContactAt] = {}
-    labels: dict[uuid.UUID, LabelsAt] = {}
     merges: dict[uuid.UUID, Merge] = {}
     for event in events:
         if not isinstance(event, RoutingEvent):
@@ -51,16 +50,7 @@ async def record_contact_steps(session: AsyncSession, events: Sequence[Any]) -> 
             contacts[conversation] = (
                 named if known_contact is None else _later(named, known_contact)
             )
-        if event.type is LifecycleStep.LABELED and event.labels is not None:
-            item = LabelsAt(conversation, tuple(sorted(set(event.labels))), at, event.event_id)
-            known_labels = labels.get(conversation)
-            if known_labels is None or (item.at, item.event_id) > (
-                known_labels.at,
-                known_labels.event_id,
-            ):
-                labels[conversation] = item
     await customers.save_contacts(session, list(contacts.values()))
-    await customers.save_labels(session, list(labels.values()))
     await customers.save_merges(session, list(merges.values()))
 
 

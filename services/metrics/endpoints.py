@@ -1,5 +1,6 @@
 """HTTP endpoints of the metrics service."""
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -44,6 +45,27 @@ Granularity = Annotated[
 ]
 # Postgres cannot hold a NUL character; refused here, before the CSV export starts streaming.
 Dimension = Annotated[str | None, Query(max_length=128, pattern="^[^\x00]*$")]
+LabelFilter = Annotated[
+    list[str] | None,
+    Query(
+        description="Only conversations carrying this label (repeat it: any of them). A "
+        "label joins when the report is read, so it counts figures recorded before it was set.",
+    ),
+]
+#: A label as routing allows it; at most this many in one filter.
+LABEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_LABEL_FILTERS = 20
+
+
+def _labels(label: list[str] | None) -> tuple[str, ...]:
+    """The ``label=`` filter, checked: lowercase slugs of up to 64 characters."""
+    found = sorted(set(label or []))
+    bad = [name for name in found if not LABEL_PATTERN.match(name)]
+    if bad:
+        raise BadRequest("a label is a lowercase slug of up to 64 characters", detail=bad[:5])
+    if len(found) > MAX_LABEL_FILTERS:
+        raise BadRequest(f"at most {MAX_LABEL_FILTERS} labels in one filter")
+    return tuple(found)
 
 
 def _filters(
@@ -53,6 +75,7 @@ def _filters(
     channel: str | None = None,
     queue: str | None = None,
     agent: str | None = None,
+    labels: tuple[str, ...] = (),
 ) -> Filters:
     end = end or utc_now()
     if start is None:
@@ -60,7 +83,7 @@ def _filters(
             start = end - timedelta(hours=24)
         except OverflowError:
             raise BadRequest("end is too early for the default start, 24 hours before it") from None
-    return Filters(granularity, start, end, channel, queue, agent)
+    return Filters(granularity, start, end, channel, queue, agent, labels)
 
 
 #: Who may read the leaderboards: everyone who reads KPIs but a single agent.
@@ -88,41 +111,66 @@ async def get_kpis(
     channel: Dimension = None,
     queue: Dimension = None,
     agent: Dimension = None,
+    label: LabelFilter = None,
 ) -> KpiReport:
     """Every KPI over the buckets starting in [start, end), in total and per bucket (an
-    agent's token: that agent's only)."""
-    filters = _filters(start, end, granularity, channel, queue, _agent_scope(reader, agent))
+    agent's token: that agent's only); `label=` keeps the conversations carrying it."""
+    scope = _agent_scope(reader, agent)
+    filters = _filters(start, end, granularity, channel, queue, scope, _labels(label))
     return await reports.kpi_report(database, filters=filters, settings=settings, now=utc_now())
 
 
 @router.get("/kpis/agents", response_model=Leaderboard)
 async def agent_leaderboard(
     database: DatabaseDep,
+    settings: SettingsDep,
     reader: KpiReaderDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
     queue: Dimension = None,
+    label: LabelFilter = None,
 ) -> Leaderboard:
     """Per-agent KPIs over the range, the agents who handled most first."""
     reader.require(*TEAM_READERS)
-    filters = _filters(start, end, "minute", channel, queue)
-    return await reports.leaderboard(database, filters=filters, by="agent")
+    filters = _filters(start, end, "minute", channel, queue, None, _labels(label))
+    return await reports.leaderboard(database, filters=filters, by="agent", settings=settings)
 
 
 @router.get("/kpis/queues", response_model=Leaderboard)
 async def queue_leaderboard(
     database: DatabaseDep,
+    settings: SettingsDep,
     reader: KpiReaderDep,
     start: Start = None,
     end: End = None,
     channel: Dimension = None,
     agent: Dimension = None,
+    label: LabelFilter = None,
 ) -> Leaderboard:
     """Per-queue KPIs over the range, the busiest queues first."""
     reader.require(*TEAM_READERS)
-    filters = _filters(start, end, "minute", channel, None, agent)
-    return await reports.leaderboard(database, filters=filters, by="queue")
+    filters = _filters(start, end, "minute", channel, None, agent, _labels(label))
+    return await reports.leaderboard(database, filters=filters, by="queue", settings=settings)
+
+
+@router.get("/kpis/labels", response_model=Leaderboard)
+async def label_report(
+    database: DatabaseDep,
+    settings: SettingsDep,
+    reader: KpiReaderDep,
+    start: Start = None,
+    end: End = None,
+    channel: Dimension = None,
+    queue: Dimension = None,
+    agent: Dimension = None,
+    label: LabelFilter = None,
+) -> Leaderboard:
+    """Every KPI per label over the range (a conversation with two labels counts under both),
+    the labels with most handled contacts first; `label=` limits the labels."""
+    reader.require(*TEAM_READERS)
+    filters = _filters(start, end, "minute", channel, queue, agent, _labels(label))
+    return await reports.by_label(database, filters=filters, settings=settings)
 
 
 Period = Annotated[
@@ -211,13 +259,19 @@ async def export_conversations(
     end: End = None,
     channel: Dimension = None,
     queue: Dimension = None,
+    label: LabelFilter = None,
 ) -> StreamingResponse:
-    """Conversation facts (one CSV row each) of the conversations opened in [start, end);
-    supervisor or admin."""
-    filters = _filters(start, end, "day", channel, queue)
+    """Conversation facts (one CSV row each, with their labels) of the conversations opened
+    in [start, end); supervisor or admin."""
+    filters = _filters(start, end, "day", channel, queue, None, _labels(label))
     reports.check_range(start=filters.start, end=filters.end, granularity="hour")
     lines = reports.export_conversations(
-        database, start=filters.start, end=filters.end, channel=channel, queue=queue
+        database,
+        start=filters.start,
+        end=filters.end,
+        channel=channel,
+        queue=queue,
+        labels=filters.labels,
     )
     name = f"conversations_{filters.start:%Y%m%dT%H%M}_{filters.end:%Y%m%dT%H%M}.csv"
     return StreamingResponse(

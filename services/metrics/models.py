@@ -7,7 +7,6 @@ so that adding and retracting contributions is exact.
 """
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     Column,
     DateTime,
@@ -247,17 +246,6 @@ conversation_contact = Table(
     Index("ix_conversation_contact_contact", "contact_id"),
 )
 
-#: Each conversation's labels: the full set named by its latest conversation.labeled step.
-conversation_label = Table(
-    "conversation_label",
-    metadata,
-    Column("conversation_id", Uuid, primary_key=True),
-    Column("labels", ARRAY(String(128)), nullable=False),
-    _at("labeled_at"),
-    # Settles two label changes at the same instant, whatever order they arrive in.
-    Column("event_id", Uuid, nullable=False),
-)
-
 #: Contact merges (contact.merged): the absorbed contact and the one it lives on in. Chains
 #: are followed when read, so a merge arriving late still moves everything of the absorbed one.
 contact_merge = Table(
@@ -283,4 +271,26 @@ customer_event = Table(
     Column("reason", String(512)),
     Index("ix_customer_event_occurred", "occurred_at"),
     Index("ix_customer_event_contact", "contact_id", "occurred_at"),
+)
+#: The labels each conversation carries now (routing's latest ``conversation.labeled``),
+#: with when that label set was made. KPIs join them at read time, so a label put on a
+#: conversation after its figures were counted still files them under it.
+conversation_label = Table(
+    "conversation_label",
+    metadata,
+    Column("conversation_key", String(512), primary_key=True),
+    Column("label", String(64), primary_key=True),
+    Column("labeled_at", DateTime(timezone=True), nullable=False),
+    Index("ix_conversation_label_label", "label"),
+)
+
+#: Which ``conversation.labeled`` each conversation's labels come from: a set older (by
+#: occurred_at, then event id) than this one is late and changes nothing, also when the
+#: latest set is empty.
+conversation_label_set = Table(
+    "conversation_label_set",
+    metadata,
+    Column("conversation_key", String(512), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", Uuid, nullable=False),
 )

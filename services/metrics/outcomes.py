@@ -25,8 +25,6 @@ PERIODS = ("month", "week", "day")
 ACTIVATING = ("customer.activated", "customer.order_placed")
 CHURNED = "customer.churned"
 ORDER = "customer.order_placed"
-#: The label whose conversations count as complaints in the service split.
-COMPLAINT_LABEL = "complaint"
 #: Means and medians of money are given to this many places (amounts are kept exact).
 MONEY_PLACES = Decimal("0.0001")
 
@@ -211,7 +209,7 @@ def contacted(
                 missed_service_level=missed_service_level(conversation, thresholds),
                 csat_score=fact.csat_score,
                 csat_at=fact.csat_at,
-                complaint=COMPLAINT_LABEL in conversation.labels,
+                complaint=conversation.complaint,
             )
         )
     for items in found.values():

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.models import conversation_fact, erased_key
+from services.metrics.repository import labels
 from services.metrics.settings import MetricsSettings
 from shared.clock import utc_now
 from shared.events import ErasureEvent
@@ -46,14 +47,16 @@ async def pseudonymize_keys(session: AsyncSession, keys: Sequence[str], secret: 
                 .with_for_update()
             )
         ).first()
-        if row is None:
-            continue
         alias = pseudonym(secret, key)
+        if row is None:
+            await labels.rename_key(session, key, alias)
+            continue
         if await session.scalar(select(_key).where(_key == alias)) is not None:
             alias = pseudonym(secret, f"{key}\x1f{row.conversation_id}\x1f{row.opened_at}")
         await session.execute(
             update(conversation_fact).where(_key == key).values(conversation_key=alias)
         )
+        await labels.rename_key(session, key, alias)
         changed += 1
     return changed
 

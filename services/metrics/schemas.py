@@ -57,6 +57,9 @@ class KpiReport(BaseModel):
     channel: str | None
     queue: str | None
     agent: str | None
+    labels: list[str] = Field(
+        default_factory=list, description="Conversations carrying any of these labels."
+    )
     service_level_thresholds_seconds: dict[str, float]
     short_abandon_seconds: float
     totals: dict[str, Kpi]

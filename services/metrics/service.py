@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,7 +15,7 @@ from services.metrics.contributions import Deltas, Thresholds, add_conversation,
 from services.metrics.facts import ConversationFact, apply_interaction, apply_routing
 from services.metrics.models import processed_event
 from services.metrics.privacy import ErasedKeys
-from services.metrics.repository import writes
+from services.metrics.repository import labels, writes
 from services.metrics.schemas import RebuildResult
 from services.metrics.settings import MetricsSettings
 from shared.db import Database, claim_events
@@ -72,6 +73,7 @@ async def record_events(
             return
         deltas = Deltas()
         await _fold_conversations(session, todo, thresholds, deltas, erased)
+        await _record_labels(session, todo, erased)
         await _count_volume(session, todo, deltas)
         await customers.record_contact_steps(session, todo)
         for event in todo:
@@ -94,7 +96,7 @@ async def _fold_conversations(
 ) -> None:
     by_key: dict[str, list[Any]] = defaultdict(list)
     for event in events:
-        if event.conversation_key is not None:
+        if event.conversation_key is not None and not _is_label_set(event):
             by_key[event.conversation_key].append(event)
     if not by_key:
         return
@@ -118,6 +120,33 @@ async def _fold_conversations(
         add_conversation(deltas, fact, thresholds, 1)
         changed.append(fact)
     await writes.save_facts(session, changed)
+
+
+def _is_label_set(event: Any) -> bool:
+    return isinstance(event, RoutingEvent) and event.type is LifecycleStep.LABELED
+
+
+async def _record_labels(
+    session: AsyncSession, events: Sequence[Any], erased: ErasedKeys | None
+) -> None:
+    """Keep each conversation's latest label set (by occurred_at, then event id): a set is
+    the whole of them, so the latest one is the truth whatever order they came in."""
+    latest: dict[str, tuple[datetime, uuid.UUID, list[str]]] = {}
+    for event in events:
+        if not _is_label_set(event) or event.conversation_key is None:
+            continue
+        candidate = (event.occurred_at, event.event_id, sorted(set(event.labels or [])))
+        current = latest.get(event.conversation_key)
+        if current is None or candidate[:2] > current[:2]:
+            latest[event.conversation_key] = candidate
+    if not latest:
+        return
+    if erased is not None:
+        for key, alias in (await erased.renamed(session, list(latest))).items():
+            moved = latest.pop(key)
+            if alias not in latest or moved[:2] > latest[alias][:2]:
+                latest[alias] = moved
+    await labels.take_sets(session, latest)
 
 
 def _delivery_measure(event: InteractionEvent) -> str | None:

@@ -454,3 +454,13 @@ class Credential:
 
     def live_at(self, at: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label agents may put on conversations; a retired one stays on those that have it."""
+
+    name: str
+    description: str | None
+    created_at: datetime
+    retired_at: datetime | None = None

@@ -72,6 +72,7 @@ class Steps:
         queue_schedule: dict[str, Any] | None = None,
         contact_id: uuid.UUID | None = None,
         merged_contact_id: uuid.UUID | None = None,
+        labels: list[str] | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened.
 
@@ -100,6 +101,7 @@ class Steps:
             survey_tokens=survey_tokens,
             wrap_up_seconds=wrap_up_seconds,
             queue_schedule=Schedule.model_validate(queue_schedule) if queue_schedule else None,
+            labels=labels,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:

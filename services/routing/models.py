@@ -342,3 +342,24 @@ survey_question = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("answered_at", DateTime(timezone=True), nullable=True),
 )
+
+#: The labels agents may put on conversations (``complaint``, ``billing``...), which an admin
+#: manages. A label in use is retired rather than deleted: conversations keep it, none gets it.
+label = Table(
+    "label",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+
+#: The labels each conversation carries now, who set them and when.
+conversation_label = Table(
+    "conversation_label",
+    metadata,
+    Column("conversation_id", Uuid, ForeignKey("conversation.id"), primary_key=True),
+    Column("label", String(64), ForeignKey("label.name"), primary_key=True, index=True),
+    Column("labeled_at", DateTime(timezone=True), nullable=False),
+    Column("labeled_by", Uuid, nullable=True),
+)

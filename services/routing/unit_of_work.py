@@ -25,6 +25,7 @@ from services.routing.repository.console import ConsoleRepository
 from services.routing.repository.contacts import ContactRepository
 from services.routing.repository.conversations import ConversationRepository
 from services.routing.repository.credentials import CredentialRepository
+from services.routing.repository.labels import LabelRepository
 from services.routing.repository.messages import MessageRepository
 from services.routing.repository.notices import NoticeRepository
 from services.routing.repository.offers import OfferRepository
@@ -72,6 +73,7 @@ class UnitOfWork:
     console: ConsoleRepository
     work: WorkRepository
     survey_questions: SurveyRepository
+    labels: LabelRepository
 
     def __init__(
         self,
@@ -101,6 +103,7 @@ class UnitOfWork:
         self.console = ConsoleRepository(self.session)
         self.work = WorkRepository(self.session)
         self.survey_questions = SurveyRepository(self.session)
+        self.labels = LabelRepository(self.session)
         self._touched: dict[uuid.UUID, datetime] = {}
         #: Conversations this transaction opened or reopened (for the out-of-hours reply).
         self.openings: list[Conversation] = []

@@ -34,6 +34,7 @@ class LifecycleStep(StrEnum):
     AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
     CONTACT_CHANGED = "conversation.contact_changed"
     CONTACT_MERGED = "contact.merged"
+    LABELED = "conversation.labeled"
 
 
 class RoutingEvent(BaseModel):
@@ -90,6 +91,12 @@ class RoutingEvent(BaseModel):
         default=None,
         description="On conversation.queued and .requeued: the opening hours of the queue, "
         "when it has some, for the business-hours KPIs.",
+    )
+    labels: list[str] | None = Field(
+        default=None,
+        description="On conversation.labeled: every label the conversation carries after the "
+        "change (sorted; empty when the last one was taken off), not a delta, so a redelivered "
+        "or reordered step is harmless: the latest by occurred_at, then event_id, wins.",
     )
     survey_tokens: dict[str, str] | None = Field(
         default=None,

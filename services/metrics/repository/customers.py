@@ -25,6 +25,7 @@ from shared.events import CustomerEvent
 
 cc = conversation_contact
 cl = conversation_label
+COMPLAINT = "complaint"
 cm = contact_merge
 ce = customer_event
 cf = conversation_fact
@@ -37,14 +38,6 @@ class ContactAt:
     conversation_id: uuid.UUID
     contact_id: uuid.UUID
     at: datetime
-
-
-@dataclass(frozen=True)
-class LabelsAt:
-    conversation_id: uuid.UUID
-    labels: tuple[str, ...]
-    at: datetime
-    event_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -69,11 +62,12 @@ class CustomerStep:
 
 @dataclass(frozen=True)
 class ContactConversation:
-    """A conversation's fact, its contact (as named, before merges) and its labels."""
+    """A conversation's fact, its contact (as named, before merges), and whether it carries
+    the label ``complaint`` now."""
 
     fact: ConversationFact
     contact_id: uuid.UUID
-    labels: tuple[str, ...]
+    complaint: bool
 
 
 async def save_contacts(session: AsyncSession, contacts: Sequence[ContactAt]) -> None:
@@ -96,36 +90,6 @@ async def save_contacts(session: AsyncSession, contacts: Sequence[ContactAt]) ->
         [
             {"conversation_id": c.conversation_id, "contact_id": c.contact_id, "contact_at": c.at}
             for c in sorted(contacts, key=lambda c: c.conversation_id)
-        ],
-    )
-
-
-async def save_labels(session: AsyncSession, labels: Sequence[LabelsAt]) -> None:
-    """Keep each conversation's latest label set; equal times settle on the larger event id."""
-    if not labels:
-        return
-    statement = insert(cl)
-    newer = tuple_(statement.excluded.labeled_at, statement.excluded.event_id) > tuple_(
-        cl.c.labeled_at, cl.c.event_id
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            constraint=cl.primary_key,
-            set_={
-                "labels": statement.excluded.labels,
-                "labeled_at": statement.excluded.labeled_at,
-                "event_id": statement.excluded.event_id,
-            },
-            where=newer,
-        ),
-        [
-            {
-                "conversation_id": item.conversation_id,
-                "labels": list(item.labels),
-                "labeled_at": item.at,
-                "event_id": item.event_id,
-            }
-            for item in sorted(labels, key=lambda item: item.conversation_id)
         ],
     )
 
@@ -212,10 +176,15 @@ async def contact_conversations(
     resolved or answered a CSAT in ``[start, end)``: everything FCR and the service split of
     the range need (``opened_until`` reaches a repeat window past ``end``)."""
     opened = func.coalesce(cf.c.opened_at, cf.c.first_inbound_at)
+    complaint = select(cl.c.conversation_key).where(cl.c.label == COMPLAINT).subquery("complaint")
     rows = await session.execute(
-        select(cf, cc.c.contact_id.label("contact_of"), cl.c.labels.label("labels_of"))
+        select(
+            cf,
+            cc.c.contact_id.label("contact_of"),
+            complaint.c.conversation_key.is_not(None).label("complaint_of"),
+        )
         .join(cc, cc.c.conversation_id == cf.c.conversation_id)
-        .outerjoin(cl, cl.c.conversation_id == cf.c.conversation_id)
+        .outerjoin(complaint, complaint.c.conversation_key == cf.c.conversation_key)
         .where(
             or_(
                 and_(opened >= start, opened < opened_until),
@@ -232,7 +201,7 @@ async def contact_conversations(
             ContactConversation(
                 fact=ConversationFact.from_row(mapping),
                 contact_id=mapping["contact_of"],
-                labels=tuple(mapping["labels_of"] or ()),
+                complaint=bool(mapping["complaint_of"]),
             )
         )
     return found

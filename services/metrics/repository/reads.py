@@ -3,7 +3,7 @@ the live gauges and the conversation export."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +35,7 @@ from services.metrics.models import (
     kpi_bucket,
     kpi_rollup,
 )
+from services.metrics.repository.labels import labeled, labels_of_fact
 
 cf = conversation_fact
 kb = kpi_bucket
@@ -51,6 +52,8 @@ class Filters:
     channel: str | None = None
     queue: str | None = None
     agent: str | None = None
+    #: Conversations carrying any of these labels; empty: every conversation.
+    labels: tuple[str, ...] = ()
 
 
 def _bucket_conditions(f: Filters, table: FromClause = kb) -> list[ColumnElement[bool]]:
@@ -240,7 +243,12 @@ async def first_response_percentiles(
 
 
 async def backlog(
-    session: AsyncSession, *, channel: str | None, queue: str | None, agent: str | None
+    session: AsyncSession,
+    *,
+    channel: str | None,
+    queue: str | None,
+    agent: str | None,
+    labels: Sequence[str] = (),
 ) -> tuple[int, int, datetime | None]:
     """Open conversations, those waiting for an agent, and since when the oldest waits."""
     waiting_since = func.coalesce(cf.c.last_queued_at, cf.c.opened_at, cf.c.first_inbound_at)
@@ -253,6 +261,8 @@ async def backlog(
         conditions.append(cf.c.queue == queue)
     if agent is not None:
         conditions.append(cf.c.agent_id == agent)
+    if labels:
+        conditions.append(labeled(labels))
     row = (
         await session.execute(
             select(
@@ -284,20 +294,29 @@ async def agents_by_status(session: AsyncSession) -> dict[str, int]:
 
 
 async def facts_opened_between(
-    session: AsyncSession, *, start: datetime, end: datetime, channel: str | None, queue: str | None
-) -> AsyncIterator[ConversationFact]:
-    """Facts of the conversations opened in ``[start, end)``, oldest first."""
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    channel: str | None,
+    queue: str | None,
+    labels: Sequence[str] = (),
+) -> AsyncIterator[tuple[ConversationFact, list[str]]]:
+    """Facts of the conversations opened in ``[start, end)``, oldest first, with their
+    labels (only those carrying one of ``labels``, when given)."""
     opened = func.coalesce(cf.c.opened_at, cf.c.first_inbound_at)
     conditions = [opened >= start, opened < end]
     if channel is not None:
         conditions.append(cf.c.channel == channel)
     if queue is not None:
         conditions.append(cf.c.queue == queue)
+    if labels:
+        conditions.append(labeled(labels))
     result = await session.stream(
-        select(cf)
+        select(cf, labels_of_fact().label("labels"))
         .where(*conditions)
         .order_by(opened, cf.c.conversation_key)
         .execution_options(yield_per=1000)
     )
     async for row in result:
-        yield ConversationFact.from_row(row._mapping)
+        yield ConversationFact.from_row(row._mapping), sorted(row._mapping["labels"] or [])

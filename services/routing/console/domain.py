@@ -1,7 +1,7 @@
 """What the console shows: an agent's workspace, canned responses, the supervisor's view."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -39,6 +39,8 @@ class ConversationCard:
     last_inbound_at: datetime
     #: When an agent last replied (None: not yet): the customer waits if they wrote since.
     last_reply_at: datetime | None
+    #: The labels it carries, by name.
+    labels: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

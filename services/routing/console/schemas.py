@@ -68,6 +68,7 @@ class ConversationCardOut(_Out):
     sla_deadline: datetime | None
     last_inbound_at: datetime
     last_reply_at: datetime | None
+    labels: list[str] = Field(default_factory=list, description="The conversation's labels.")
 
 
 class WorkspaceOut(_Out):

@@ -2,7 +2,7 @@
 to transfer to, internal notes, and canned responses (which an admin manages)."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.routing.console.domain import (
@@ -36,10 +36,12 @@ class Directory:
 
 
 async def workspace(uow: UnitOfWork, *, agent: Agent) -> Workspace:
+    cards = await uow.console.conversation_cards(agent.id)
+    labels = await uow.labels.of_conversations(c.id for c in cards)
     return Workspace(
         me=agent,
         offers=await uow.console.offer_cards(agent.id),
-        conversations=await uow.console.conversation_cards(agent.id),
+        conversations=[replace(c, labels=labels.get(c.id, [])) for c in cards],
         server_time=utc_now(),
     )
 

@@ -15,6 +15,7 @@ const Agent = (() => {
     cursor: 0, // the transcript's cursor (the last seq read)
     names: new Map(), // agent id -> name
     canned: [],
+    labels: [], // the labels on the list (not retired)
     stream: null,
   };
 
@@ -122,6 +123,7 @@ const Agent = (() => {
     const c = state.conversations.find((x) => x.id === id);
     $("conv-title").replaceChildren(...(c ? [channelIcon(c.channel), " ", c.customer_name, c.queue ? ` \u00b7 ${c.queue}` : ""] : []));
     $("conv-clock").replaceChildren(c ? slaClock(c) : "");
+    renderLabels(c ? c.labels : []);
     $("conversation").hidden = false;
     $("empty").hidden = true;
     document.body.classList.add("reading");
@@ -270,6 +272,33 @@ const Agent = (() => {
     $("reply").focus();
   }
 
+  // -- labels: the whole set is sent on each change -------------------------------
+
+  function renderLabels(current) {
+    $("conv-labels").replaceChildren(...current.map((name) => el("span", { class: "label-chip", data: { label: name } }, name)));
+    // Retired labels the conversation still carries stay listed, so they can be taken off.
+    const names = [...new Set([...state.labels.map((l) => l.name), ...current])].sort();
+    $("label-choices").replaceChildren(el("legend", { class: "sr" }, "Labels of this conversation"),
+      ...names.map((name) => el("label", { class: "label-choice" },
+        el("input", { type: "checkbox", value: name, checked: current.includes(name), on: { change: saveLabels } }), " ", name)));
+  }
+
+  async function saveLabels() {
+    const id = state.current;
+    const labels = [...$("label-choices").querySelectorAll("input:checked")].map((box) => box.value);
+    try {
+      const found = await api("PUT", `/agent/conversations/${id}/labels`, { labels });
+      const c = state.conversations.find((x) => x.id === id);
+      if (c) c.labels = found.labels;
+      if (state.current === id) renderLabels(found.labels);
+    } catch (err) {
+      $("conv-error").textContent = `Labels not saved: ${err.message}`;
+      await refresh();
+      const c = state.conversations.find((x) => x.id === id);
+      if (state.current === id) renderLabels(c ? c.labels : []);
+    }
+  }
+
   // -- transfer and resolve -----------------------------------------------------
 
   async function fillTransferTargets() {
@@ -378,6 +407,7 @@ const Agent = (() => {
     window.addEventListener("console:signout", () => { if (state.stream) state.stream.close(); state.stream = null; });
     render(workspace);
     api("GET", "/agent/canned-responses").then((found) => { state.canned = found; }, () => {});
+    api("GET", "/agent/labels").then((found) => { state.labels = found; }, () => {});
     fillTransferTargets();
     connect();
     setInterval(tick, 1000);

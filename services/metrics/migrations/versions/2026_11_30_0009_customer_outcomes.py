@@ -1,7 +1,7 @@
-"""Customer outcomes: conversations' contacts and labels, contact merges, CRM lifecycle events.
+"""Customer outcomes: conversations' contacts, contact merges, CRM lifecycle events.
 
-Revision ID: metrics_outcomes_0008
-Revises: metrics_hours_0007
+Revision ID: metrics_outcomes_0009
+Revises: metrics_labels_0008
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "metrics_outcomes_0008"
-down_revision: str | None = "metrics_hours_0007"
+revision: str = "metrics_outcomes_0009"
+down_revision: str | None = "metrics_labels_0008"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
@@ -29,15 +29,6 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_conversation_contact_contact", "conversation_contact", ["contact_id"], schema=SCHEMA
-    )
-    op.create_table(
-        "conversation_label",
-        sa.Column("conversation_id", sa.Uuid(), nullable=False),
-        sa.Column("labels", sa.ARRAY(sa.String(128)), nullable=False),
-        sa.Column("labeled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.PrimaryKeyConstraint("conversation_id", name="pk_conversation_label"),
-        schema=SCHEMA,
     )
     op.create_table(
         "contact_merge",
@@ -75,5 +66,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_conversation_fact_conversation_id", "conversation_fact", schema=SCHEMA)
-    for table in ("customer_event", "contact_merge", "conversation_label", "conversation_contact"):
+    for table in ("customer_event", "contact_merge", "conversation_contact"):
         op.drop_table(table, schema=SCHEMA)
