@@ -82,6 +82,9 @@ class Known:
     customers: dict[uuid.UUID, Customer]
     contacted: dict[uuid.UUID, list[Contacted]]
     fcr: dict[str, str]
+    #: (first resolve, first-contact outcome) of every resolved conversation, in time order.
+    resolved: list[tuple[datetime, str]]
+    resolved_times: list[datetime]
 
 
 async def _known(
@@ -101,16 +104,20 @@ async def _known(
         )
     contacts = Contacts(merges)
     contacted = outcomes.contacted(conversations, contacts, thresholds)
+    fcr = outcomes.fcr_outcomes(contacted, window=window, now=now)
+    resolved = outcomes.resolved_in_order(contacted, fcr)
     return Known(
         contacts=contacts,
         customers=outcomes.customers_of(steps, contacts),
         contacted=contacted,
-        fcr=outcomes.fcr_outcomes(contacted, window=window, now=now),
+        fcr=fcr,
+        resolved=resolved,
+        resolved_times=[at for at, _ in resolved],
     )
 
 
 def _fcr_kpis(known: Known, start: datetime, end: datetime) -> dict[str, Kpi]:
-    c = outcomes.fcr_counts(known.contacted, known.fcr, start, end)
+    c = outcomes.fcr_counts(known.resolved, known.resolved_times, start, end)
     decided = c.first_contact_resolved + c.repeat_contact
     counts = {
         "resolved": c.resolved,
@@ -157,10 +164,16 @@ def _retention_kpis(active: int, churned: int) -> dict[str, Kpi]:
     }
 
 
-def _revenue(known: Known, start: datetime, end: datetime) -> list[RevenueLine]:
-    active = [c for c in known.customers.values() if c.active_during(start, end)]
+def _revenue(
+    known: Known, at_start: set[uuid.UUID], start: datetime, end: datetime
+) -> list[RevenueLine]:
+    active = [
+        c for root, c in known.customers.items() if root in at_start or c.active_during(start, end)
+    ]
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for customer in known.customers.values():
+        if not customer.orders(start, end):
+            continue
         for currency, amount in customer.revenue(start, end).items():
             sums[currency] += amount
     return [
@@ -174,13 +187,14 @@ def _revenue(known: Known, start: datetime, end: datetime) -> list[RevenueLine]:
     ]
 
 
-def _service(known: Known, start: datetime, end: datetime) -> list[OutcomeSplit]:
+def _service(
+    known: Known, at_start: set[uuid.UUID], start: datetime, end: datetime
+) -> list[OutcomeSplit]:
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for root, customer in known.customers.items():
-        if not customer.active_at(start):
-            continue
-        lost = int(customer.churned_in(start, end))
-        placed = outcomes.service_groups(known.contacted.get(root, []), known.fcr, start, end)
+    for root in at_start:
+        lost = int(known.customers[root].churned_in(start, end))
+        items = known.contacted.get(root)
+        placed = outcomes.service_groups(items, known.fcr, start, end) if items else NO_SERVICE
         for split, group in placed.items():
             entry = tally[(split, group)]
             entry[0] += 1
@@ -203,15 +217,21 @@ def _service(known: Known, start: datetime, end: datetime) -> list[OutcomeSplit]
     return splits
 
 
+#: The groups of a customer who had no conversation at all.
+NO_SERVICE = outcomes.service_groups(
+    [], {}, datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+)
+
+
 def _period(known: Known, start: datetime, end: datetime) -> OutcomePeriod:
-    active = [c for c in known.customers.values() if c.active_at(start)]
-    churned = sum(1 for c in active if c.churned_in(start, end))
+    at_start = {root for root, c in known.customers.items() if c.active_at(start)}
+    churned = sum(1 for root in at_start if known.customers[root].churned_in(start, end))
     return OutcomePeriod(
         start=start,
         end=end,
-        kpis=_retention_kpis(len(active), churned) | _fcr_kpis(known, start, end),
-        revenue=_revenue(known, start, end),
-        service=_service(known, start, end),
+        kpis=_retention_kpis(len(at_start), churned) | _fcr_kpis(known, start, end),
+        revenue=_revenue(known, at_start, start, end),
+        service=_service(known, at_start, start, end),
     )
 
 

@@ -99,9 +99,18 @@ class Contacts:
         return {root: sorted(absorbed) for root, absorbed in found.items()}
 
 
+def _between(times: Sequence[datetime], start: datetime, end: datetime) -> range:
+    """The indexes of the sorted ``times`` in ``[start, end)``."""
+    return range(bisect.bisect_left(times, start), bisect.bisect_left(times, end))
+
+
 @dataclass
 class Customer:
-    """One customer's lifecycle (merged contacts' events together), in time order."""
+    """One customer's lifecycle (merged contacts' events together), in time order.
+
+    ``settle`` sorts the steps and indexes them by kind, so every question about a range is
+    a binary search: reports ask them for each customer in each period.
+    """
 
     contact_id: uuid.UUID
     #: (at, rank, type, amount, currency, reason): a churn sorts after an activation at its instant.
@@ -109,6 +118,11 @@ class Customer:
         default_factory=list
     )
     times: list[datetime] = field(default_factory=list, repr=False)
+    activations: list[datetime] = field(default_factory=list, repr=False)
+    churns: list[datetime] = field(default_factory=list, repr=False)
+    #: (at, currency, amount) of the orders, in time order.
+    order_lines: list[tuple[datetime, str, Decimal]] = field(default_factory=list, repr=False)
+    order_times: list[datetime] = field(default_factory=list, repr=False)
 
     def add(self, step: CustomerStep) -> None:
         rank = 1 if step.type == CHURNED else 0
@@ -119,6 +133,14 @@ class Customer:
     def settle(self) -> None:
         self.steps.sort(key=lambda s: (s[0], s[1], s[2]))
         self.times = [s[0] for s in self.steps]
+        self.activations = [s[0] for s in self.steps if s[2] in ACTIVATING]
+        self.churns = [s[0] for s in self.steps if s[2] == CHURNED]
+        self.order_lines = [
+            (s[0], s[4], s[3])
+            for s in self.steps
+            if s[2] == ORDER and s[3] is not None and s[4] is not None
+        ]
+        self.order_times = [line[0] for line in self.order_lines]
 
     def active_at(self, at: datetime) -> bool:
         """Whether the latest lifecycle event before ``at`` was an activation or an order."""
@@ -126,16 +148,14 @@ class Customer:
         return index > 0 and self.steps[index - 1][2] in ACTIVATING
 
     def churned_in(self, start: datetime, end: datetime) -> bool:
-        return any(s[2] == CHURNED and start <= s[0] < end for s in self.steps)
+        return len(_between(self.churns, start, end)) > 0
 
     def active_during(self, start: datetime, end: datetime) -> bool:
-        return self.active_at(start) or any(
-            s[2] in ACTIVATING and start <= s[0] < end for s in self.steps
-        )
+        return self.active_at(start) or len(_between(self.activations, start, end)) > 0
 
     @property
     def first_active_at(self) -> datetime | None:
-        return next((s[0] for s in self.steps if s[2] in ACTIVATING), None)
+        return self.activations[0] if self.activations else None
 
     @property
     def last_churn(self) -> tuple[datetime, str | None] | None:
@@ -145,22 +165,24 @@ class Customer:
     def revenue(self, start: datetime | None, end: datetime) -> dict[str, Decimal]:
         """Order amounts per currency in ``[start, end)`` (from the beginning without start)."""
         sums: dict[str, Decimal] = defaultdict(Decimal)
-        for at, _, kind, amount, currency, _ in self.steps:
-            if kind != ORDER or amount is None or currency is None or at >= end:
-                continue
-            if start is None or at >= start:
-                sums[currency] += amount
+        first = 0 if start is None else bisect.bisect_left(self.order_times, start)
+        for index in range(first, bisect.bisect_left(self.order_times, end)):
+            _, currency, amount = self.order_lines[index]
+            sums[currency] += amount
         return dict(sums)
 
     def orders(self, start: datetime, end: datetime) -> int:
-        return sum(1 for s in self.steps if s[2] == ORDER and start <= s[0] < end)
+        return len(_between(self.order_times, start, end))
 
 
 def customers_of(steps: Sequence[CustomerStep], contacts: Contacts) -> dict[uuid.UUID, Customer]:
     found: dict[uuid.UUID, Customer] = {}
     for step in steps:
         root = contacts.root(step.contact_id)
-        found.setdefault(root, Customer(root)).add(step)
+        customer = found.get(root)
+        if customer is None:
+            customer = found[root] = Customer(root)
+        customer.add(step)
     for customer in found.values():
         customer.settle()
     return found
@@ -260,18 +282,29 @@ class FcrCounts:
     pending: int
 
 
+def resolved_in_order(
+    by_customer: Mapping[uuid.UUID, Sequence[Contacted]], outcomes: Mapping[str, str]
+) -> list[tuple[datetime, str]]:
+    """``(first resolve, first-contact outcome)`` of every resolved conversation, in time order."""
+    return sorted(
+        (item.resolved_at, outcomes[item.key])
+        for items in by_customer.values()
+        for item in items
+        if item.resolved_at is not None
+    )
+
+
 def fcr_counts(
-    by_customer: Mapping[uuid.UUID, Sequence[Contacted]],
-    outcomes: Mapping[str, str],
+    resolved: Sequence[tuple[datetime, str]],
+    times: Sequence[datetime],
     start: datetime,
     end: datetime,
 ) -> FcrCounts:
-    """The conversations first resolved in ``[start, end)`` by first-contact outcome."""
+    """The conversations first resolved in ``[start, end)`` by first-contact outcome
+    (``resolved`` as ``resolved_in_order`` gives it, ``times`` its times)."""
     counts: dict[str, int] = defaultdict(int)
-    for items in by_customer.values():
-        for item in items:
-            if item.resolved_at is not None and start <= item.resolved_at < end:
-                counts[outcomes[item.key]] += 1
+    for index in _between(times, start, end):
+        counts[resolved[index][1]] += 1
     return FcrCounts(
         resolved=sum(counts.values()),
         first_contact_resolved=counts[FCR],

@@ -60,10 +60,28 @@ class CustomerStep:
     reason: str | None
 
 
+#: The facts' columns outcomes read: the service level's waits, the first resolve, CSAT.
+OUTCOME_FACT_COLUMNS = (
+    "conversation_key",
+    "conversation_id",
+    "channel",
+    "opened_at",
+    "first_inbound_at",
+    "queued_at",
+    "answered_at",
+    "queue_wait_ms",
+    "abandoned_at",
+    "abandon_wait_ms",
+    "first_resolved_at",
+    "csat_score",
+    "csat_at",
+)
+
+
 @dataclass(frozen=True)
 class ContactConversation:
-    """A conversation's fact, its contact (as named, before merges), and whether it carries
-    the label ``complaint`` now."""
+    """A conversation's fact (the columns outcomes read), its contact (as named, before
+    merges), and whether it carries the label ``complaint`` now."""
 
     fact: ConversationFact
     contact_id: uuid.UUID
@@ -179,7 +197,7 @@ async def contact_conversations(
     complaint = select(cl.c.conversation_key).where(cl.c.label == COMPLAINT).subquery("complaint")
     rows = await session.execute(
         select(
-            cf,
+            *(cf.c[name] for name in OUTCOME_FACT_COLUMNS),
             cc.c.contact_id.label("contact_of"),
             complaint.c.conversation_key.is_not(None).label("complaint_of"),
         )
@@ -199,7 +217,7 @@ async def contact_conversations(
         mapping = row._mapping
         found.append(
             ContactConversation(
-                fact=ConversationFact.from_row(mapping),
+                fact=ConversationFact(**{name: mapping[name] for name in OUTCOME_FACT_COLUMNS}),
                 contact_id=mapping["contact_of"],
                 complaint=bool(mapping["complaint_of"]),
             )
