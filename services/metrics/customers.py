@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.metrics.outcomes import Contacts
 from services.metrics.repository import customers
 from services.metrics.repository.customers import ContactAt, Merge
 from shared.db import Database
@@ -58,3 +59,11 @@ async def record_customer_events(database: Database, events: Sequence[CustomerEv
     """Keep a batch of customers.v1 events; redeliveries (same event id) count once."""
     async with database.transaction() as session:
         return await customers.save_customer_events(session, events)
+
+
+async def forget_contact(session: AsyncSession, contact_id: uuid.UUID) -> None:
+    """An erased contact: their lifecycle events keep their numbers (time, kind, amount) but
+    lose the churn reasons, theirs and those of the contacts merged into them."""
+    contacts = Contacts(await customers.merges(session))
+    absorbed = contacts.members([contact_id]).get(contact_id, [])
+    await customers.forget_reasons(session, [contact_id, *absorbed])

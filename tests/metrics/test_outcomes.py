@@ -24,9 +24,11 @@ from services.metrics.models import customer_event
 from shared.db import Database
 from shared.events import (
     CUSTOMERS_TOPIC,
+    PRIVACY_TOPIC,
     Channel,
     CustomerEvent,
     CustomerEventType,
+    ErasureEvent,
     LifecycleStep,
     RoutingEvent,
 )
@@ -378,3 +380,53 @@ async def test_the_dashboard_shows_churn_by_service(metrics_url: str, half_year:
     rates = {tuple(bucket.split(":")): float(value) for bucket, value in bars}
     for (by, group), (active, churned) in want["split"].items():
         assert rates[(by, group)] == pytest.approx(100 * churned / active), (by, group)
+
+
+async def test_an_erased_contact_keeps_its_numbers_without_churn_reasons(
+    metrics_url: str, producer: EventProducer, database: Database
+) -> None:
+    customer, absorbed = uuid.uuid4(), uuid.uuid4()
+    churns = [
+        CustomerEvent(
+            event_id=uuid.uuid5(contact, "churned"),
+            type=CustomerEventType.CHURNED,
+            occurred_at=datetime(1998, 2, 1, tzinfo=UTC),
+            contact_id=contact,
+            source="late-crm",
+            reason="moved to Example Street 1",
+        )
+        for contact in (customer, absorbed)
+    ]
+    merge = RoutingEvent(
+        event_id=uuid.uuid5(absorbed, "merged"),
+        type=LifecycleStep.CONTACT_MERGED,
+        occurred_at=datetime(1998, 1, 2, tzinfo=UTC),
+        contact_id=customer,
+        merged_contact_id=absorbed,
+    )
+    await publish_and_wait(producer, database, [*churns, merge])
+    erasure = ErasureEvent(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        erasure_id=uuid.uuid4(),
+        contact_id=customer,
+    )
+    await producer.publish_many(
+        [OutgoingRecord(PRIVACY_TOPIC, str(customer).encode(), erasure.to_json())]
+    )
+    ids = [e.event_id for e in churns]
+    deadline = time.monotonic() + 60
+    while True:
+        async with database.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(customer_event.c.reason, customer_event.c.type).where(
+                        customer_event.c.event_id.in_(ids)
+                    )
+                )
+            ).all()
+        if all(reason is None for reason, _ in rows):
+            break
+        assert time.monotonic() < deadline, rows
+        await asyncio.sleep(0.3)
+    assert [kind for _, kind in rows] == ["customer.churned", "customer.churned"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,6 +161,16 @@ async def save_customer_events(session: AsyncSession, events: Sequence[CustomerE
     statement = insert(ce).on_conflict_do_nothing().returning(ce.c.event_id)
     inserted = await session.execute(statement, [rows[key] for key in sorted(rows)])
     return len(inserted.all())
+
+
+async def forget_reasons(session: AsyncSession, contact_ids: Sequence[uuid.UUID]) -> None:
+    """Drop the churn reasons (the CRM's free text) of these contacts' lifecycle events."""
+    if contact_ids:
+        await session.execute(
+            update(ce)
+            .where(ce.c.contact_id.in_(sorted(set(contact_ids))), ce.c.reason.is_not(None))
+            .values(reason=None)
+        )
 
 
 async def merges(session: AsyncSession) -> dict[uuid.UUID, uuid.UUID]:
