@@ -39,6 +39,8 @@ from shared.errors import BadRequest
 
 #: Periods a single report may return.
 MAX_PERIODS = 400
+#: Reports end before this: a period and a repeat window past the end must stay in the calendar.
+LATEST_END = datetime(9000, 1, 1, tzinfo=UTC)
 
 FORMULAS = {
     "first_contact_resolution": "resolved conversations after which their customer (contacts "
@@ -69,6 +71,8 @@ def check_outcome_range(*, start: datetime, end: datetime, period: str) -> None:
         raise BadRequest("start and end must carry a time zone")
     if start >= end:
         raise BadRequest("start must be before end")
+    if end > LATEST_END:
+        raise BadRequest(f"end must be before {LATEST_END:%Y-%m-%d}")
     days = {"month": 28, "week": 7, "day": 1}[period]
     if (end - start) / timedelta(days=days) > MAX_PERIODS:
         raise BadRequest(f"the range holds more than {MAX_PERIODS} {period} periods")

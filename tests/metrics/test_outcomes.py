@@ -341,6 +341,13 @@ async def test_bad_outcome_queries_are_4xx(metrics_url: str) -> None:
         naive = await client.get(
             "/kpis/outcomes", params={"start": "1995-01-01T00:00:00", "end": "1995-02-01T00:00:00"}
         )
+        too_late = await client.get(
+            "/kpis/outcomes",
+            params={"start": "9999-01-01T00:00:00Z", "end": "9999-12-31T00:00:00Z"},
+        )
+        export_too_late = await client.get(
+            "/exports/customers.csv", params={"end": "9999-12-31T23:59:59Z"}
+        )
     async with httpx.AsyncClient(base_url=metrics_url) as anonymous:
         unauthenticated = await anonymous.get("/kpis/outcomes")
         export = await anonymous.get("/exports/customers.csv")
@@ -348,6 +355,8 @@ async def test_bad_outcome_queries_are_4xx(metrics_url: str) -> None:
     assert "period" in wrong_period.json()["message"]
     assert reversed_range.status_code == 400
     assert naive.status_code == 400
+    assert too_late.status_code == 400
+    assert export_too_late.status_code == 400
     assert unauthenticated.status_code == 401
     assert export.status_code == 401
 
