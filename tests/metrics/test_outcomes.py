@@ -21,6 +21,8 @@ from playwright.async_api import async_playwright
 from sqlalchemy import func, select
 
 from services.metrics.models import customer_event
+from services.metrics.outcomes import Contacts, Customer
+from services.metrics.repository.customers import CustomerStep
 from shared.db import Database
 from shared.events import (
     CUSTOMERS_TOPIC,
@@ -439,3 +441,28 @@ async def test_an_erased_contact_keeps_its_numbers_without_churn_reasons(
         assert time.monotonic() < deadline, rows
         await asyncio.sleep(0.3)
     assert [kind for _, kind in rows] == ["customer.churned", "customer.churned"]
+
+
+def test_merges_resolve_through_chains_and_crossed_merges() -> None:
+    a, b, c, d, e = (uuid.UUID(int=n) for n in range(1, 6))
+    contacts = Contacts({c: b, b: a, d: e, e: d})
+    assert [contacts.root(x) for x in (a, b, c)] == [a, a, a]
+    # Two merges crossing each other (d into e, e into d): the smaller id stands for both.
+    assert contacts.root(d) == contacts.root(e) == d
+    assert contacts.members([a, d]) == {a: [b, c], d: [e]}
+
+
+def test_a_churn_at_the_instant_of_an_order_ends_the_activity() -> None:
+    at = datetime(1999, 5, 1, tzinfo=UTC)
+    contact = uuid.uuid4()
+    customer = Customer(contact)
+    for kind, when in (("customer.churned", at), ("customer.activated", at - timedelta(days=9))):
+        customer.add(CustomerStep(uuid.uuid4(), kind, when, contact, None, None, None))
+    customer.add(
+        CustomerStep(uuid.uuid4(), "customer.order_placed", at, contact, Decimal(5), "EUR", None)
+    )
+    customer.settle()
+    assert customer.active_at(at) is True  # only what happened strictly before counts
+    assert customer.active_at(at + timedelta(microseconds=1)) is False
+    assert customer.churned_in(at, at + timedelta(days=1)) is True
+    assert customer.revenue(at, at + timedelta(days=1)) == {"EUR": Decimal(5)}
