@@ -5,17 +5,19 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.metrics import privacy, service
+from services.metrics import customers, privacy, service
 from services.metrics.endpoints import router
 from services.metrics.gauges import gauge_refresher
 from services.metrics.repository import credentials
 from services.metrics.settings import MetricsSettings
 from shared.events import (
     ACCESS_TOPIC,
+    CUSTOMERS_TOPIC,
     INTERACTIONS_TOPIC,
     PRIVACY_TOPIC,
     ROUTING_TOPIC,
     AccessEvent,
+    CustomerEvent,
     InteractionEvent,
     RoutingEvent,
 )
@@ -63,6 +65,20 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
                 producer=runtime.producer,
             )
         )
+
+        async def keep_customer_events(events: Sequence[CustomerEvent]) -> None:
+            await customers.record_customer_events(runtime.database, events)
+
+        # Its own group: the CRM's history is kept whole, apart from the KPIs' progress.
+        runtime.add_worker(
+            ConsumerLoop(
+                settings=runtime.platform,
+                group_id=f"{settings.consumer_group}-customers",
+                decoders={CUSTOMERS_TOPIC: CustomerEvent.from_json},
+                handle=keep_customer_events,
+                producer=runtime.producer,
+            )
+        )
         runtime.add_worker(gauge_refresher(runtime.database, settings.gauge_refresh_s))
         install_privacy(
             runtime,
@@ -75,7 +91,7 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         name="metrics",
         description=__doc__ or "",
         routers=[router],
-        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC, PRIVACY_TOPIC],
+        topics=[INTERACTIONS_TOPIC, ROUTING_TOPIC, ACCESS_TOPIC, PRIVACY_TOPIC, CUSTOMERS_TOPIC],
         settings=settings,
         on_startup=on_startup,
         max_body_bytes=settings.max_body_bytes,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from services.metrics import reports, service, surveys
+from services.metrics import outcome_reports, reports, service, surveys
 from services.metrics.dashboard import render_dashboard
 from services.metrics.deps import (
     DatabaseDep,
@@ -22,6 +22,7 @@ from services.metrics.repository.reads import Filters
 from services.metrics.schemas import (
     KpiReport,
     Leaderboard,
+    OutcomeReport,
     RebuildResult,
     SurveyAccepted,
     SurveyIn,
@@ -170,6 +171,84 @@ async def label_report(
     reader.require(*TEAM_READERS)
     filters = _filters(start, end, "minute", channel, queue, agent, _labels(label))
     return await reports.by_label(database, filters=filters, settings=settings)
+
+
+Period = Annotated[
+    str,
+    Query(
+        description="month (calendar), week (ISO, from Monday) or day; UTC.",
+        json_schema_extra={"enum": ["month", "week", "day"]},
+    ),
+]
+#: How far back an outcome report reaches without a start: twelve periods or so.
+DEFAULT_OUTCOME_SPAN = {"month": timedelta(days=365), "week": timedelta(weeks=12)}
+
+
+def _outcome_range(start: datetime | None, end: datetime | None, span: timedelta) -> Filters:
+    end = end or utc_now()
+    if start is None:
+        try:
+            start = end - span
+        except OverflowError:
+            raise BadRequest("end is too early for the default start") from None
+    return Filters("day", start, end)
+
+
+@router.get("/kpis/outcomes", response_model=OutcomeReport)
+async def get_outcomes(
+    database: DatabaseDep,
+    settings: SettingsDep,
+    reader: KpiReaderDep,
+    start: Annotated[
+        datetime | None,
+        Query(description="Default: a year (month), 12 weeks (week) or 30 days (day) before end."),
+    ] = None,
+    end: End = None,
+    period: Period = "month",
+) -> OutcomeReport:
+    """Customer outcomes per period starting in [start, end): retention, churn, revenue,
+    first-contact resolution, churn by the service customers had, and cohorts' lifetime
+    value."""
+    reader.require(*TEAM_READERS)
+    span = DEFAULT_OUTCOME_SPAN.get(period, timedelta(days=30))
+    f = _outcome_range(start, end, span)
+    return await outcome_reports.outcome_report(
+        database,
+        start=f.start,
+        end=f.end,
+        period=period,
+        window=timedelta(seconds=settings.repeat_window_s),
+        thresholds=service.thresholds_of(settings),
+        now=utc_now(),
+    )
+
+
+@router.get("/exports/customers.csv", response_class=StreamingResponse)
+async def export_customers(
+    database: DatabaseDep,
+    settings: SettingsDep,
+    _: SupervisorDep,
+    start: Start = None,
+    end: End = None,
+) -> StreamingResponse:
+    """Customers (one CSV row each) with their service and outcome figures over [start,
+    end); supervisor or admin."""
+    f = _outcome_range(start, end, timedelta(days=30))
+    outcome_reports.check_outcome_range(start=f.start, end=f.end, period="month")
+    lines = outcome_reports.export_customers(
+        database,
+        start=f.start,
+        end=f.end,
+        window=timedelta(seconds=settings.repeat_window_s),
+        thresholds=service.thresholds_of(settings),
+        now=utc_now(),
+    )
+    name = f"customers_{f.start:%Y%m%dT%H%M}_{f.end:%Y%m%dT%H%M}.csv"
+    return StreamingResponse(
+        lines,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/exports/conversations.csv", response_class=StreamingResponse)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    Numeric,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
@@ -94,6 +95,8 @@ IS_OPEN = and_(
         and_(_cf.last_reopened_at.is_not(None), _cf.last_reopened_at > CLOSED_AT),
     ),
 )
+# Outcomes find a conversation's fact by the id routing's contact steps name.
+Index("ix_conversation_fact_conversation_id", _cf.conversation_id)
 # Open conversations are few: the backlog reads them alone, never every fact.
 Index("ix_conversation_fact_open", _cf.channel, _cf.queue, postgresql_where=IS_OPEN)
 
@@ -231,6 +234,44 @@ erased_key = Table(
     Column("erased_at", DateTime(timezone=True), nullable=False),
 )
 
+
+#: Each conversation's contact: the one named by its latest step that carried a contact
+#: (the contact at the time; a split's conversation.contact_changed names the new one).
+conversation_contact = Table(
+    "conversation_contact",
+    metadata,
+    Column("conversation_id", Uuid, primary_key=True),
+    Column("contact_id", Uuid, nullable=False),
+    _at("contact_at"),
+    Index("ix_conversation_contact_contact", "contact_id"),
+)
+
+#: Contact merges (contact.merged): the absorbed contact and the one it lives on in. Chains
+#: are followed when read, so a merge arriving late still moves everything of the absorbed one.
+contact_merge = Table(
+    "contact_merge",
+    metadata,
+    Column("merged_contact_id", Uuid, primary_key=True),
+    Column("contact_id", Uuid, nullable=False),
+    _at("merged_at"),
+)
+
+#: The CRM's lifecycle events (customers.v1), one row per event id.
+customer_event = Table(
+    "customer_event",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("contact_id", Uuid, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("order_id", String(256)),
+    Column("amount", Numeric(20, 6)),
+    Column("currency", String(3)),
+    Column("reason", String(512)),
+    Index("ix_customer_event_occurred", "occurred_at"),
+    Index("ix_customer_event_contact", "contact_id", "occurred_at"),
+)
 #: The labels each conversation carries now (routing's latest ``conversation.labeled``),
 #: with when that label set was made. KPIs join them at read time, so a label put on a
 #: conversation after its figures were counted still files them under it.

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.metrics import customers
 from services.metrics.models import conversation_fact, erased_key
 from services.metrics.repository import labels
 from services.metrics.settings import MetricsSettings
@@ -115,6 +116,7 @@ def eraser(settings: MetricsSettings) -> Eraser:
         keys = event.conversation_keys
         await erased.remember(session, keys)
         await pseudonymize_keys(session, keys, secret)
+        await customers.forget_contact(session, event.contact_id)
 
     return erase
 

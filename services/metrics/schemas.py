@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -130,3 +131,58 @@ class RebuildResult(BaseModel):
     status_changes: int
     activity_changes: int = 0
     bucket_rows: int
+
+
+class RevenueLine(BaseModel):
+    """One currency's revenue in a period (currencies are never added together)."""
+
+    currency: str
+    revenue: Decimal
+    customers: int = Field(description="Customers active at some time in the period.")
+    per_customer: Decimal | None = Field(description="revenue / customers; None without any.")
+
+
+class OutcomeGroup(BaseModel):
+    """Churn and retention of the customers one service split puts in one group."""
+
+    group: str
+    active_at_start: int
+    churned: int
+    retention: float | None
+    churn_rate: float | None
+
+
+class OutcomeSplit(BaseModel):
+    by: str
+    groups: list[OutcomeGroup]
+
+
+class OutcomePeriod(BaseModel):
+    start: datetime
+    end: datetime
+    kpis: dict[str, Kpi]
+    revenue: list[RevenueLine]
+    service: list[OutcomeSplit]
+
+
+class CohortValue(BaseModel):
+    """Historical lifetime value of the customers first active in one month, in one currency."""
+
+    cohort: str = Field(description="The month of the customers' first activation or order.")
+    currency: str
+    customers: int
+    revenue: Decimal = Field(description="Their orders' amounts to the report's end.")
+    mean: Decimal
+    median: Decimal
+
+
+class OutcomeReport(BaseModel):
+    start: datetime
+    end: datetime
+    period: str
+    as_of: datetime
+    repeat_window_seconds: float
+    formulas: dict[str, str]
+    totals: dict[str, Kpi]
+    periods: list[OutcomePeriod]
+    lifetime_value: list[CohortValue]

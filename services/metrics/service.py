@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import activity
+from services.metrics import activity, customers
 from services.metrics.contributions import Deltas, Thresholds, add_conversation, bucket_start
 from services.metrics.facts import ConversationFact, apply_interaction, apply_routing
 from services.metrics.models import processed_event
@@ -75,6 +75,7 @@ async def record_events(
         await _fold_conversations(session, todo, thresholds, deltas, erased)
         await _record_labels(session, todo, erased)
         await _count_volume(session, todo, deltas)
+        await customers.record_contact_steps(session, todo)
         for event in todo:
             if isinstance(event, RoutingEvent) and event.type is LifecycleStep.AGENT_STATUS_CHANGED:
                 await _record_status_change(session, event, deltas)

@@ -25,6 +25,12 @@ class MetricsSettings(ServiceSettings, PrivacySettings):
     short_abandon_s: float = Field(
         default=5, ge=0, description="Abandons under this wait are short abandons."
     )
+    repeat_window_s: float = Field(
+        default=7 * 86400,
+        gt=0,
+        description="A resolved conversation is a first-contact resolution when its contact "
+        "opens no other conversation within this many seconds of the resolve.",
+    )
     gauge_refresh_s: float = Field(default=5, gt=0, description="How often gauges are refreshed.")
     dashboard_refresh_s: int = Field(default=30, ge=1, description="The dashboard's refresh.")
     admin_token: SecretStr = Field(
