@@ -70,6 +70,7 @@ class Steps:
         channel: str | None = None,
         wrap_up_seconds: float | None = None,
         queue_schedule: dict[str, Any] | None = None,
+        closed_message: str | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened."""
         survey_tokens = None
@@ -92,6 +93,7 @@ class Steps:
             survey_tokens=survey_tokens,
             wrap_up_seconds=wrap_up_seconds,
             queue_schedule=Schedule.model_validate(queue_schedule) if queue_schedule else None,
+            closed_message=closed_message,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:

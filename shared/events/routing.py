@@ -32,6 +32,7 @@ class LifecycleStep(StrEnum):
     AGENT_STATUS_CHANGED = "agent.status_changed"
     WRAPPED_UP = "conversation.wrapped_up"
     AGENT_ACTIVITY_CHANGED = "agent.activity_changed"
+    OUT_OF_HOURS = "conversation.out_of_hours"
 
 
 class RoutingEvent(BaseModel):
@@ -76,6 +77,12 @@ class RoutingEvent(BaseModel):
         default=None,
         description="On conversation.queued and .requeued: the opening hours of the queue, "
         "when it has some, for the business-hours KPIs.",
+    )
+    closed_message: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="On conversation.out_of_hours: the queue's closed message, what the "
+        "customer is told (a caller hears it before the voicemail); None: the queue has none.",
     )
     survey_tokens: dict[str, str] | None = Field(
         default=None,

@@ -1,4 +1,5 @@
-"""Connecting a waiting Twilio call to its agent: the call is redirected to a ``<Dial>``."""
+"""Redirecting a waiting Twilio call: to a ``<Dial>`` of its agent, or out of hours to the
+closed message and a voicemail ``<Record>``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from services.phone.outbound.twilio_rest import twilio_outcome
 from services.phone.settings import PhoneSettings
 from shared.outbound import Outcome, not_configured
 
-__all__ = ["TwilioCalls", "dial_twiml"]
+__all__ = ["VOICEMAIL_PATH", "TwilioCalls", "dial_twiml", "voicemail_twiml"]
+
+#: Where Twilio posts the recording once the caller has left their message (endpoints.py).
+VOICEMAIL_PATH = "/twilio/voice/voicemail"
 
 
 def dial_twiml(agent_address: str) -> str:
@@ -22,6 +26,24 @@ def dial_twiml(agent_address: str) -> str:
     else:
         noun = f"<Number>{escape(agent_address)}</Number>"
     return f"<Response><Dial>{noun}</Dial></Response>"
+
+
+def voicemail_twiml(message: str, *, action_url: str | None, max_seconds: int) -> str:
+    """TwiML that says the closed message, then records the caller's message.
+
+    ``action_url`` (absolute: a TwiML given through the REST API has no document URL to
+    resolve a relative one against) receives the recording; Twilio does not request it for
+    an empty recording, and the call then goes on to ``<Hangup/>``. Without it the caller
+    only hears the message.
+    """
+    said = f"<Say>{escape(message)}</Say>"
+    if action_url is None:
+        return f"<Response>{said}<Hangup/></Response>"
+    record = (
+        f'<Record action="{escape(action_url, {chr(34): "&quot;"})}" method="POST" '
+        f'maxLength="{max_seconds}" finishOnKey="#" playBeep="true"/>'
+    )
+    return f"<Response>{said}{record}<Hangup/></Response>"
 
 
 class TwilioCalls:
