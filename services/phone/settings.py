@@ -79,8 +79,8 @@ class PhoneSettings(ServiceSettings, OutboundSettings, GenericWebhookSettings, P
     )
     accepted_group: str = Field(
         default="phone-accepted-calls",
-        description="Consumer group reading routing's accepted steps, to connect Twilio callers "
-        "to their agents.",
+        description="Consumer group reading routing's accepted and out-of-hours steps, to "
+        "connect Twilio callers to their agents or send them to voicemail.",
     )
     redirect_give_up_s: float = Field(
         default=30,
