@@ -51,6 +51,7 @@ async def call_ended(uow: UnitOfWork, event: InteractionEvent, _: RoutingSetting
         return
     disposition = event.call.disposition if event.call else None
     if current.accepted_at is None and disposition is CallDisposition.VOICEMAIL:
+        await transcripts.record_voicemail(uow, event, current.id)
         return
     if current.accepted_at is None and disposition is CallDisposition.ABANDONED:
         await _abandon(uow, current, event=event)

@@ -192,6 +192,19 @@ async def test_a_call_out_of_hours_hears_the_closed_message_and_leaves_a_voicema
     assert "abandoned" not in types(steps)
     assert "resolved" not in types(steps)
     assert len(emulator.to(calls_path(call_sid))) == 1
+    # The agent who calls back finds the recording in the transcript.
+    transcript = await routing.admin.get(f"/admin/conversations/{conversation['id']}/messages")
+    assert transcript.status_code == 200, transcript.text
+    [voicemail] = transcript.json()["messages"]
+    assert (voicemail["author"], voicemail["text"]) == ("customer", "Voicemail (14 s)")
+    assert voicemail["attachments"] == [
+        {
+            "name": "voicemail",
+            "content_type": "audio/x-wav",
+            "provider_media_id": RECORDING_URL,
+            "inline": False,
+        }
+    ]
 
 
 async def test_a_call_sent_to_voicemail_that_leaves_no_message_still_ends_as_one(
