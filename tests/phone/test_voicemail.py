@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -118,6 +119,17 @@ def test_the_voicemail_twiml_says_the_message_escaped_then_records() -> None:
         '<Response><Say>Closed</Say><Record action="https://h.example/v?a=1&amp;b=&quot;" '
         'method="POST" maxLength="60" finishOnKey="#" playBeep="true"/><Hangup/></Response>'
     )
+
+
+def test_a_closed_message_too_long_for_twilio_is_cut_to_fit() -> None:
+    action = "https://h.example/twilio/voice/voicemail"
+    twiml = voicemail_twiml("Closed & " * 300, action_url=action, max_seconds=60)
+    assert 3900 < len(twiml) <= 4000  # Twilio's limit, with most of the message kept
+    # Our own TwiML, not untrusted input; still well-formed: no entity cut in half.
+    document = ElementTree.fromstring(twiml)  # noqa: S314
+    said = document.findtext("Say") or ""
+    assert said.startswith("Closed & Closed & ")
+    assert document.find("Record") is not None
 
 
 async def test_a_call_out_of_hours_hears_the_closed_message_and_leaves_a_voicemail(
