@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from services.chat.app import create_app as create_chat
+from shared.events import Content, Customer
+from tests.factories import interaction
 from tests.routing.support import Routing, eventually, tag, types
 from tests.support.server import serving
 from tests.support.webhooks import standard_signed
@@ -180,3 +182,31 @@ async def test_an_accepted_conversation_keeps_no_language(
     assert (conversation["status"], conversation["language"]) == ("assigned", None)
     assert conversation["queue_name"] == anyone
     await agent.status("offline")
+
+
+async def test_hi_and_a_french_message_together_open_a_french_conversation(
+    routing: Routing,
+) -> None:
+    t = tag()
+    french = (await routing.queue(providers=[t], language="fr", required_skills=[t]))["name"]
+    await routing.queue(providers=[t], required_skills=[t])
+    key = f"{t}:{uuid.uuid4().hex}"
+    customer = Customer(id=f"visitor-{t}", kind="session")
+    hello = interaction(
+        provider=t, conversation_key=key, customer=customer, content=Content(text="Hi")
+    )
+    detail = interaction(
+        provider=t,
+        conversation_key=key,
+        customer=customer,
+        content=Content(text="Bonjour, ma commande n'est toujours pas arrivée", language="fr"),
+    )
+    # Published together: usually one batch, where the first message opens the conversation.
+    await routing.publish(hello, detail)
+
+    async def french_queued() -> dict[str, Any] | None:
+        row = await routing.conversation(key)
+        return row if row is not None and row["queue_name"] == french else None
+
+    conversation = await eventually(french_queued, what="the conversation in the French queue")
+    assert (conversation["language"], conversation["inbound_count"]) == ("fr", 2)
