@@ -131,9 +131,12 @@ class LanguageDetector:
                 return code
         return None
 
-    def language_of(self, text: str | None, *, hint: str | None = None) -> str | None:
-        """The provider's language (``hint``) when it names one, else ``text``'s detected one."""
-        return iso_639_1(hint) or self.detect(text)
+    def language_of(
+        self, text: str | None, *, hint: str | None = None, fallback: str | None = None
+    ) -> str | None:
+        """The provider's language (``hint``) when it names one, else ``text``'s detected one,
+        else the language ``fallback`` names."""
+        return iso_639_1(hint) or self.detect(text) or iso_639_1(fallback)
 
 
 @cache
@@ -142,18 +145,21 @@ def _detector() -> LanguageDetector | None:
     return LanguageDetector(languages=settings.languages) if settings.detection else None
 
 
-def language_of(text: str | None, *, hint: str | None = None) -> str | None:
+def language_of(
+    text: str | None, *, hint: str | None = None, fallback: str | None = None
+) -> str | None:
     """The ISO 639-1 language of a customer's message for ``content.language``.
 
-    ``hint`` is what the provider says (a tag such as ``fr-FR``): it wins when it is one.
-    Otherwise ``text`` is detected with the process's detector (configured from
-    :class:`LanguageSettings`); ``None`` when there is no text, it is too short, or the model
-    is unsure.
+    ``hint`` is what the provider says of the message (a tag such as ``fr-FR``): it wins
+    when it is one. Otherwise ``text`` is detected with the process's detector (configured
+    from :class:`LanguageSettings`). Otherwise ``fallback``, a weaker word that is about the
+    customer rather than the message (a browser's ``navigator.language``), gives it when it
+    names a language. ``None`` when none of them tells: no text, too short, the model unsure.
     """
     detector = _detector()
     if detector is None:
-        return iso_639_1(hint)
-    return detector.language_of(text, hint=hint)
+        return iso_639_1(hint) or iso_639_1(fallback)
+    return detector.language_of(text, hint=hint, fallback=fallback)
 
 
 def warm_up() -> None:

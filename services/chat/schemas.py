@@ -102,6 +102,13 @@ class VisitorMessage(BaseModel):
         max_length=100,
         description="Chosen by the widget per message: a resend after an error is not a new one.",
     )
+    language: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The visitor's browser language (navigator.language, e.g. fr-FR): the "
+        "message's language when its text is too short to tell (\"Hi\"); the text's own "
+        "language wins. A tag that names no ISO 639-1 language is ignored.",
+    )
 
 
 class ChatMessage(BaseModel):

@@ -111,6 +111,7 @@ async def send_message(
         token=token,
         text=message.text,
         client_message_id=message.client_message_id,
+        browser_language=message.language,
     )
     return MessageSent(event_id=str(event.event_id), message=ChatMessage(**view) if view else None)
 

@@ -134,10 +134,16 @@ async def send_message(
     token: str,
     text: str,
     client_message_id: str,
+    browser_language: str | None = None,
 ) -> tuple[InteractionEvent, dict[str, Any] | None]:
-    """Publish a visitor's message; a resend of the same client message id publishes nothing."""
+    """Publish a visitor's message; a resend of the same client message id publishes nothing.
+
+    The browser's language counts only when the text tells none: a visitor may write in
+    another language than their browser's.
+    """
     at = utc_now()
-    language = language_of(text)  # before the transaction, which it need not hold open
+    # Before the transaction, which it need not hold open.
+    language = language_of(text, fallback=browser_language)
     async with database.transaction() as session:
         chat = await repository.session_by_token(session, _digest(token))
         if chat is None:

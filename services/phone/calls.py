@@ -58,6 +58,15 @@ class CallState:
     started: bool = False
     answered: bool = False
     ended: bool = False
+    #: Sent to voicemail (out of hours): however it ends, it ends as a voicemail.
+    voicemail: bool = False
+
+
+class RedirectKind(StrEnum):
+    """Where a call is redirected: to the agent who accepted it, or to voicemail."""
+
+    AGENT = "agent"
+    VOICEMAIL = "voicemail"
 
 
 class RedirectState(StrEnum):
@@ -80,6 +89,8 @@ def lifecycle_events(
     events: list[InteractionEvent] = []
     if state.ended:
         return events, state
+    if state.voicemail:
+        report = _as_voicemail(report)
     answered_at = report.answered_at
     if answered_at is None and report.disposition is CallDisposition.ANSWERED and report.ended_at:
         answered_at = report.ended_at - timedelta(seconds=report.talk_seconds or 0)
@@ -107,6 +118,16 @@ def lifecycle_events(
         events.append(event(EventType.CALL_ENDED, report.ended_at or report.reported_at, info))
         state = replace(state, ended=True)
     return events, state
+
+
+def _as_voicemail(report: CallReport) -> CallReport:
+    """A report on a call in voicemail: Twilio answered it, no agent did, and it ends as a
+    voicemail (``completed`` with a duration would otherwise read as answered)."""
+    if report.disposition is None:
+        return replace(report, answered_at=None)
+    return replace(
+        report, answered_at=None, talk_seconds=None, disposition=CallDisposition.VOICEMAIL
+    )
 
 
 def _wait(report: CallReport, start: datetime, until: datetime | None) -> float | None:

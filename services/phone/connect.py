@@ -1,9 +1,12 @@
-"""Connecting accepted Twilio calls to their agents.
+"""Connecting accepted Twilio calls to their agents, and closed-hours calls to voicemail.
 
 A Twilio caller waits in ``<Enqueue>`` until an agent accepts the call's offer; routing
 then publishes ``conversation.accepted`` with the agent's address, and the connector
-redirects the waiting call to a ``<Dial>`` of it. Each accepted step is recorded in
-``call_redirect`` before Twilio is called, so a step consumed again redirects nothing.
+redirects the waiting call to a ``<Dial>`` of it. A call that opened while its queue was
+closed is announced as ``conversation.out_of_hours`` instead: the connector redirects it to
+the closed message and a ``<Record>``, whose recording ends the call as a voicemail. Each
+step is recorded in ``call_redirect`` before Twilio is called, so a step consumed again
+redirects nothing; a call's steps are acted on in their order.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import httpx
 from aiokafka import ConsumerRecord
 
 from services.phone import repository
-from services.phone.calls import RedirectState
-from services.phone.outbound.voice import TwilioCalls, dial_twiml
+from services.phone.calls import RedirectKind, RedirectState
+from services.phone.outbound.voice import VOICEMAIL_PATH, TwilioCalls, dial_twiml, voicemail_twiml
 from services.phone.settings import PhoneSettings
 from shared.clock import utc_now
 from shared.events import ROUTING_TOPIC, Channel, LifecycleStep, RoutingEvent
@@ -42,9 +45,13 @@ def may_be_accepted_call(record: ConsumerRecord) -> bool:
     return record.key is not None and record.key.startswith(CALL_KEY_PREFIX.encode())
 
 
-def is_accepted_call(event: RoutingEvent) -> bool:
+#: The steps that redirect a Twilio call.
+REDIRECTING_STEPS = frozenset({LifecycleStep.ACCEPTED, LifecycleStep.OUT_OF_HOURS})
+
+
+def redirects_call(event: RoutingEvent) -> bool:
     return (
-        event.type is LifecycleStep.ACCEPTED
+        event.type in REDIRECTING_STEPS
         and event.channel is Channel.PHONE
         and event.conversation_key is not None
         and event.conversation_key.startswith(CALL_KEY_PREFIX)
@@ -63,6 +70,10 @@ class CallConnector:
         self._calls = TwilioCalls(settings)
         self._give_up_s = settings.redirect_give_up_s
         self._timeout_s = settings.outbound_timeout_s
+        self._closed_message = settings.closed_message
+        self._voicemail_max_s = settings.voicemail_max_seconds
+        base = settings.public_base_url
+        self._voicemail_url = base.rstrip("/") + VOICEMAIL_PATH if base else None
         self._client: httpx.AsyncClient | None = None
         self._consumer = ConsumerLoop(
             settings=runtime.platform,
@@ -91,12 +102,22 @@ class CallConnector:
             await self._client.aclose()
 
     async def connect(self, events: Sequence[RoutingEvent]) -> None:
-        """Connect the calls of a batch's accepted steps, side by side: their callers wait."""
-        await asyncio.gather(*(self._connect(e) for e in events if is_accepted_call(e)))
+        """Redirect the calls of a batch's steps, calls side by side (their callers wait),
+        each call's steps in order."""
+        by_call: dict[str, list[RoutingEvent]] = {}
+        for event in events:
+            if redirects_call(event):
+                by_call.setdefault(event.conversation_key or "", []).append(event)
+        await asyncio.gather(*(self._redirect_call(steps) for steps in by_call.values()))
+
+    async def _redirect_call(self, steps: Sequence[RoutingEvent]) -> None:
+        for event in steps:
+            await self._connect(event)
 
     async def _connect(self, event: RoutingEvent) -> None:
         key = event.conversation_key or ""
-        if not event.agent_address:
+        voicemail = event.type is LifecycleStep.OUT_OF_HOURS
+        if not voicemail and not event.agent_address:
             log.info("accepted call names no agent address: nobody to connect", extra={"key": key})
             return
         async with self._database.transaction() as session:
@@ -106,17 +127,30 @@ class CallConnector:
                 session,
                 accepted_event_id=event.event_id,
                 call_key=key,
+                kind=RedirectKind.VOICEMAIL if voicemail else RedirectKind.AGENT,
                 agent_address=event.agent_address,
                 state=RedirectState.REDIRECTING if waiting else RedirectState.NOT_WAITING,
                 detail=None if waiting else _not_waiting(ended),
                 at=utc_now(),
             )
+            if claimed and waiting:
+                # Set before Twilio is called: the recording may come back before the answer.
+                await repository.set_voicemail(session, key, voicemail=voicemail)
         if not claimed:
-            return  # this accepted step was handled before
+            return  # this step was handled before
         if not waiting:
-            log.info("accepted call is no longer waiting", extra={"key": key})
+            log.info("call is no longer waiting", extra={"key": key, "step": event.type})
             return
-        outcome = await self._redirect(key.removeprefix(CALL_KEY_PREFIX), event.agent_address)
+        twiml = (
+            voicemail_twiml(
+                event.closed_message or self._closed_message,
+                action_url=self._voicemail_url,
+                max_seconds=self._voicemail_max_s,
+            )
+            if voicemail
+            else dial_twiml(event.agent_address or "")
+        )
+        outcome = await self._redirect(key.removeprefix(CALL_KEY_PREFIX), twiml)
         async with self._database.transaction() as session:
             await repository.settle_redirect(
                 session,
@@ -127,15 +161,17 @@ class CallConnector:
                 detail=None if isinstance(outcome, Sent) else outcome.reason,
                 at=utc_now(),
             )
+            if voicemail and not isinstance(outcome, Sent):
+                await repository.set_voicemail(session, key, voicemail=False)
         if not isinstance(outcome, Sent):
             log.warning(
-                "call not connected to its agent", extra={"key": key, "error": outcome.reason}
+                "call not redirected",
+                extra={"key": key, "step": event.type, "error": outcome.reason},
             )
 
-    async def _redirect(self, call_sid: str, agent_address: str) -> Sent | Failed:
+    async def _redirect(self, call_sid: str, twiml: str) -> Sent | Failed:
         """Redirect the call, retrying passing failures until ``redirect_give_up_s``."""
         assert self._client is not None
-        twiml = dial_twiml(agent_address)
         give_up_at = time.monotonic() + self._give_up_s
         attempts = 0
         while True:

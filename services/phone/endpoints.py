@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from services.phone import asterisk, service
 from services.phone.deps import DatabaseDep, ProducerDep, RelayDep, SettingsDep
 from services.phone.outbound.sms import STATUS_CALLBACK_PATH
+from services.phone.outbound.voice import VOICEMAIL_PATH
 from services.phone.schemas import Accepted, BatchReport, GenericCall
 from services.phone.security import GenericCallLog, TwilioForm, cdr_bearer
 from shared.errors import BadRequest, PayloadTooLarge, problems_of
@@ -40,6 +41,15 @@ VOICE_FORM = {
     "Direction": "inbound or outbound-api",
     "CallDuration": "on completed: seconds",
     "QueueTime": "seconds waited in the queue",
+}
+VOICEMAIL_FORM = {
+    "CallSid": "the call",
+    "From": "the caller (E.164)",
+    "To": "the number called",
+    "Direction": "inbound",
+    "RecordingUrl": "the recorded message",
+    "RecordingSid": "the recording, where Twilio names it",
+    "RecordingDuration": "seconds recorded",
 }
 SMS_FORM = {
     "MessageSid": "the message",
@@ -79,6 +89,23 @@ async def twilio_voice(
         form, database=database, producer=producer, relay=relay, region=settings.default_region
     )
     return _twiml(f"<Enqueue>{escape(settings.voice_queue)}</Enqueue>")
+
+
+@router.post(
+    VOICEMAIL_PATH, response_class=Response, responses=_TWIML, openapi_extra=_twilio(VOICEMAIL_FORM)
+)
+async def twilio_voicemail(
+    form: TwilioForm,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    producer: ProducerDep,
+    relay: RelayDep,
+) -> Response:
+    """A voicemail left out of hours (`<Record action>`): the call ends as a voicemail."""
+    await service.record_voicemail(
+        form, database=database, producer=producer, relay=relay, region=settings.default_region
+    )
+    return _twiml("<Hangup/>")
 
 
 @router.post("/twilio/voice/status", response_model=Accepted, openapi_extra=_twilio(VOICE_FORM))

@@ -30,6 +30,8 @@ call = Table(
     Column("answered", Boolean, nullable=False, server_default="false"),
     Column("ended", Boolean, nullable=False, server_default="false"),
     Column("last_sequence", Integer, nullable=True),
+    #: Sent to voicemail out of hours: however it ends, it ends as a voicemail.
+    Column("voicemail", Boolean, nullable=False, server_default="false"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -45,14 +47,17 @@ Index("ix_outbox_key", outbox.c.key)
 #: Generic call logs handled, by webhook-id: retries and replays add nothing again.
 webhook_message = webhook_message_table(metadata)
 
-#: One row per accepted step of a Twilio call (routing's event id): the call is redirected
-#: to its agent at most once, even when the step is consumed again.
+#: One row per accepted (or out-of-hours) step of a Twilio call (routing's event id): the
+#: call is redirected to its agent (or to voicemail) at most once, even when the step is
+#: consumed again.
 call_redirect = Table(
     "call_redirect",
     metadata,
     Column("accepted_event_id", Uuid, primary_key=True),
     Column("call_key", String(300), nullable=False),
-    Column("agent_address", String(256), nullable=False),
+    #: agent (to agent_address) or voicemail (the closed message, then a recording).
+    Column("kind", String(16), nullable=False, server_default="agent"),
+    Column("agent_address", String(256), nullable=True),
     Column("state", String(16), nullable=False),
     Column("detail", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

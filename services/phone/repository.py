@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.phone.calls import CallState, RedirectState
+from services.phone.calls import CallState, RedirectKind, RedirectState
 from services.phone.models import call, call_redirect, outbox
 from shared.events import InteractionEvent
 from shared.kafka import interaction_record
@@ -21,13 +21,15 @@ async def lock_calls(session: AsyncSession, keys: list[str]) -> dict[str, CallSt
         insert(call).values([{"call_key": key} for key in keys]).on_conflict_do_nothing()
     )
     rows = await session.execute(
-        select(call.c.call_key, call.c.started, call.c.answered, call.c.ended)
+        select(call.c.call_key, call.c.started, call.c.answered, call.c.ended, call.c.voicemail)
         .where(call.c.call_key.in_(keys))
         .order_by(call.c.call_key)
         .with_for_update()
     )
     return {
-        row.call_key: CallState(started=row.started, answered=row.answered, ended=row.ended)
+        row.call_key: CallState(
+            started=row.started, answered=row.answered, ended=row.ended, voicemail=row.voicemail
+        )
         for row in rows
     }
 
@@ -90,17 +92,20 @@ async def claim_redirect(
     *,
     accepted_event_id: uuid.UUID,
     call_key: str,
-    agent_address: str,
+    agent_address: str | None,
     state: RedirectState,
     detail: str | None,
     at: datetime,
+    kind: RedirectKind = RedirectKind.AGENT,
 ) -> bool:
-    """Record what is done about an accepted step; False when it was recorded before."""
+    """Record what is done about an accepted (or out-of-hours) step; False when it was
+    recorded before."""
     statement = (
         insert(call_redirect)
         .values(
             accepted_event_id=accepted_event_id,
             call_key=call_key,
+            kind=kind,
             agent_address=agent_address,
             state=state,
             detail=detail,
@@ -127,3 +132,8 @@ async def settle_redirect(
         .where(call_redirect.c.accepted_event_id == accepted_event_id)
         .values(state=state, detail=detail, settled_at=at)
     )
+
+
+async def set_voicemail(session: AsyncSession, key: str, *, voicemail: bool) -> None:
+    """Mark the call as sent to voicemail (or no longer: its redirect failed)."""
+    await session.execute(update(call).where(call.c.call_key == key).values(voicemail=voicemail))

@@ -140,6 +140,51 @@ async def answer_twilio_call(
     """
     received_at = utc_now()
     report = twilio.voice_report(form, received_at=received_at)
+    return await _keep_call_report(
+        report,
+        received_at=received_at,
+        database=database,
+        producer=producer,
+        relay=relay,
+        region=region,
+    )
+
+
+async def record_voicemail(
+    form: twilio.Form,
+    *,
+    database: Database,
+    producer: EventProducer,
+    relay: OutboxRelay,
+    region: str,
+) -> list[str]:
+    """The recording of a voicemail: the call's ``call.ended`` (``voicemail``), the ids added.
+
+    Twilio asks it for the TwiML the call goes on with, so it waits for no broker either.
+    """
+    received_at = utc_now()
+    report = twilio.voicemail_report(form, received_at=received_at)
+    return await _keep_call_report(
+        report,
+        received_at=received_at,
+        database=database,
+        producer=producer,
+        relay=relay,
+        region=region,
+    )
+
+
+async def _keep_call_report(
+    report: CallReport,
+    *,
+    received_at: datetime,
+    database: Database,
+    producer: EventProducer,
+    relay: OutboxRelay,
+    region: str,
+) -> list[str]:
+    """Record a report Twilio waits on through the outbox; published directly without
+    Postgres (``answer_twilio_call`` says why)."""
     try:
         (outcome,) = await record_reports(
             [report],

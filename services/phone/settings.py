@@ -79,14 +79,25 @@ class PhoneSettings(ServiceSettings, OutboundSettings, GenericWebhookSettings, P
     )
     accepted_group: str = Field(
         default="phone-accepted-calls",
-        description="Consumer group reading routing's accepted steps, to connect Twilio callers "
-        "to their agents.",
+        description="Consumer group reading routing's accepted and out-of-hours steps, to "
+        "connect Twilio callers to their agents or send them to voicemail.",
     )
     redirect_give_up_s: float = Field(
         default=30,
         gt=0,
         description="How long a call's redirect to its agent is retried (429, 5xx, timeouts) "
         "before it is given up: the caller is waiting meanwhile.",
+    )
+    closed_message: str = Field(
+        default="We are closed at the moment. Please leave a message after the tone and we "
+        "will call you back.",
+        min_length=1,
+        max_length=2000,
+        description="What a caller hears out of hours when the queue has no closed message of "
+        "its own, before the voicemail.",
+    )
+    voicemail_max_seconds: int = Field(
+        default=120, ge=5, le=3600, description="Longest voicemail recorded out of hours."
     )
     retention_calls_days: float = Field(
         default=0,

@@ -132,6 +132,47 @@ def voice_report(form: Form, *, received_at: datetime) -> CallReport:
     return report
 
 
+def voicemail_report(form: Form, *, received_at: datetime) -> CallReport:
+    """The request of a voicemail's ``<Record action>``: the call ends as a voicemail.
+
+    Twilio sends it with the voice request's own fields (``CallSid``, ``From``, ``To``,
+    ``Direction``) and the recording's ``RecordingUrl``, ``RecordingDuration`` and, where
+    it names it, ``RecordingSid``; the recording reference is the URL, else the SID.
+    """
+    call_id = _required(form, "CallSid")
+    direction_raw = _field(form, "Direction", required=False) or "inbound"
+    direction = Direction.INBOUND if direction_raw == "inbound" else Direction.OUTBOUND
+    recording = _field(form, "RecordingUrl", required=False) or _field(
+        form, "RecordingSid", required=False
+    )
+    if not recording:
+        raise BadRequest(
+            "webhook is invalid", detail=[{"field": "RecordingUrl", "problem": "missing"}]
+        )
+    duration = _number(form, "RecordingDuration")
+    at = _timestamp(form, received_at)
+    meta = {"direction": direction_raw}
+    if duration is not None:
+        meta["recording_seconds"] = f"{duration:g}"
+    report = CallReport(
+        provider="twilio_voice",
+        call_id=call_id,
+        direction=direction,
+        caller=_field(form, "From", required=False) or "",
+        callee=_field(form, "To", required=False) or "",
+        reported_at=at,
+        ended_at=at,
+        disposition=CallDisposition.VOICEMAIL,
+        recording_ref=recording,
+        provider_meta=meta,
+    )
+    inbound = direction is Direction.INBOUND
+    if not (report.caller if inbound else report.callee).strip():
+        field = "From" if inbound else "To"
+        raise BadRequest("webhook is invalid", detail=[{"field": field, "problem": "missing"}])
+    return report
+
+
 #: The SMS statuses a status callback reports that we publish; the others (queued,
 #: sending, sent...) say no more than the ``sent`` published when Twilio took the message.
 SMS_STATUSES = {

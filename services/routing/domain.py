@@ -222,6 +222,7 @@ class ConversationChanges(TypedDict, total=False):
     """Columns of a conversation that change after it opens."""
 
     status: ConversationStatus
+    language: str | None
     queue_id: uuid.UUID | None
     agent_id: uuid.UUID | None
     last_agent_id: uuid.UUID | None

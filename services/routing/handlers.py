@@ -40,11 +40,19 @@ async def customer_left(uow: UnitOfWork, event: InteractionEvent, _: RoutingSett
 
 
 async def call_ended(uow: UnitOfWork, event: InteractionEvent, _: RoutingSettings) -> None:
-    """A call is over when it ends: abandoned if hung up unanswered, resolved otherwise."""
+    """A call is over when it ends: abandoned if hung up unanswered, resolved otherwise.
+
+    A caller who went to voicemail before any agent accepted is a contact waiting for a
+    call back: the conversation stays in its queue for an agent to take, call the customer
+    and resolve it, and is neither abandoned nor resolved by the call's end.
+    """
     current = await uow.conversations.lock_open_by_key(event.conversation_key)
     if current is None:
         return
     disposition = event.call.disposition if event.call else None
+    if current.accepted_at is None and disposition is CallDisposition.VOICEMAIL:
+        await transcripts.record_voicemail(uow, event, current.id)
+        return
     if current.accepted_at is None and disposition is CallDisposition.ABANDONED:
         await _abandon(uow, current, event=event)
         return

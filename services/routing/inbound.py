@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from services.routing import holding
+from services.routing import holding, languages
 from services.routing.domain import (
     Conversation,
     ConversationStatus,
@@ -87,10 +87,12 @@ async def open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEve
     placed: list[Queue | None] = []
     for group, e, seen in zip(groups, events, identities, strict=True):
         at = at_of[e.event_id]
-        language = e.content.language if e.content else None
+        # "Hi" tells no language: a later message of the batch may.
+        language = languages.language_of(group)
         conversation = _new_conversation(
             e, contact_id=contact_ids[(seen.namespace, seen.value)], at=at
         )
+        conversation.language = language
         conversation.last_inbound_at = max(received_at(m, current) for m in group)
         conversation.inbound_count = len(group)
         target = (e.channel.value, e.provider, language)
@@ -149,6 +151,7 @@ async def customer_contact(
     current = await uow.conversations.lock_open_by_key(event.conversation_key)
     if current is not None:
         await _attach(uow, current, at=at)
+        await languages.adopt_language(uow, current, events=[event], at=at)
         return
     closed = await uow.conversations.lock_latest_closed_by_key(event.conversation_key)
     window = timedelta(seconds=settings.reopen_window_s)
@@ -176,6 +179,10 @@ async def attach_many(uow: UnitOfWork, *, groups: dict[str, list[InteractionEven
         at = max(received_at(event, current) for event in group)
         await _count_inbound(uow, conversation, count=len(group), at=at)
     await uow.conversations.save_inbound(counted)
+    for conversation in counted:
+        await languages.adopt_language(
+            uow, conversation, events=groups[conversation.conversation_key], at=current
+        )
     return {conversation.conversation_key for conversation in counted}
 
 

@@ -75,6 +75,7 @@ class Steps:
         labels: list[str] | None = None,
         contact_id: uuid.UUID | None = None,
         merged_contact_id: uuid.UUID | None = None,
+        closed_message: str | None = None,
     ) -> None:
         """Publish one lifecycle step, stamped with when it happened.
 
@@ -104,6 +105,7 @@ class Steps:
             wrap_up_seconds=wrap_up_seconds,
             queue_schedule=Schedule.model_validate(queue_schedule) if queue_schedule else None,
             labels=labels,
+            closed_message=closed_message,
         )
         key = conversation.conversation_key.encode() if conversation else None
         if key is None and agent_id is not None:

@@ -10,7 +10,7 @@ from services.routing.inbound import received_at
 from services.routing.settings import RoutingSettings
 from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
-from shared.events import Channel, Direction, EventType, InteractionEvent
+from shared.events import Attachment, Channel, Direction, EventType, InteractionEvent
 
 #: How much of a new message the agent's stream shows.
 PREVIEW_CHARS = 200
@@ -83,6 +83,36 @@ def _message(event: InteractionEvent, conversation_id: uuid.UUID, *, at: datetim
         if content
         else [],
         raw_ref=event.raw_ref,
+    )
+
+
+async def record_voicemail(
+    uow: UnitOfWork, event: InteractionEvent, conversation_id: uuid.UUID
+) -> None:
+    """A call that ended in voicemail: its recording joins the transcript, for the agent who
+    calls the customer back (nothing when no message was recorded)."""
+    recording = event.call.recording_ref if event.call else None
+    if not recording:
+        return
+    seconds = event.provider_meta.get("recording_seconds")
+    # Twilio serves a recording's URL as WAV; other sources do not say.
+    kind = "audio/x-wav" if event.provider == "twilio_voice" else "application/octet-stream"
+    voicemail = Attachment(name="voicemail", content_type=kind, provider_media_id=recording)
+    await uow.messages.add_many(
+        [
+            Message(
+                id=event.event_id,
+                conversation_id=conversation_id,
+                conversation_key=event.conversation_key,
+                event_id=event.event_id,
+                direction=Direction.INBOUND,
+                author=Author.CUSTOMER,
+                at=event.occurred_at,
+                text=f"Voicemail ({seconds} s)" if seconds else "Voicemail",
+                attachments=[voicemail.model_dump(mode="json", exclude_none=True)],
+                raw_ref=event.raw_ref,
+            )
+        ]
     )
 
 

@@ -35,6 +35,7 @@ class LifecycleStep(StrEnum):
     LABELED = "conversation.labeled"
     CONTACT_CHANGED = "conversation.contact_changed"
     CONTACT_MERGED = "contact.merged"
+    OUT_OF_HOURS = "conversation.out_of_hours"
 
 
 class RoutingEvent(BaseModel):
@@ -97,6 +98,12 @@ class RoutingEvent(BaseModel):
         description="On conversation.labeled: every label the conversation carries after the "
         "change (sorted; empty when the last one was taken off), not a delta, so a redelivered "
         "or reordered step is harmless: the latest by occurred_at, then event_id, wins.",
+    )
+    closed_message: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="On conversation.out_of_hours: the queue's closed message, what the "
+        "customer is told (a caller hears it before the voicemail); None: the queue has none.",
     )
     survey_tokens: dict[str, str] | None = Field(
         default=None,

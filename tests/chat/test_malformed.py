@@ -97,7 +97,7 @@ async def test_the_visitor_api_never_fails_on_broken_input(chat: httpx.AsyncClie
         answer = await chat.post("/chat/sessions", content=body)
         assert_answered_well(answer, body)
     _, auth = await open_session(chat)
-    for body in variants({"text": "hello", "client_message_id": "c-1"}):
+    for body in variants({"text": "hello", "client_message_id": "c-1", "language": "fr-FR"}):
         answer = await chat.post("/chat/messages", content=body, headers=auth)
         assert_answered_well(answer, body)
     for after in ("-1", "abc", "1e99", "99999999999999999999"):

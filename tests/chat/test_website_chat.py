@@ -89,6 +89,37 @@ async def test_a_visitor_message_is_published_once(chat: httpx.AsyncClient, brok
     }
 
 
+async def test_the_browser_language_counts_only_when_the_text_tells_none(
+    chat: httpx.AsyncClient, broker: str
+) -> None:
+    key, auth = await open_session(chat)
+    messages = [
+        # Too short to tell: the browser's language (de-AT) is the message's.
+        {"text": "Hi", "client_message_id": "b-1", "language": "de-AT"},
+        # The text's own language wins over the browser's.
+        {"text": "Bonjour, ma commande n'est toujours pas arrivée", "client_message_id": "b-2",
+         "language": "de-AT"},
+        # A tag that names no ISO 639-1 language is ignored.
+        {"text": "ok", "client_message_id": "b-3", "language": "x-klingon"},
+        {"text": "ok!", "client_message_id": "b-4"},
+    ]  # fmt: skip
+    for message in messages:
+        sent = await chat.post("/chat/messages", json=message, headers=auth)
+        assert sent.status_code == 202, sent.text
+    events = await events_of(broker, key, 4)
+    languages = {e["content"]["text"]: e["content"].get("language") for e in events}
+    assert languages == {
+        "Hi": "de",
+        "Bonjour, ma commande n'est toujours pas arrivée": "fr",
+        "ok": None,
+        "ok!": None,
+    }
+    too_long = {"text": "Hi", "client_message_id": "b-5", "language": "x" * 65}
+    refused = await chat.post("/chat/messages", json=too_long, headers=auth)
+    assert refused.status_code == 400
+    assert "language" in refused.text  # the problem names the field
+
+
 async def test_agent_replies_reach_the_visitor_live_and_after_reconnecting(
     chat: httpx.AsyncClient, chat_url: str, producer: EventProducer
 ) -> None:

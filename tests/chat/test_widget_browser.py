@@ -76,6 +76,21 @@ async def test_a_visitor_chats_with_an_agent_through_the_widget(
     await page.close()
 
 
+async def test_the_widget_tells_the_browser_language_for_a_text_too_short_to_tell(
+    browser: Browser, chat_url: str, chat: httpx.AsyncClient, broker: str
+) -> None:
+    page = await browser.new_page(locale="fr-FR")
+    await page.goto(f"{chat_url}/widget")
+    await page.fill("#sb-input", "Allô ?")
+    await page.click("#sb-send")
+    await expect(page.locator(".sb-visitor")).to_have_text(["Allô ?"], timeout=20_000)
+    token = await page.evaluate("localStorage.getItem('switchboard-chat-token')")
+    session = (await chat.get("/chat/session", headers={"Authorization": f"Bearer {token}"})).json()
+    (published,) = await events_of(broker, session["conversation_key"], 1)
+    assert published["content"]["language"] == "fr"
+    await page.close()
+
+
 async def test_the_widget_shows_a_503_and_sends_again_until_published(
     browser: Browser, private_broker: Broker, on_private_broker: FastAPI
 ) -> None:

@@ -73,10 +73,14 @@ async def test_a_conversation_opened_while_closed_gets_one_automatic_reply(
     ]
 
     steps = await routing.lifecycle(
-        key, lambda es: any(e["type"] == "conversation.queued" for e in es)
+        key, lambda es: any(e["type"] == "conversation.out_of_hours" for e in es)
     )
     queued = next(e for e in steps if e["type"] == "conversation.queued")
     assert queued["queue_schedule"] == closed
+    # The opening is announced once, with what the customer was told.
+    [closed_step] = [e for e in steps if e["type"] == "conversation.out_of_hours"]
+    assert closed_step["closed_message"] == "We are closed; we answer from 9:00."
+    assert closed_step["queue"] == queue["name"]
 
 
 async def test_an_open_queue_sends_nothing_and_a_bad_schedule_is_refused(routing: Routing) -> None:
@@ -91,6 +95,8 @@ async def test_an_open_queue_sends_nothing_and_a_bad_schedule_is_refused(routing
     await routing.conversation_in(event.conversation_key, "queued")
     sent = await _sent(routing, event.conversation_key, lambda found: True, settle=2.0)
     assert sent == []
+    steps = await routing.lifecycle(event.conversation_key, lambda es: bool(es))
+    assert "conversation.out_of_hours" not in [e["type"] for e in steps]
 
     for schedule in (
         {"time_zone": "Nowhere/City", "hours": {}},

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
 from services.chat.app import create_app as create_chat
-from tests.routing.support import Routing, tag
+from shared.events import Content, Customer
+from tests.factories import interaction
+from tests.routing.support import Routing, eventually, tag, types
 from tests.support.server import serving
 from tests.support.webhooks import standard_signed
 
@@ -28,14 +31,20 @@ async def chat(stack_env: None) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def customer_writes(
-    chat: httpx.AsyncClient, *, source: str, text: str, language: str | None = None
+    chat: httpx.AsyncClient,
+    *,
+    source: str,
+    text: str,
+    language: str | None = None,
+    conversation: str | None = None,
 ) -> str:
-    """Post one customer message to the generic chat webhook; its conversation key."""
-    conversation = f"c-{uuid.uuid4().hex}"
+    """Post one customer message to the generic chat webhook (in a new conversation unless
+    given); its conversation key."""
+    conversation = conversation or f"c-{uuid.uuid4().hex}"
     message: dict[str, object] = {
         "message_id": f"m-{uuid.uuid4().hex}",
         "conversation_id": conversation,
-        "sender": {"id": f"u-{uuid.uuid4().hex[:8]}"},
+        "sender": {"id": f"u-{conversation[-8:]}"},
         "text": text,
         "source": source,
     }
@@ -104,3 +113,100 @@ async def test_the_language_the_chat_tool_states_wins_over_the_text(
     conversation = await routing.conversation_in(key, *PLACED)
     assert conversation["language"] == "de"
     assert conversation["queue_name"] == german
+
+
+async def test_a_later_message_gives_a_queued_conversation_its_language_and_queue(
+    routing: Routing, chat: httpx.AsyncClient
+) -> None:
+    # Required skills nobody has: the conversations wait unoffered.
+    t = tag()
+    french = (await routing.queue(providers=[t], language="fr", required_skills=[t]))["name"]
+    anyone = (await routing.queue(providers=[t], required_skills=[t]))["name"]
+
+    key = await customer_writes(chat, source=t, text="Hi")
+    conversation = await routing.conversation_in(key, "queued")
+    assert (conversation["language"], conversation["queue_name"]) == (None, anyone)
+
+    thread = key.removeprefix(f"{t}:")
+    await customer_writes(
+        chat, source=t, text="Bonjour, ma commande n'est toujours pas arrivée", conversation=thread
+    )
+
+    async def moved() -> dict[str, Any] | None:
+        row = await routing.conversation(key)
+        return row if row is not None and row["queue_name"] == french else None
+
+    conversation = await eventually(moved, what="the conversation to move to the French queue")
+    assert (conversation["language"], conversation["status"]) == ("fr", "queued")
+    assert conversation["inbound_count"] == 2
+    steps = await routing.lifecycle(key, lambda es: "requeued" in types(es))
+    [requeued] = [e for e in steps if e["type"] == "conversation.requeued"]
+    assert (requeued["queue"], requeued["note"]) == (french, "language: fr")
+
+    # Its language is taken once: a message in another language moves it no more.
+    await customer_writes(
+        chat,
+        source=t,
+        text="Hallo, meine Bestellung ist noch nicht angekommen",
+        conversation=thread,
+    )
+    await routing.conversation_in(key, "queued")
+    steps = await routing.lifecycle(key, lambda es: True, settle=2.0)
+    assert types(steps).count("requeued") == 1
+    assert (await routing.conversation(key) or {})["language"] == "fr"
+
+
+async def test_an_accepted_conversation_keeps_no_language(
+    routing: Routing, chat: httpx.AsyncClient
+) -> None:
+    t = tag()
+    await routing.queue(providers=[t], language="fr", required_skills=[t])
+    anyone = (await routing.queue(providers=[t], required_skills=[t]))["name"]
+    # Room for the conversations earlier tests left in queues any agent takes.
+    agent = await routing.agent(status="available", skills=[t], capacity={"chat": 20})
+
+    key = await customer_writes(chat, source=t, text="Hi")
+    await agent.take(key)
+    await customer_writes(
+        chat,
+        source=t,
+        text="Bonjour, ma commande n'est toujours pas arrivée",
+        conversation=key.removeprefix(f"{t}:"),
+    )
+
+    async def counted() -> dict[str, Any] | None:
+        row = await routing.conversation(key)
+        return row if row is not None and row["inbound_count"] == 2 else None
+
+    conversation = await eventually(counted, what="the second message to be counted")
+    assert (conversation["status"], conversation["language"]) == ("assigned", None)
+    assert conversation["queue_name"] == anyone
+    await agent.status("offline")
+
+
+async def test_hi_and_a_french_message_together_open_a_french_conversation(
+    routing: Routing,
+) -> None:
+    t = tag()
+    french = (await routing.queue(providers=[t], language="fr", required_skills=[t]))["name"]
+    await routing.queue(providers=[t], required_skills=[t])
+    key = f"{t}:{uuid.uuid4().hex}"
+    customer = Customer(id=f"visitor-{t}", kind="session")
+    hello = interaction(
+        provider=t, conversation_key=key, customer=customer, content=Content(text="Hi")
+    )
+    detail = interaction(
+        provider=t,
+        conversation_key=key,
+        customer=customer,
+        content=Content(text="Bonjour, ma commande n'est toujours pas arrivée", language="fr"),
+    )
+    # Published together: usually one batch, where the first message opens the conversation.
+    await routing.publish(hello, detail)
+
+    async def french_queued() -> dict[str, Any] | None:
+        row = await routing.conversation(key)
+        return row if row is not None and row["queue_name"] == french else None
+
+    conversation = await eventually(french_queued, what="the conversation in the French queue")
+    assert (conversation["language"], conversation["inbound_count"]) == ("fr", 2)

@@ -63,6 +63,15 @@ def test_the_providers_word_wins_over_the_text() -> None:
     assert language_of("Où est mon colis, s'il vous plaît ?", hint="") == "fr"
 
 
+def test_a_fallback_counts_only_when_the_text_tells_nothing() -> None:
+    # A browser's language: the text's own language, or the provider's word, wins over it.
+    assert language_of("Hi", fallback="es-MX") == "es"
+    assert language_of("Où est mon colis, s'il vous plaît ?", fallback="es-MX") == "fr"
+    assert language_of("Hi", hint="de", fallback="es") == "de"
+    assert language_of("Hi", fallback="x-klingon") is None
+    assert DETECTOR.language_of(None, fallback="it") == "it"
+
+
 @pytest.mark.parametrize(
     ("tag", "code"),
     [

@@ -96,7 +96,11 @@
     let response;
     try {
       response = (await ensureSession()) ||
-        (await call("POST", "/chat/messages", { text, client_message_id: clientMessageId }));
+        (await call("POST", "/chat/messages", {
+          text, client_message_id: clientMessageId,
+          // The browser's language: the message's when its text is too short to tell.
+          language: navigator.language || undefined,
+        }));
     } catch (error) {
       response = null;
     }

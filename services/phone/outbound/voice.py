@@ -1,4 +1,5 @@
-"""Connecting a waiting Twilio call to its agent: the call is redirected to a ``<Dial>``."""
+"""Redirecting a waiting Twilio call: to a ``<Dial>`` of its agent, or out of hours to the
+closed message and a voicemail ``<Record>``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from services.phone.outbound.twilio_rest import twilio_outcome
 from services.phone.settings import PhoneSettings
 from shared.outbound import Outcome, not_configured
 
-__all__ = ["TwilioCalls", "dial_twiml"]
+__all__ = ["VOICEMAIL_PATH", "TwilioCalls", "dial_twiml", "voicemail_twiml"]
+
+#: Where Twilio posts the recording once the caller has left their message (endpoints.py).
+VOICEMAIL_PATH = "/twilio/voice/voicemail"
 
 
 def dial_twiml(agent_address: str) -> str:
@@ -22,6 +26,37 @@ def dial_twiml(agent_address: str) -> str:
     else:
         noun = f"<Number>{escape(agent_address)}</Number>"
     return f"<Response><Dial>{noun}</Dial></Response>"
+
+
+#: The longest TwiML Twilio takes in a call update's ``Twiml`` (its error 32018).
+TWIML_MAX_CHARS = 4000
+
+
+def voicemail_twiml(message: str, *, action_url: str | None, max_seconds: int) -> str:
+    """TwiML that says the closed message, then records the caller's message.
+
+    ``action_url`` (absolute: a TwiML given through the REST API has no document URL to
+    resolve a relative one against) receives the recording; Twilio does not request it for
+    an empty recording, and the call then goes on to ``<Hangup/>``. Without it the caller
+    only hears the message. A message too long for Twilio's 4000 characters of TwiML is
+    cut short: the caller hears its start rather than nothing.
+    """
+    record = ""
+    if action_url is not None:
+        record = (
+            f'<Record action="{escape(action_url, {chr(34): "&quot;"})}" method="POST" '
+            f'maxLength="{max_seconds}" finishOnKey="#" playBeep="true"/>'
+        )
+
+    def twiml(text: str) -> str:
+        return f"<Response><Say>{escape(text)}</Say>{record}<Hangup/></Response>"
+
+    document = twiml(message)
+    while len(document) > TWIML_MAX_CHARS and message:
+        # Escaping only lengthens the text: cutting the excess from it may not yet suffice.
+        message = message[: len(message) - (len(document) - TWIML_MAX_CHARS)]
+        document = twiml(message)
+    return document
 
 
 class TwilioCalls:
