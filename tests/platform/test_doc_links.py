@@ -28,11 +28,13 @@ def broken_links(page: Path) -> list[str]:
             continue
         path, _, anchor = target.partition("#")
         linked = (page.parent / path).resolve() if path else page
-        if not linked.exists():
-            broken.append(target)
-        elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+        if not linked.exists() or not leads_to_heading(linked, anchor):
             broken.append(target)
     return broken
+
+
+def leads_to_heading(page: Path, anchor: str) -> bool:
+    return not anchor or page.suffix != ".md" or anchor in anchors(page)
 
 
 def test_every_relative_link_leads_somewhere() -> None:
