@@ -46,13 +46,18 @@ async def read_topic(
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         settle_until: float | None = None
+        checked = 0.0
         while True:
             batches = await consumer.getmany(timeout_ms=200)
             for batch in batches.values():
                 records.extend(batch)
             now = time.monotonic()
-            if settle_until is None and until(records):
-                settle_until = now + settle
+            # ``until`` looks at every record: ask it once caught up or once a second, not
+            # after each batch (that made reading a long topic quadratic).
+            if settle_until is None and (not batches or now - checked >= 1.0):
+                checked = now
+                if until(records):
+                    settle_until = now + settle
             if settle_until is not None and now >= settle_until:
                 return records
             if now > deadline:
