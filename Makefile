@@ -29,12 +29,10 @@ lock: $(STAMP)
 run: $(STAMP)
 	$(PY) -m switchboard_dev.stack
 
-## test: the whole suite against a real broker and Postgres, in three sessions (each with its
-##   own broker and database: the platform modules' leftovers upset the routing modules)
+## test: the whole suite against a real broker and Postgres, in pytest sessions of their own
+##   broker and database, two lanes side by side (switchboard_dev/suite.py says which)
 test: $(STAMP) browser
-	$(PY) -m pytest tests/chat tests/email tests/metrics tests/phone tests/drills
-	$(PY) -m pytest tests/platform
-	$(PY) -m pytest tests/routing tests/social tests/shared
+	$(PY) -m switchboard_dev.suite
 
 ## drill: every failure drill (make test runs the key ones), against real processes
 drill: $(STAMP)
