@@ -109,7 +109,13 @@ async def _record_reports(
             session, [e for e in events if e.conversation_key in waiting]
         )
         changed = {key: state for key, state in states.items() if state != before[key]}
-        customers = {r.key: customer_of(r, region) for r in reports if r.key in changed}
+        # Only Twilio's recording callbacks name a call without its numbers: the numbers of
+        # other calls are not kept.
+        customers = {
+            r.key: customer_of(r, region)
+            for r in reports
+            if r.key in changed and r.provider == twilio.VOICE_PROVIDER
+        }
         await repository.save_calls(session, changed, sequences, customers)
     return outcomes
 

@@ -27,6 +27,9 @@ from shared.language import language_of
 
 Form = Sequence[tuple[str, str]]
 
+#: The provider of Twilio's calls (their conversation keys are ``twilio_voice:<CallSid>``).
+VOICE_PROVIDER = "twilio_voice"
+
 #: Final call statuses and the disposition each means.
 DISPOSITIONS = {
     "busy": CallDisposition.BUSY,
@@ -94,7 +97,7 @@ def voice_report(form: Form, *, received_at: datetime) -> CallReport:
         form, "RecordingSid", required=False
     )
     report = CallReport(
-        provider="twilio_voice",
+        provider=VOICE_PROVIDER,
         call_id=call_id,
         direction=direction,
         caller=_field(form, "From", required=False) or "",
@@ -156,7 +159,7 @@ def voicemail_report(form: Form, *, received_at: datetime) -> CallReport:
     if recording_sid:
         meta["recording_sid"] = recording_sid
     report = CallReport(
-        provider="twilio_voice",
+        provider=VOICE_PROVIDER,
         call_id=call_id,
         direction=direction,
         caller=_field(form, "From", required=False) or "",
@@ -187,7 +190,7 @@ def recording_report(form: Form, *, received_at: datetime) -> Recording | None:
     if _required(form, "RecordingStatus") != "completed":
         return None
     return Recording(
-        provider="twilio_voice",
+        provider=VOICE_PROVIDER,
         call_id=call_id,
         recording_id=recording_sid,
         url=_required(form, "RecordingUrl"),
