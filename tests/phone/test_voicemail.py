@@ -17,13 +17,16 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from services.phone.calls import CallState, lifecycle_events, recording_events
 from services.phone.outbound.voice import voicemail_twiml
+from services.phone.twilio import recording_report, voicemail_report
 from services.routing.app import create_app as create_routing
 from shared.db import Database
 from shared.events import (
     INTERACTIONS_TOPIC,
     PRIVACY_TOPIC,
     Channel,
+    Customer,
     ErasedConversation,
     ErasureEvent,
 )
@@ -169,6 +172,46 @@ def test_the_voicemail_twiml_asks_for_the_recording_once_stored() -> None:
         "recordingStatusCallback": 'https://h.example/twilio/voice/recording?a=1&b="',
         "recordingStatusCallbackMethod": "POST",
     }
+
+
+def test_a_recording_reaches_the_conversation_once_in_any_order() -> None:
+    at = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    action = voicemail_report(
+        [
+            ("CallSid", "CA1"),
+            ("From", CALLER),
+            ("To", "+14155550100"),
+            ("RecordingUrl", RECORDING_URL),
+            ("RecordingSid", RECORDING_SID),
+            ("RecordingDuration", "9"),
+        ],
+        received_at=at,
+    )
+    callback = recording_report(list(recording_params("CA1", "9").items()), received_at=at)
+    assert callback is not None
+    customer = Customer(id=CALLER, kind="phone")
+    live = CallState(started=True, voicemail=True)
+
+    # The callback while the call goes on: the message now, the call's end without it.
+    [message], recorded = recording_events(callback, live, customer, received_at=at)
+    assert message.type == "message.received"
+    [ended], after = lifecycle_events(action, recorded, received_at=at, region="US")
+    assert ended.call is not None
+    assert (ended.call.disposition, ended.call.recording_ref) == ("voicemail", None)
+    assert recording_events(callback, after, customer, received_at=at)[0] == []
+    # The action first: the recording on call.ended, the callback adds nothing.
+    [ended], after = lifecycle_events(action, live, received_at=at, region="US")
+    assert ended.call is not None
+    assert ended.call.recording_ref == RECORDING_URL
+    assert recording_events(callback, after, customer, received_at=at)[0] == []
+    # The call ended without it, then the action: the same message as the callback's.
+    gone = CallState(started=True, ended=True, voicemail=True)
+    [late], after = lifecycle_events(action, gone, received_at=at, region="US")
+    assert (late.type, late.event_id) == ("message.received", message.event_id)
+    assert late.content is not None
+    assert [a.provider_media_id for a in late.content.attachments] == [RECORDING_URL]
+    assert lifecycle_events(action, after, received_at=at, region="US")[0] == []
+    assert recording_events(callback, after, customer, received_at=at)[0] == []
 
 
 def test_a_closed_message_too_long_for_twilio_is_cut_to_fit() -> None:
