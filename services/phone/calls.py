@@ -15,9 +15,11 @@ from enum import StrEnum
 
 from services.phone.numbers import to_e164
 from shared.events import (
+    Attachment,
     CallDisposition,
     CallInfo,
     Channel,
+    Content,
     Customer,
     Direction,
     EventType,
@@ -60,6 +62,26 @@ class CallState:
     ended: bool = False
     #: Sent to voicemail (out of hours): however it ends, it ends as a voicemail.
     voicemail: bool = False
+    #: Its recording reached the conversation, on ``call.ended`` or as a message.
+    recorded: bool = False
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A call's recording, as the ``<Record action>`` request or a recording status callback
+    reports it."""
+
+    provider: str
+    call_id: str
+    #: The provider's id of the recording (Twilio's ``RecordingSid``), else its URL.
+    recording_id: str
+    url: str
+    reported_at: datetime
+    seconds: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}:{self.call_id}"
 
 
 class RedirectKind(StrEnum):
@@ -88,9 +110,18 @@ def lifecycle_events(
     """The events ``report`` adds to a call in ``state``, and the state after them."""
     events: list[InteractionEvent] = []
     if state.ended:
-        return events, state
+        # A voicemail's <Record action> requested after the call's end: the recording
+        # reaches the conversation as a message.
+        recording = _voicemail_recording(report)
+        if recording is None:
+            return events, state
+        customer = customer_of(report, region)
+        return recording_events(recording, state, customer, received_at=received_at)
     if state.voicemail:
         report = _as_voicemail(report)
+    if state.recorded:
+        # Its recording already reached the conversation as a message.
+        report = replace(report, recording_ref=None)
     answered_at = report.answered_at
     if answered_at is None and report.disposition is CallDisposition.ANSWERED and report.ended_at:
         answered_at = report.ended_at - timedelta(seconds=report.talk_seconds or 0)
@@ -116,8 +147,71 @@ def lifecycle_events(
             recording_ref=report.recording_ref,
         )
         events.append(event(EventType.CALL_ENDED, report.ended_at or report.reported_at, info))
-        state = replace(state, ended=True)
+        state = replace(state, ended=True, recorded=state.recorded or bool(report.recording_ref))
     return events, state
+
+
+def recording_events(
+    recording: Recording, state: CallState, customer: Customer, *, received_at: datetime
+) -> tuple[list[InteractionEvent], CallState]:
+    """The message a recording adds to its call's conversation, unless the recording reached
+    it before (on the call's ``call.ended``, or as this same message)."""
+    if state.recorded:
+        return [], state
+    return [recording_message(recording, customer, received_at=received_at)], replace(
+        state, recorded=True
+    )
+
+
+def recording_message(
+    recording: Recording, customer: Customer, *, received_at: datetime
+) -> InteractionEvent:
+    """A ``message.received`` on the call's conversation carrying the recording, as routing
+    shows a voicemail that ``call.ended`` carries."""
+    seconds = f"{recording.seconds:g}" if recording.seconds is not None else None
+    meta = {"recording_id": recording.recording_id}
+    if seconds is not None:
+        meta["recording_seconds"] = seconds
+    # Twilio serves a recording's URL as WAV.
+    kind = "audio/x-wav" if recording.provider == "twilio_voice" else "application/octet-stream"
+    return InteractionEvent(
+        event_id=event_id_for(
+            recording.provider,
+            f"{recording.call_id}:{recording.recording_id}",
+            EventType.MESSAGE_RECEIVED,
+        ),
+        type=EventType.MESSAGE_RECEIVED,
+        channel=Channel.PHONE,
+        provider=recording.provider,
+        direction=Direction.INBOUND,
+        occurred_at=recording.reported_at,
+        received_at=received_at,
+        customer=customer,
+        conversation_key=recording.key,
+        content=Content(
+            text=f"Voicemail ({seconds} s)" if seconds else "Voicemail",
+            content_type="audio",
+            attachments=(
+                Attachment(name="voicemail", content_type=kind, provider_media_id=recording.url),
+            ),
+        ),
+        raw_ref=recording.call_id,
+        provider_meta=meta,
+    )
+
+
+def _voicemail_recording(report: CallReport) -> Recording | None:
+    if report.disposition is not CallDisposition.VOICEMAIL or not report.recording_ref:
+        return None
+    seconds = report.provider_meta.get("recording_seconds")
+    return Recording(
+        provider=report.provider,
+        call_id=report.call_id,
+        recording_id=report.provider_meta.get("recording_sid") or report.recording_ref,
+        url=report.recording_ref,
+        reported_at=report.reported_at,
+        seconds=float(seconds) if seconds is not None else None,
+    )
 
 
 def _as_voicemail(report: CallReport) -> CallReport:

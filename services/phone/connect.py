@@ -21,7 +21,13 @@ from aiokafka import ConsumerRecord
 
 from services.phone import repository
 from services.phone.calls import RedirectKind, RedirectState
-from services.phone.outbound.voice import VOICEMAIL_PATH, TwilioCalls, dial_twiml, voicemail_twiml
+from services.phone.outbound.voice import (
+    RECORDING_PATH,
+    VOICEMAIL_PATH,
+    TwilioCalls,
+    dial_twiml,
+    voicemail_twiml,
+)
 from services.phone.settings import PhoneSettings
 from shared.clock import utc_now
 from shared.events import ROUTING_TOPIC, Channel, LifecycleStep, RoutingEvent
@@ -74,6 +80,7 @@ class CallConnector:
         self._voicemail_max_s = settings.voicemail_max_seconds
         base = settings.public_base_url
         self._voicemail_url = base.rstrip("/") + VOICEMAIL_PATH if base else None
+        self._recording_url = base.rstrip("/") + RECORDING_PATH if base else None
         self._client: httpx.AsyncClient | None = None
         self._consumer = ConsumerLoop(
             settings=runtime.platform,
@@ -146,6 +153,7 @@ class CallConnector:
                 event.closed_message or self._closed_message,
                 action_url=self._voicemail_url,
                 max_seconds=self._voicemail_max_s,
+                recording_url=self._recording_url,
             )
             if voicemail
             else dial_twiml(event.agent_address or "")

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from services.phone import asterisk, service
 from services.phone.deps import DatabaseDep, ProducerDep, RelayDep, SettingsDep
 from services.phone.outbound.sms import STATUS_CALLBACK_PATH
-from services.phone.outbound.voice import VOICEMAIL_PATH
+from services.phone.outbound.voice import RECORDING_PATH, VOICEMAIL_PATH
 from services.phone.schemas import Accepted, BatchReport, GenericCall
 from services.phone.security import GenericCallLog, TwilioForm, cdr_bearer
 from shared.errors import BadRequest, PayloadTooLarge, problems_of
@@ -49,6 +49,13 @@ VOICEMAIL_FORM = {
     "Direction": "inbound",
     "RecordingUrl": "the recorded message",
     "RecordingSid": "the recording, where Twilio names it",
+    "RecordingDuration": "seconds recorded",
+}
+RECORDING_FORM = {
+    "CallSid": "the call",
+    "RecordingSid": "the recording",
+    "RecordingUrl": "the recorded message",
+    "RecordingStatus": "completed (added to the conversation), absent or failed (ignored)",
     "RecordingDuration": "seconds recorded",
 }
 SMS_FORM = {
@@ -106,6 +113,14 @@ async def twilio_voicemail(
         form, database=database, producer=producer, relay=relay, region=settings.default_region
     )
     return _twiml("<Hangup/>")
+
+
+@router.post(RECORDING_PATH, response_model=Accepted, openapi_extra=_twilio(RECORDING_FORM))
+async def twilio_recording(form: TwilioForm, database: DatabaseDep, relay: RelayDep) -> Accepted:
+    """A voicemail's recording status callback: the recording joins the call's conversation
+    once, even when the call ended before the `<Record action>` was requested."""
+    event_ids = await service.record_recording(form, database=database, relay=relay)
+    return Accepted(event_ids=event_ids)
 
 
 @router.post("/twilio/voice/status", response_model=Accepted, openapi_extra=_twilio(VOICE_FORM))

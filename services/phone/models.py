@@ -32,6 +32,11 @@ call = Table(
     Column("last_sequence", Integer, nullable=True),
     #: Sent to voicemail out of hours: however it ends, it ends as a voicemail.
     Column("voicemail", Boolean, nullable=False, server_default="false"),
+    #: Who a Twilio call is with, for the reports that do not say (a recording status callback).
+    Column("customer_id", String(300), nullable=True),
+    Column("customer_kind", String(16), nullable=True),
+    #: Its recording reached the conversation (on ``call.ended`` or as a message): once only.
+    Column("recorded", Boolean, nullable=False, server_default="false"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

@@ -1,11 +1,13 @@
-"""Erasure and retention in the phone connector. Its call table keeps only call ids and
-which steps were published (no numbers); the numbers it holds are in the delivery rows of
-SMS and call-webhook replies."""
+"""Erasure and retention in the phone connector. Its call table keeps call ids, which
+steps were published and each call's customer (the caller's number, for a recording that
+arrives after the call); its other numbers are in the delivery rows of SMS and call-webhook
+replies."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.phone.models import call, call_redirect, delivery
@@ -20,8 +22,14 @@ from shared.privacy import (
 
 
 async def erase(session: AsyncSession, event: ErasureEvent) -> None:
-    """Delete the erased conversations' replies (SMS texts and numbers)."""
+    """Delete the erased conversations' replies (SMS texts and numbers) and forget their
+    calls' customers."""
     await erase_deliveries(session, delivery, event.conversation_keys)
+    await session.execute(
+        update(call)
+        .where(call.c.call_key.in_(event.conversation_keys))
+        .values(customer_id=None, customer_kind=None)
+    )
 
 
 async def _sweep_calls(session: AsyncSession, cutoff: datetime, limit: int) -> int:

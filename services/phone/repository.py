@@ -4,15 +4,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.phone.calls import CallState, RedirectKind, RedirectState
 from services.phone.models import call, call_redirect, outbox
-from shared.events import InteractionEvent
+from shared.events import Customer, InteractionEvent
 from shared.kafka import interaction_record
 from shared.outbox import enqueue
+
+#: The longest customer id ``phone.call`` keeps.
+CUSTOMER_ID_MAX = 300
 
 
 async def lock_calls(session: AsyncSession, keys: list[str]) -> dict[str, CallState]:
@@ -21,25 +24,73 @@ async def lock_calls(session: AsyncSession, keys: list[str]) -> dict[str, CallSt
         insert(call).values([{"call_key": key} for key in keys]).on_conflict_do_nothing()
     )
     rows = await session.execute(
-        select(call.c.call_key, call.c.started, call.c.answered, call.c.ended, call.c.voicemail)
+        select(
+            call.c.call_key,
+            call.c.started,
+            call.c.answered,
+            call.c.ended,
+            call.c.voicemail,
+            call.c.recorded,
+        )
         .where(call.c.call_key.in_(keys))
         .order_by(call.c.call_key)
         .with_for_update()
     )
     return {
         row.call_key: CallState(
-            started=row.started, answered=row.answered, ended=row.ended, voicemail=row.voicemail
+            started=row.started,
+            answered=row.answered,
+            ended=row.ended,
+            voicemail=row.voicemail,
+            recorded=row.recorded,
         )
         for row in rows
     }
 
 
+async def lock_call(session: AsyncSession, key: str) -> tuple[CallState, Customer | None] | None:
+    """A call's state and customer, locked until the transaction ends; None when never
+    reported."""
+    row = (
+        await session.execute(
+            select(
+                call.c.started,
+                call.c.answered,
+                call.c.ended,
+                call.c.voicemail,
+                call.c.recorded,
+                call.c.customer_id,
+                call.c.customer_kind,
+            )
+            .where(call.c.call_key == key)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        return None
+    state = CallState(
+        started=row.started,
+        answered=row.answered,
+        ended=row.ended,
+        voicemail=row.voicemail,
+        recorded=row.recorded,
+    )
+    customer = None
+    if row.customer_id is not None:
+        customer = Customer(id=row.customer_id, kind=row.customer_kind or "phone")
+    return state, customer
+
+
 async def save_calls(
-    session: AsyncSession, states: dict[str, CallState], sequences: dict[str, int]
+    session: AsyncSession,
+    states: dict[str, CallState],
+    sequences: dict[str, int],
+    customers: dict[str, Customer] | None = None,
 ) -> None:
-    """Store what was published of each call and the highest callback sequence seen."""
+    """Store what was published of each call, its customer (the first one named) and the
+    highest callback sequence seen."""
     if states:
-        await _save_states(session, states)
+        await _save_states(session, states, customers or {})
     if sequences:
         await session.execute(
             update(call)
@@ -49,7 +100,9 @@ async def save_calls(
         )
 
 
-async def _save_states(session: AsyncSession, states: dict[str, CallState]) -> None:
+async def _save_states(
+    session: AsyncSession, states: dict[str, CallState], customers: dict[str, Customer]
+) -> None:
     statement = (
         update(call)
         .where(call.c.call_key == bindparam("key"))
@@ -57,15 +110,30 @@ async def _save_states(session: AsyncSession, states: dict[str, CallState]) -> N
             started=bindparam("started"),
             answered=bindparam("answered"),
             ended=bindparam("ended"),
+            recorded=bindparam("recorded"),
+            customer_id=func.coalesce(call.c.customer_id, bindparam("customer_id", type_=String)),
+            customer_kind=func.coalesce(
+                call.c.customer_kind, bindparam("customer_kind", type_=String)
+            ),
         )
     )
-    await session.execute(
-        statement,
-        [
-            {"key": key, "started": s.started, "answered": s.answered, "ended": s.ended}
-            for key, s in states.items()
-        ],
-    )
+    rows = []
+    for key, s in states.items():
+        customer = customers.get(key)
+        if customer is not None and len(customer.id) > CUSTOMER_ID_MAX:
+            customer = None  # not kept rather than kept cut: its recording finds no one
+        rows.append(
+            {
+                "key": key,
+                "started": s.started,
+                "answered": s.answered,
+                "ended": s.ended,
+                "recorded": s.recorded,
+                "customer_id": customer.id if customer else None,
+                "customer_kind": customer.kind if customer else None,
+            }
+        )
+    await session.execute(statement, rows)
 
 
 async def waiting_in_outbox(session: AsyncSession, keys: list[str]) -> set[str]:

@@ -10,7 +10,13 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.phone import asterisk, repository, twilio
-from services.phone.calls import CallReport, CallState, lifecycle_events
+from services.phone.calls import (
+    CallReport,
+    CallState,
+    customer_of,
+    lifecycle_events,
+    recording_events,
+)
 from services.phone.models import webhook_message
 from services.phone.report import ReportTally
 from services.phone.schemas import BatchReport, GenericCall, RecordResult
@@ -103,7 +109,14 @@ async def _record_reports(
             session, [e for e in events if e.conversation_key in waiting]
         )
         changed = {key: state for key, state in states.items() if state != before[key]}
-        await repository.save_calls(session, changed, sequences)
+        # Only Twilio's recording callbacks name a call without its numbers: the numbers of
+        # other calls are not kept.
+        customers = {
+            r.key: customer_of(r, region)
+            for r in reports
+            if r.key in changed and r.provider == twilio.VOICE_PROVIDER
+        }
+        await repository.save_calls(session, changed, sequences, customers)
     return outcomes
 
 
@@ -172,6 +185,39 @@ async def record_voicemail(
         relay=relay,
         region=region,
     )
+
+
+async def record_recording(
+    form: twilio.Form, *, database: Database, relay: OutboxRelay
+) -> list[str]:
+    """A recording status callback: the recording reaches its call's conversation as a
+    message, unless it did before; the ids added.
+
+    Twilio may report the call ``completed`` before it requests the ``<Record action>``
+    (the caller hung up while recording): the call then ended without the recording, which
+    this callback brings. The message is kept in the outbox, behind the call's own events.
+    """
+    received_at = utc_now()
+    recording = twilio.recording_report(form, received_at=received_at)
+    if recording is None:
+        return []
+    try:
+        async with database.transaction() as session:
+            found = await repository.lock_call(session, recording.key)
+            state, customer = found if found is not None else (None, None)
+            if state is None or customer is None:
+                log.warning("recording of an unknown call", extra={"call_key": recording.key})
+                return []
+            events, after = recording_events(recording, state, customer, received_at=received_at)
+            await repository.keep_in_outbox(session, events)
+            if after != state:
+                await repository.save_calls(session, {recording.key: after}, {})
+    except (SQLAlchemyError, OSError) as exc:
+        if not is_transient(exc):
+            raise
+        raise DatabaseUnavailable("the database is not reachable; retry later") from exc
+    relay.wake()
+    return [str(event.event_id) for event in events]
 
 
 async def _keep_call_report(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from services.phone.calls import CallReport
+from services.phone.calls import CallReport, Recording
 from services.phone.numbers import to_e164
 from shared.errors import BadRequest
 from shared.events import (
@@ -26,6 +26,9 @@ from shared.events import (
 from shared.language import language_of
 
 Form = Sequence[tuple[str, str]]
+
+#: The provider of Twilio's calls (their conversation keys are ``twilio_voice:<CallSid>``).
+VOICE_PROVIDER = "twilio_voice"
 
 #: Final call statuses and the disposition each means.
 DISPOSITIONS = {
@@ -94,7 +97,7 @@ def voice_report(form: Form, *, received_at: datetime) -> CallReport:
         form, "RecordingSid", required=False
     )
     report = CallReport(
-        provider="twilio_voice",
+        provider=VOICE_PROVIDER,
         call_id=call_id,
         direction=direction,
         caller=_field(form, "From", required=False) or "",
@@ -142,9 +145,8 @@ def voicemail_report(form: Form, *, received_at: datetime) -> CallReport:
     call_id = _required(form, "CallSid")
     direction_raw = _field(form, "Direction", required=False) or "inbound"
     direction = Direction.INBOUND if direction_raw == "inbound" else Direction.OUTBOUND
-    recording = _field(form, "RecordingUrl", required=False) or _field(
-        form, "RecordingSid", required=False
-    )
+    recording_sid = _field(form, "RecordingSid", required=False)
+    recording = _field(form, "RecordingUrl", required=False) or recording_sid
     if not recording:
         raise BadRequest(
             "webhook is invalid", detail=[{"field": "RecordingUrl", "problem": "missing"}]
@@ -154,8 +156,10 @@ def voicemail_report(form: Form, *, received_at: datetime) -> CallReport:
     meta = {"direction": direction_raw}
     if duration is not None:
         meta["recording_seconds"] = f"{duration:g}"
+    if recording_sid:
+        meta["recording_sid"] = recording_sid
     report = CallReport(
-        provider="twilio_voice",
+        provider=VOICE_PROVIDER,
         call_id=call_id,
         direction=direction,
         caller=_field(form, "From", required=False) or "",
@@ -171,6 +175,28 @@ def voicemail_report(form: Form, *, received_at: datetime) -> CallReport:
         field = "From" if inbound else "To"
         raise BadRequest("webhook is invalid", detail=[{"field": field, "problem": "missing"}])
     return report
+
+
+def recording_report(form: Form, *, received_at: datetime) -> Recording | None:
+    """A recording status callback (``recordingStatusCallback`` of a voicemail's
+    ``<Record>``) as the call's recording; None for a status other than ``completed``
+    (``absent``: too short or silent, ``failed``, ``in-progress``), which has no audio.
+
+    Twilio sends ``AccountSid``, ``CallSid``, ``RecordingSid``, ``RecordingUrl``,
+    ``RecordingStatus``, ``RecordingDuration`` and more, but not the call's numbers.
+    """
+    call_id = _required(form, "CallSid")
+    recording_sid = _required(form, "RecordingSid")
+    if _required(form, "RecordingStatus") != "completed":
+        return None
+    return Recording(
+        provider=VOICE_PROVIDER,
+        call_id=call_id,
+        recording_id=recording_sid,
+        url=_required(form, "RecordingUrl"),
+        reported_at=received_at,
+        seconds=_number(form, "RecordingDuration"),
+    )
 
 
 #: The SMS statuses a status callback reports that we publish; the others (queued,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.async_api import async_playwright
 
-from tests.metrics.conftest import ADMIN, ADMIN_TOKEN
+from shared.db import Database
+from shared.events import Channel, LifecycleStep, RoutingEvent
+from shared.kafka import EventProducer
+from tests.metrics.conftest import ADMIN, ADMIN_TOKEN, publish, wait_processed
 from tests.metrics.scenario import Day
 
 CHROMIUM_ARGS = [
@@ -113,3 +117,70 @@ async def test_dashboard_shows_the_api_numbers(
     for start, inbound in want_bars.items():
         assert got_bars[start] == inbound, start
     assert screenshot.stat().st_size > 10_000
+
+
+async def test_the_dashboard_filters_its_figures_by_label(
+    metrics_url: str, golden_day: Day, producer: EventProducer, database: Database
+) -> None:
+    day = golden_day
+    # A label of this test's own on every fourth conversation of the golden day.
+    label = f"vip-{uuid.uuid4().hex[:8]}"
+    sets = [
+        RoutingEvent(
+            event_id=uuid.uuid4(),
+            type=LifecycleStep.LABELED,
+            occurred_at=day.start + timedelta(hours=23),
+            conversation_id=uuid.uuid5(uuid.NAMESPACE_URL, script.key),
+            conversation_key=script.key,
+            channel=Channel.CHAT,
+            labels=[label],
+        )
+        for script in day.scripts[::4]
+    ]
+    await publish(producer, sets)
+    await wait_processed(database, [e.event_id for e in sets])
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+            await page.goto(f"{metrics_url}/dashboard?day={day.start:%Y-%m-%d}#token={ADMIN_TOKEN}")
+            await page.wait_for_selector("body[data-loaded='true']", timeout=20_000)
+            # The labels of the day are offered; choosing one reloads every figure under it.
+            await page.wait_for_selector(
+                f"#label option[value='{label}']", state="attached", timeout=20_000
+            )
+            assert await page.is_visible("#label")
+            whole = await page.get_attribute("[data-testid='chat:Conversations']", "data-value")
+            await page.select_option("#label", label)
+            await page.wait_for_selector(f"body[data-label='{label}']", timeout=20_000)
+            cells = await page.eval_on_selector_all(
+                ".value[data-testid]",
+                "els => els.map(e => [e.dataset.testid, e.dataset.value, e.textContent])",
+            )
+            # The choice is in the address: a wall screen reloaded keeps it.
+            assert f"label={label}" in page.url
+            heading = await page.text_content("h1")
+        finally:
+            await browser.close()
+
+    assert heading is not None
+    assert label in heading
+    shown = {testid: (value, text) for testid, value, text in cells}
+    for channel in ("phone", "chat", "social", "email"):
+        totals = (await _report(metrics_url, day, "day", channel=channel, label=label))["totals"]
+        for row, (name, pick) in ROWS.items():
+            want = pick(totals[name]) if row != "Inbound" else None
+            value, text = shown[f"{channel}:{row}"]
+            if want is None:
+                assert (value, text) == ("", "\u2013"), (channel, row)
+                continue
+            assert float(value) == want, (channel, row)
+            shown_value, precision = read_back(text)
+            assert abs(shown_value - want) <= precision, (channel, row, text)
+    # Fewer conversations than the whole day: the figures are the labeled ones.
+    labeled = float(shown["chat:Conversations"][0] or 0)
+    assert whole is not None
+    assert 0 < labeled < float(whole)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
@@ -16,14 +17,30 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from services.phone.calls import CallState, lifecycle_events, recording_events
 from services.phone.outbound.voice import voicemail_twiml
+from services.phone.twilio import recording_report, voicemail_report
 from services.routing.app import create_app as create_routing
 from shared.db import Database
-from shared.events import INTERACTIONS_TOPIC
-from shared.kafka import EventProducer
+from shared.events import (
+    INTERACTIONS_TOPIC,
+    PRIVACY_TOPIC,
+    Channel,
+    Customer,
+    ErasedConversation,
+    ErasureEvent,
+)
+from shared.kafka import EventProducer, OutgoingRecord
 from tests.phone.conftest import ACCOUNT_SID, PUBLIC_BASE
 from tests.phone.support import twilio_request
-from tests.routing.support import ADMIN_TOKEN, Routing, routing_settings, tag, types
+from tests.routing.support import (
+    ADMIN_TOKEN,
+    Routing,
+    eventually,
+    routing_settings,
+    tag,
+    types,
+)
 from tests.support.emulator import Answer, ProviderEmulator
 from tests.support.kafka import group_at_end, read_topic, values
 from tests.support.server import serving
@@ -101,6 +118,21 @@ def voice_params(call_sid: str, status: str, **more: str) -> dict[str, str]:
     }
 
 
+def recording_params(call_sid: str, seconds: str, status: str = "completed") -> dict[str, str]:
+    """A recording status callback as Twilio sends it: no numbers, only the call's id."""
+    return {
+        "AccountSid": ACCOUNT_SID,
+        "CallSid": call_sid,
+        "RecordingSid": RECORDING_SID,
+        "RecordingUrl": RECORDING_URL,
+        "RecordingStatus": status,
+        "RecordingDuration": seconds,
+        "RecordingChannels": "1",
+        "RecordingSource": "RecordVerb",
+        "RecordingStartTime": "Mon, 30 Nov 2026 03:00:00 +0000",
+    }
+
+
 async def call_events(broker: str, key: str, until: Any, settle: float = 0.0) -> list[Any]:
     def mine(records: list[Any]) -> list[dict[str, Any]]:
         return [v for v in values(records) if v.get("conversation_key") == key]
@@ -119,6 +151,67 @@ def test_the_voicemail_twiml_says_the_message_escaped_then_records() -> None:
         '<Response><Say>Closed</Say><Record action="https://h.example/v?a=1&amp;b=&quot;" '
         'method="POST" maxLength="60" finishOnKey="#" playBeep="true"/><Hangup/></Response>'
     )
+
+
+def test_the_voicemail_twiml_asks_for_the_recording_once_stored() -> None:
+    twiml = voicemail_twiml(
+        "Closed",
+        action_url="https://h.example/twilio/voice/voicemail",
+        max_seconds=60,
+        recording_url='https://h.example/twilio/voice/recording?a=1&b="',
+    )
+    document = ElementTree.fromstring(twiml)  # noqa: S314
+    record = document.find("Record")
+    assert record is not None
+    assert record.attrib == {
+        "action": "https://h.example/twilio/voice/voicemail",
+        "method": "POST",
+        "maxLength": "60",
+        "finishOnKey": "#",
+        "playBeep": "true",
+        "recordingStatusCallback": 'https://h.example/twilio/voice/recording?a=1&b="',
+        "recordingStatusCallbackMethod": "POST",
+    }
+
+
+def test_a_recording_reaches_the_conversation_once_in_any_order() -> None:
+    at = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    action = voicemail_report(
+        [
+            ("CallSid", "CA1"),
+            ("From", CALLER),
+            ("To", "+14155550100"),
+            ("RecordingUrl", RECORDING_URL),
+            ("RecordingSid", RECORDING_SID),
+            ("RecordingDuration", "9"),
+        ],
+        received_at=at,
+    )
+    callback = recording_report(list(recording_params("CA1", "9").items()), received_at=at)
+    assert callback is not None
+    customer = Customer(id=CALLER, kind="phone")
+    live = CallState(started=True, voicemail=True)
+
+    # The callback while the call goes on: the message now, the call's end without it.
+    [message], recorded = recording_events(callback, live, customer, received_at=at)
+    assert message.type == "message.received"
+    [ended], after = lifecycle_events(action, recorded, received_at=at, region="US")
+    assert ended.call is not None
+    assert (ended.call.disposition, ended.call.recording_ref) == ("voicemail", None)
+    assert recording_events(callback, after, customer, received_at=at)[0] == []
+    # The action first: the recording on call.ended, the callback adds nothing.
+    [ended], after = lifecycle_events(action, live, received_at=at, region="US")
+    assert ended.call is not None
+    assert ended.call.recording_ref == RECORDING_URL
+    assert recording_events(callback, after, customer, received_at=at)[0] == []
+    # The call ended without it, then the action: the same message as the callback's.
+    gone = CallState(started=True, ended=True, voicemail=True)
+    [late], after = lifecycle_events(action, gone, received_at=at, region="US")
+    assert (late.type, late.event_id) == ("message.received", message.event_id)
+    assert late.content is not None
+    assert [a.provider_media_id for a in late.content.attachments] == [RECORDING_URL]
+    assert lifecycle_events(action, after, received_at=at, region="US")[0] == []
+    assert recording_events(callback, after, customer, received_at=at)[0] == []
 
 
 def test_a_closed_message_too_long_for_twilio_is_cut_to_fit() -> None:
@@ -149,10 +242,12 @@ async def test_a_call_out_of_hours_hears_the_closed_message_and_leaves_a_voicema
     # Routing finds the queue closed; the connector redirects the live call.
     [redirect] = await emulator.wait_for(calls_path(call_sid), timeout=30)
     action = PUBLIC_BASE + "/twilio/voice/voicemail"
+    callback = PUBLIC_BASE + "/twilio/voice/recording"
     assert dict(parse_qsl(redirect.body.decode())) == {
         "Twiml": "<Response><Say>Our phone lines are closed &amp; open at 9:00. Leave a message "
         f'after the tone.</Say><Record action="{action}" method="POST" maxLength="120" '
-        'finishOnKey="#" playBeep="true"/><Hangup/></Response>'
+        f'finishOnKey="#" playBeep="true" recordingStatusCallback="{callback}" '
+        'recordingStatusCallbackMethod="POST"/><Hangup/></Response>'
     }
     steps = await routing.lifecycle(key, lambda es: "out_of_hours" in types(es))
     out_of_hours = next(e for e in steps if e["type"] == "conversation.out_of_hours")
@@ -185,6 +280,12 @@ async def test_a_call_out_of_hours_hears_the_closed_message_and_leaves_a_voicema
     )
     assert completed.status_code == 200
     assert completed.json() == {"event_ids": []}
+    # The recording status callback follows: the recording reached the conversation already.
+    stored = await post_form(
+        phone, validator, "/twilio/voice/recording", recording_params(call_sid, "14")
+    )
+    assert stored.status_code == 200, stored.text
+    assert stored.json() == {"event_ids": []}
 
     events = await call_events(
         routing.broker, key, lambda es: any(e["type"] == "call.ended" for e in es), settle=1.5
@@ -243,6 +344,148 @@ async def test_a_call_sent_to_voicemail_that_leaves_no_message_still_ends_as_one
     assert events[1]["call"]["disposition"] == "voicemail"
     assert "recording_ref" not in events[1]["call"]
     await routing.conversation_in(key, "queued")
+
+
+async def test_a_caller_hanging_up_while_recording_still_leaves_the_voicemail(
+    phone: httpx.AsyncClient,
+    validator: RequestValidator,
+    emulator: ProviderEmulator,
+    routing: Routing,
+    voice_queue: dict[str, Any],
+) -> None:
+    call_sid = "CA" + uuid.uuid4().hex
+    key = f"twilio_voice:{call_sid}"
+    emulator.script(calls_path(call_sid), Answer(200, {"sid": call_sid}))
+    await post_form(phone, validator, "/twilio/voice", voice_params(call_sid, "ringing"))
+    await emulator.wait_for(calls_path(call_sid), timeout=30)
+    # The caller hangs up mid-recording: Twilio reports the call completed first...
+    completed = await post_form(
+        phone,
+        validator,
+        "/twilio/voice/status",
+        voice_params(call_sid, "completed", CallDuration="22"),
+    )
+    assert completed.status_code == 200, completed.text
+    ended = await call_events(routing.broker, key, lambda es: len(es) >= 2)
+    assert ended[1]["call"]["disposition"] == "voicemail"
+    assert "recording_ref" not in ended[1]["call"]
+    # ...then the stored recording, which only names the call.
+    stored = await post_form(
+        phone, validator, "/twilio/voice/recording", recording_params(call_sid, "9")
+    )
+    assert stored.status_code == 200, stored.text
+    [message_id] = stored.json()["event_ids"]
+    # The <Record action> request comes last, and a callback is repeated: nothing more.
+    late_action = await post_form(
+        phone,
+        validator,
+        "/twilio/voice/voicemail",
+        voice_params(
+            call_sid,
+            "completed",
+            RecordingUrl=RECORDING_URL,
+            RecordingSid=RECORDING_SID,
+            RecordingDuration="9",
+        ),
+    )
+    assert late_action.status_code == 200
+    assert late_action.text.endswith("<Response><Hangup/></Response>")
+    again = await post_form(
+        phone, validator, "/twilio/voice/recording", recording_params(call_sid, "9")
+    )
+    assert again.json() == {"event_ids": []}
+
+    events = await call_events(routing.broker, key, lambda es: len(es) >= 3, settle=1.5)
+    assert [e["type"] for e in events] == ["call.started", "call.ended", "message.received"]
+    message = events[2]
+    assert message["event_id"] == message_id
+    assert message["customer"]["id"] == CALLER
+    assert message["direction"] == "inbound"
+    assert message["content"]["text"] == "Voicemail (9 s)"
+    assert message["content"]["attachments"] == [
+        {
+            "name": "voicemail",
+            "content_type": "audio/x-wav",
+            "provider_media_id": RECORDING_URL,
+            "inline": False,
+        }
+    ]
+    # The agent who calls back finds it in the transcript, once; the call still waits.
+    conversation = await routing.conversation_in(key, "queued")
+
+    async def transcript() -> list[dict[str, Any]]:
+        answer = await routing.admin.get(f"/admin/conversations/{conversation['id']}/messages")
+        assert answer.status_code == 200, answer.text
+        messages: list[dict[str, Any]] = answer.json()["messages"]
+        return messages
+
+    async def recorded() -> list[dict[str, Any]] | None:
+        return await transcript() or None
+
+    await eventually(recorded, what="the voicemail in the transcript")
+    await asyncio.sleep(1.0)
+    [voicemail] = await transcript()
+    assert (voicemail["author"], voicemail["text"]) == ("customer", "Voicemail (9 s)")
+    assert [a["provider_media_id"] for a in voicemail["attachments"]] == [RECORDING_URL]
+    steps = await routing.lifecycle(key, lambda es: True, settle=1.0)
+    assert "abandoned" not in types(steps)
+    assert "resolved" not in types(steps)
+
+    # The caller's number kept for the recording is personal data: erasure forgets it.
+    async def customer_kept() -> list[Any]:
+        rows = await routing.sql(
+            "SELECT customer_id FROM phone.call WHERE call_key = :key", key=key
+        )
+        return [r["customer_id"] for r in rows]
+
+    assert await customer_kept() == [CALLER]
+    erasure = ErasureEvent(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        erasure_id=uuid.uuid4(),
+        contact_id=uuid.UUID(str(conversation["contact_id"])),
+        conversations=[
+            ErasedConversation(
+                conversation_id=uuid.UUID(str(conversation["id"])),
+                conversation_key=key,
+                channel=Channel.PHONE,
+                provider="twilio_voice",
+            )
+        ],
+    )
+    await routing.producer.publish_many(
+        [OutgoingRecord(PRIVACY_TOPIC, str(erasure.contact_id).encode(), erasure.to_json())]
+    )
+
+    async def forgotten() -> bool:
+        return await customer_kept() == [None]
+
+    await eventually(forgotten, timeout=30, what="the call's customer to be forgotten")
+
+
+async def test_a_recording_callback_without_audio_or_call_adds_nothing(
+    phone: httpx.AsyncClient, validator: RequestValidator
+) -> None:
+    unknown = "CA" + uuid.uuid4().hex
+    absent = await post_form(
+        phone, validator, "/twilio/voice/recording", recording_params(unknown, "0", "absent")
+    )
+    stray = await post_form(
+        phone, validator, "/twilio/voice/recording", recording_params(unknown, "4")
+    )
+    assert (absent.status_code, absent.json()) == (200, {"event_ids": []})
+    assert (stray.status_code, stray.json()) == (200, {"event_ids": []})
+    params = recording_params(unknown, "4")
+    del params["RecordingSid"]
+    missing = await post_form(phone, validator, "/twilio/voice/recording", params)
+    assert missing.status_code == 400
+    assert missing.json()["detail"] == [{"field": "RecordingSid", "problem": "missing"}]
+    body, headers = twilio_request(
+        validator, "/twilio/voice/recording", recording_params(unknown, "4")
+    )
+    headers["X-Twilio-Signature"] = "bad"
+    forged = await phone.post("/twilio/voice/recording", content=body, headers=headers)
+    assert forged.status_code == 401
 
 
 async def test_in_hours_a_call_waits_for_an_agent_as_before(

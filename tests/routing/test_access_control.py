@@ -95,6 +95,40 @@ async def test_each_role_reads_what_it_may(routing: Routing, metrics_url: str) -
     assert me.json()["role"] == "supervisor"
 
 
+async def test_outcomes_and_the_customer_export_by_role(routing: Routing, metrics_url: str) -> None:
+    # Outcomes are the team's figures (no agent's own); the export names customers.
+    supervisor = await routing.agent(role="supervisor")
+    agent = await routing.agent()
+    machines: dict[str, str] = {}
+    for role in ("wall", "service"):
+        issued = await routing.admin.post("/admin/tokens", json={"role": role, "name": role})
+        assert issued.status_code == 201, issued.text
+        machines[role] = issued.json()["token"]
+    for token in (supervisor.token, agent.token, *machines.values()):
+        await known_to_metrics(metrics_url, token)
+    # A quiet range long ago, so the reports are quick whatever other modules published.
+    quiet = {"start": "2001-01-01T00:00:00Z", "end": "2001-01-03T00:00:00Z"}
+
+    async def statuses(token: str) -> tuple[int, int]:
+        async with httpx.AsyncClient(base_url=metrics_url, headers=bearer(token)) as client:
+            outcomes = await client.get("/kpis/outcomes", params={**quiet, "period": "day"})
+            export = await client.get("/exports/customers.csv", params=quiet)
+        return outcomes.status_code, export.status_code
+
+    assert await statuses(agent.token) == (403, 403)
+    assert await statuses(machines["wall"]) == (200, 403)
+    assert await statuses(machines["service"]) == (200, 403)
+    assert await statuses(supervisor.token) == (200, 200)
+    async with httpx.AsyncClient(base_url=metrics_url, headers=bearer(supervisor.token)) as client:
+        outcomes = await client.get("/kpis/outcomes", params={**quiet, "period": "day"})
+        export = await client.get("/exports/customers.csv", params=quiet)
+    assert [p["start"][:10] for p in outcomes.json()["periods"]] == ["2001-01-01", "2001-01-02"]
+    assert export.text.splitlines()[0].startswith("contact_id,merged_contact_ids,")
+    async with httpx.AsyncClient(base_url=metrics_url, headers=bearer(agent.token)) as client:
+        refused = await client.get("/kpis/outcomes", params=quiet)
+    assert refused.json()["error"] == "forbidden", refused.text
+
+
 async def test_a_revoked_token_stops_working_in_routing_and_metrics(
     routing: Routing, metrics_url: str
 ) -> None:

@@ -11,10 +11,12 @@ from services.phone.outbound.twilio_rest import twilio_outcome
 from services.phone.settings import PhoneSettings
 from shared.outbound import Outcome, not_configured
 
-__all__ = ["VOICEMAIL_PATH", "TwilioCalls", "dial_twiml", "voicemail_twiml"]
+__all__ = ["RECORDING_PATH", "VOICEMAIL_PATH", "TwilioCalls", "dial_twiml", "voicemail_twiml"]
 
 #: Where Twilio posts the recording once the caller has left their message (endpoints.py).
 VOICEMAIL_PATH = "/twilio/voice/voicemail"
+#: Where Twilio posts the recording once it is stored, even after the call ended.
+RECORDING_PATH = "/twilio/voice/recording"
 
 
 def dial_twiml(agent_address: str) -> str:
@@ -32,20 +34,34 @@ def dial_twiml(agent_address: str) -> str:
 TWIML_MAX_CHARS = 4000
 
 
-def voicemail_twiml(message: str, *, action_url: str | None, max_seconds: int) -> str:
+def _attribute(value: str) -> str:
+    return escape(value, {'"': "&quot;"})
+
+
+def voicemail_twiml(
+    message: str, *, action_url: str | None, max_seconds: int, recording_url: str | None = None
+) -> str:
     """TwiML that says the closed message, then records the caller's message.
 
     ``action_url`` (absolute: a TwiML given through the REST API has no document URL to
     resolve a relative one against) receives the recording; Twilio does not request it for
     an empty recording, and the call then goes on to ``<Hangup/>``. Without it the caller
-    only hears the message. A message too long for Twilio's 4000 characters of TwiML is
-    cut short: the caller hears its start rather than nothing.
+    only hears the message. ``recording_url`` is the ``recordingStatusCallback``: Twilio
+    posts the stored recording there, also when the caller hung up while recording and the
+    call ended before the action was requested. A message too long for Twilio's 4000
+    characters of TwiML is cut short: the caller hears its start rather than nothing.
     """
     record = ""
     if action_url is not None:
+        callback = ""
+        if recording_url is not None:
+            callback = (
+                f' recordingStatusCallback="{_attribute(recording_url)}"'
+                ' recordingStatusCallbackMethod="POST"'
+            )
         record = (
-            f'<Record action="{escape(action_url, {chr(34): "&quot;"})}" method="POST" '
-            f'maxLength="{max_seconds}" finishOnKey="#" playBeep="true"/>'
+            f'<Record action="{_attribute(action_url)}" method="POST" '
+            f'maxLength="{max_seconds}" finishOnKey="#" playBeep="true"{callback}/>'
         )
 
     def twiml(text: str) -> str:
