@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from opentelemetry.trace import SpanKind, Tracer
-from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, text
+from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, event, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from shared import tracing
 from shared.clock import utc_now
@@ -29,6 +33,9 @@ __all__ = [
     "naming_metadata",
     "processed_event_table",
 ]
+
+#: A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_S = 1.0
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,6 +101,32 @@ async def claim_events(
     return set((await session.execute(statement)).scalars())
 
 
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before handing it out, when it has been idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, and through asyncpg a ping is
+    three round trips (BEGIN, a statement, ROLLBACK): more than a webhook's own statements.
+    A connection in use a moment ago is alive; one idle for a while may have been closed by
+    a Postgres restart or an idle timeout, and is replaced before anyone uses it. A restart
+    between two uses within the idle threshold fails that one transaction, as it fails the
+    transactions in flight, and the disconnect invalidates the rest of the pool.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(connection: Any, record: ConnectionPoolEntry, _: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_S:
+            return
+        try:
+            connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection did not answer its ping") from exc
+
+
 class Database:
     """An engine and its sessions; the one place where transactions commit.
 
@@ -106,24 +139,46 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             async_url(settings.database_url),
             pool_size=settings.database_pool_size,
-            pool_pre_ping=True,
+            # Every connection stays open: past the pool size, SQLAlchemy would open one for a
+            # burst and close it when it comes back, and under load that is one new connection
+            # (TLS offer, authentication, type codecs) every few requests.
+            max_overflow=0,
             # A statement's error and log lines then leave out the values: customers' data.
             hide_parameters=True,
         )
+        _ping_idle_connections(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit_sessions = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits when the block ends, or rolls back on error."""
+        async with self._span("transaction"), self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """A session each of whose statements commits on its own, for work no transaction spans.
+
+        A transaction costs two round trips to Postgres (BEGIN, COMMIT) beyond its
+        statements: a request that runs one statement, or statements each atomic and
+        idempotent by itself, saves them here. Statements that must stand or fall
+        together belong in :meth:`transaction`.
+        """
+        async with self._span("autocommit"), self._autocommit_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def _span(self, name: str) -> AsyncIterator[None]:
         if self.tracer is None or not tracing.in_trace():
-            async with self._sessions() as session, session.begin():
-                yield session
+            yield
             return
         with self.tracer.start_as_current_span(
-            "transaction", kind=SpanKind.CLIENT, attributes={"db.system.name": "postgresql"}
+            name, kind=SpanKind.CLIENT, attributes={"db.system.name": "postgresql"}
         ):
-            async with self._sessions() as session, session.begin():
-                yield session
+            yield
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """True when the database answers ``SELECT 1`` within ``timeout`` seconds."""

@@ -109,7 +109,7 @@ class PlatformSettings(BaseSettings):
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/switchboard",
         validation_alias="DATABASE_URL",
     )
-    database_pool_size: int = Field(default=10, ge=1, validation_alias="DATABASE_POOL_SIZE")
+    database_pool_size: int = Field(default=20, ge=1, validation_alias="DATABASE_POOL_SIZE")
 
     @property
     def is_development(self) -> bool:

@@ -7,9 +7,10 @@ again. The same id with another body is refused (409): the id names one message.
 
 This is a saving, not what makes a delivery count once: the event ids do that, whoever
 publishes them twice. So the ids are looked up before and recorded after the delivery
-is handled, each in a short transaction of its own, and a Postgres that does not answer
-only costs the saving: the generic chat webhook keeps publishing through a database
-outage, as it did before it remembered ids.
+is handled, by statements that each commit on their own (no transaction's BEGIN and
+COMMIT on every webhook), and a Postgres that does not answer only costs the saving: the
+generic chat webhook keeps publishing through a database outage, as it did before it
+remembered ids.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ async def handled_before(database: Database, table: Table, delivery: GenericDeli
     if delivery.webhook_id is None:
         return False
     try:
-        async with database.transaction() as session:
+        async with database.autocommit() as session:
             known = await session.scalar(
                 select(table.c.body_sha256).where(
                     table.c.key_name == delivery.key.name,
@@ -84,7 +85,7 @@ async def remember_handled(
     if delivery.webhook_id is None:
         return
     try:
-        async with database.transaction() as session:
+        async with database.autocommit() as session:
             await session.execute(
                 insert(table)
                 .values(

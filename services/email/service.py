@@ -228,14 +228,17 @@ async def accept(
     trust: SenderTrust,
     mailgun_token: MailgunToken | None = None,
 ) -> InteractionEvent:
-    """Spend the Mailgun token, thread the mail, publish it, and record it, in one transaction.
+    """Spend the Mailgun token, thread the mail and record it, then publish it.
 
-    The transaction waits for the broker: when the broker does not acknowledge, it
-    rolls back, so neither the thread record nor a Mailgun token is kept and the
-    provider's retry (same token) is accepted. A final 4xx about the content keeps
-    the token spent. The same token with the same form again is the provider retrying
-    a request whose answer it lost: it is handled again (the event keeps its id, so
-    consumers count it once). With another form it is a replay, refused for good.
+    Each statement commits on its own and the broker is waited for after them, with no
+    connection held: every step is idempotent, so a request the broker does not
+    acknowledge (503) is handled again in full when the provider retries. The thread
+    record it left is the mail's own and names the conversation the retry derives
+    again; its Mailgun token, spent with this form, accepts the same form again. A
+    final 4xx about the content keeps the token spent. The same token with the same
+    form again is the provider retrying a request whose answer it lost: it is handled
+    again (the event keeps its id, so consumers count it once). With another form it
+    is a replay, refused for good.
     """
     try:
         return await _accept(
@@ -268,7 +271,8 @@ async def _accept(
     received_at = utc_now()
     refusal: SwitchboardError | None = mail if isinstance(mail, UnprocessableEntity) else None
     event: InteractionEvent | None = None
-    async with database.transaction() as session:
+    bounced: list[InteractionEvent] = []
+    async with database.autocommit() as session:
         if mailgun_token is not None:
             await _spend(session, mailgun_token, received_at)
         if isinstance(mail, ParsedEmail):
@@ -299,10 +303,10 @@ async def _accept(
                         recipient=first_address(headers.to),
                     )
                 bounced = await _bounced_reply(session, mail, received_at)
-                await publish_interactions(producer, [event, *bounced])
     if refusal is not None:
         raise refusal
     assert event is not None
+    await publish_interactions(producer, [event, *bounced])
     return event
 
 

@@ -3,10 +3,12 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from services.phone.calls import CallState, RedirectKind, RedirectState
 from services.phone.models import call, call_redirect, outbox
@@ -18,34 +20,51 @@ from shared.outbox import enqueue
 CUSTOMER_ID_MAX = 300
 
 
-async def lock_calls(session: AsyncSession, keys: list[str]) -> dict[str, CallState]:
-    """The state of each call, locked until the transaction ends (new calls start empty)."""
-    await session.execute(
-        insert(call).values([{"call_key": key} for key in keys]).on_conflict_do_nothing()
+def _lock_calls_statement() -> ReturningInsert[Any]:
+    # The keys as one array parameter: the statement is the same for any number of calls,
+    # so SQLAlchemy compiles it once and asyncpg prepares it once per connection.
+    key = func.unnest(bindparam("keys", type_=ARRAY(call.c.call_key.type))).column_valued()
+    statement = insert(call).from_select([call.c.call_key], select(key).order_by(key))
+    return statement.on_conflict_do_update(
+        index_elements=[call.c.call_key], set_={"started": call.c.started}
+    ).returning(
+        call.c.call_key,
+        call.c.started,
+        call.c.answered,
+        call.c.ended,
+        call.c.voicemail,
+        call.c.recorded,
+        # A row this statement inserted has no xmax: nobody updated or locked it before.
+        literal_column("xmax = 0").label("inserted"),
     )
-    rows = await session.execute(
-        select(
-            call.c.call_key,
-            call.c.started,
-            call.c.answered,
-            call.c.ended,
-            call.c.voicemail,
-            call.c.recorded,
-        )
-        .where(call.c.call_key.in_(keys))
-        .order_by(call.c.call_key)
-        .with_for_update()
-    )
-    return {
-        row.call_key: CallState(
+
+
+_LOCK_CALLS = _lock_calls_statement()
+
+
+async def lock_calls(
+    session: AsyncSession, keys: list[str]
+) -> tuple[dict[str, CallState], set[str]]:
+    """The state of each call, locked until the transaction ends, and the calls new here.
+
+    One statement: inserting a new call locks it, and the ``DO UPDATE`` that changes
+    nothing locks an existing one and returns its latest state, even a state committed
+    while the statement waited for the lock. ``keys`` come sorted, so two transactions
+    lock shared calls in the same order (the statement sorts them too).
+    """
+    states: dict[str, CallState] = {}
+    new: set[str] = set()
+    for row in await session.execute(_LOCK_CALLS, {"keys": keys}):
+        states[row.call_key] = CallState(
             started=row.started,
             answered=row.answered,
             ended=row.ended,
             voicemail=row.voicemail,
             recorded=row.recorded,
         )
-        for row in rows
-    }
+        if row.inserted:
+            new.add(row.call_key)
+    return states, new
 
 
 async def lock_call(session: AsyncSession, key: str) -> tuple[CallState, Customer | None] | None:
@@ -138,6 +157,8 @@ async def _save_states(
 
 async def waiting_in_outbox(session: AsyncSession, keys: list[str]) -> set[str]:
     """The calls among ``keys`` that have events in the outbox the broker has not taken yet."""
+    if not keys:
+        return set()
     rows = await session.execute(
         select(outbox.c.key).where(outbox.c.key.in_([key.encode() for key in keys])).distinct()
     )

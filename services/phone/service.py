@@ -90,7 +90,7 @@ async def _record_reports(
 ) -> list[Outcome]:
     keys = sorted({r.key for r in reports})
     async with database.transaction() as session:
-        states = await repository.lock_calls(session, keys)
+        states, new = await repository.lock_calls(session, keys)
         before = dict(states)
         outcomes: list[Outcome] = []
         events: list[InteractionEvent] = []
@@ -103,7 +103,11 @@ async def _record_reports(
             outcomes.append(Outcome(report, [str(e.event_id) for e in added]))
             if report.sequence is not None:
                 sequences[report.key] = max(report.sequence, sequences.get(report.key, 0))
-        waiting = set(keys) if keep else await repository.waiting_in_outbox(session, keys)
+        # A call's events enter the outbox in the transaction that records the call, or as
+        # statuses of replies to its conversation, which follow its recording: a call new
+        # here has none waiting.
+        known = [key for key in keys if key not in new]
+        waiting = set(keys) if keep else await repository.waiting_in_outbox(session, known)
         await publish(producer, [e for e in events if e.conversation_key not in waiting])
         await repository.keep_in_outbox(
             session, [e for e in events if e.conversation_key in waiting]
