@@ -5,8 +5,8 @@ summed per second (``frt_ms / 1000``): a percentile walk finds the second holdin
 from them and reads only that second's millisecond counts. They are filled here from the
 millisecond counts, so they start equal to what the consumer would have written.
 
-Revision ID: metrics_frt_0009
-Revises: metrics_labels_0008
+Revision ID: metrics_frt_0010
+Revises: metrics_outcomes_0009
 Create Date: 2026-11-30
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "metrics_frt_0009"
-down_revision: str | None = "metrics_labels_0008"
+revision: str = "metrics_frt_0010"
+down_revision: str | None = "metrics_outcomes_0009"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
