@@ -281,8 +281,15 @@ def _two_level_ranks(f: Filters) -> Select[Any]:
         .where(walked.c.total > 0, walked.c.cum >= wanted, walked.c.cum - walked.c.n < wanted)
         .subquery("targets")
     )
+    # Each bucket to read in that second, with the second's bounds in milliseconds: the
+    # millisecond counts are then one index range per probe.
     probes = (
-        select(targets, coarse.c.bucket_start.label("probe_bucket"))
+        select(
+            targets,
+            coarse.c.bucket_start.label("probe_bucket"),
+            (coarse.c.frt_second * FRT_BIN_MS).label("lowest"),
+            ((coarse.c.frt_second + 1) * FRT_BIN_MS).label("beyond"),
+        )
         .select_from(
             targets.join(
                 coarse,
@@ -295,14 +302,13 @@ def _two_level_ranks(f: Filters) -> Select[Any]:
         )
         .subquery("probes")
     )
-    lowest = probes.c.frt_second * FRT_BIN_MS
     fine = (
         select(fine_t.c.frt_ms, fine_t.c.n)
         .where(
             *_bucket_conditions(f, fine_t),
             fine_t.c.bucket_start == probes.c.probe_bucket,
-            fine_t.c.frt_ms >= lowest,
-            fine_t.c.frt_ms < lowest + FRT_BIN_MS,
+            fine_t.c.frt_ms >= probes.c.lowest,
+            fine_t.c.frt_ms < probes.c.beyond,
         )
         .lateral("fine")
     )
