@@ -44,6 +44,8 @@ TABLES = (
     "kpi_rollup",
     "frt_count",
     "frt_count_all",
+    "frt_second_count",
+    "frt_second_count_all",
 )
 
 FACT_COLUMNS = (

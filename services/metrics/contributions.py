@@ -16,7 +16,15 @@ from typing import Any, TypedDict
 
 from services.metrics.business_hours import add_business_hours
 from services.metrics.facts import ConversationFact
-from services.metrics.models import frt_count, frt_count_all, kpi_bucket, kpi_rollup
+from services.metrics.models import (
+    FRT_BIN_MS,
+    frt_count,
+    frt_count_all,
+    frt_second_count,
+    frt_second_count_all,
+    kpi_bucket,
+    kpi_rollup,
+)
 
 GRANULARITIES = ("minute", "hour", "day")
 #: Granularities with first-response distributions (a minute report reads its few facts).
@@ -141,12 +149,30 @@ class Deltas:
         over_all = _summed({key: [n] for key, n in self.frt.items()}, lambda key: key[:2] + key[4:])
         return _rows(over_all, _FRT_ALL_COLUMNS)
 
+    def frt_second_rows(self) -> Iterator[dict[str, object]]:
+        """The first-response counts per whole second, as rows of ``frt_second_count``."""
+        per_second = _summed(
+            {key: [n] for key, n in self.frt.items()},
+            lambda key: (*key[:4], key[4] // FRT_BIN_MS),
+        )
+        return _rows(per_second, _FRT_SECOND_COLUMNS)
+
+    def frt_second_all_rows(self) -> Iterator[dict[str, object]]:
+        """The counts per whole second over channels and queues (``frt_second_count_all``)."""
+        per_second = _summed(
+            {key: [n] for key, n in self.frt.items()},
+            lambda key: (*key[:2], key[4] // FRT_BIN_MS),
+        )
+        return _rows(per_second, _FRT_SECOND_ALL_COLUMNS)
+
 
 # Each table's columns in declaration order: the key fields of a row, then its sums.
 _BUCKET_COLUMNS = tuple(kpi_bucket.c.keys())
 _ROLLUP_COLUMNS = tuple(kpi_rollup.c.keys())
 _FRT_COLUMNS = tuple(frt_count.c.keys())
 _FRT_ALL_COLUMNS = tuple(frt_count_all.c.keys())
+_FRT_SECOND_COLUMNS = tuple(frt_second_count.c.keys())
+_FRT_SECOND_ALL_COLUMNS = tuple(frt_second_count_all.c.keys())
 
 
 def _summed(

@@ -212,6 +212,50 @@ frt_count_all = Table(
     ),
 )
 
+#: Milliseconds in one bin of the coarse first-response counts: a whole second.
+FRT_BIN_MS = 1000
+
+#: ``frt_count`` per whole second (``frt_second = frt_ms // 1000``): a percentile walk sums
+#: these to find the second holding its rank, then reads only that second's ``frt_count``
+#: rows. Written in the same transaction as ``frt_count``, from the same deltas.
+frt_second_count = Table(
+    "frt_second_count",
+    metadata,
+    Column("granularity", String(8), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("queue", String(128), nullable=False),
+    Column("frt_second", BigInteger, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("granularity", "bucket_start", "channel", "queue", "frt_second"),
+    Index(
+        "ix_frt_second_count_queue_value",
+        "granularity",
+        "queue",
+        "bucket_start",
+        "frt_second",
+        postgresql_include=["n"],
+    ),
+)
+
+#: ``frt_second_count`` summed over channels and queues (``frt_count_all`` per second).
+frt_second_count_all = Table(
+    "frt_second_count_all",
+    metadata,
+    Column("granularity", String(8), nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("frt_second", BigInteger, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("granularity", "bucket_start", "frt_second"),
+    Index(
+        "ix_frt_second_count_all_value",
+        "granularity",
+        "bucket_start",
+        "frt_second",
+        postgresql_include=["n"],
+    ),
+)
+
 #: Who holds which token, as routing announces on access.v1 (only tokens' SHA-256).
 credential = Table(
     "credential",

@@ -1,7 +1,7 @@
 """Filling the report rollups from ``kpi_bucket`` and the facts, for bulk loads.
 
-The consumer keeps ``kpi_rollup``, ``frt_count`` and ``frt_count_all`` in step
-with ``kpi_bucket`` row by row. A bulk load that writes ``kpi_bucket`` and
+The consumer keeps ``kpi_rollup``, ``frt_count``, ``frt_count_all`` and their per-second
+twins in step with ``kpi_bucket`` row by row. A bulk load that writes ``kpi_bucket`` and
 ``conversation_fact`` straight in SQL runs these statements afterwards, in
 order, to give the rollups what the consumer would have written.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.metrics.contributions import FRT_GRANULARITIES
+from services.metrics.models import FRT_BIN_MS
 
 #: The first response in milliseconds exactly as ``contributions.first_response_ms``
 #: gives it: Python rounds the double ``seconds * 1000`` half to even, as ``round`` on
@@ -32,7 +33,22 @@ def rollup_sql(measures: Sequence[str] = ()) -> str:
     """  # noqa: S608 (measure names of the code only)
 
 
-#: ``frt_count`` from the facts, then ``frt_count_all`` from it: independent of ``kpi_bucket``.
+#: The per-second counts summed from ``frt_count``: run after it is filled.
+FRT_SECOND_COUNT_SQL: tuple[str, ...] = (
+    f"""
+    INSERT INTO metrics.frt_second_count
+    SELECT granularity, bucket_start, channel, queue, frt_ms / {FRT_BIN_MS}, sum(n)
+    FROM metrics.frt_count GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+    """,  # noqa: S608 (constants of the code only)
+    """
+    INSERT INTO metrics.frt_second_count_all
+    SELECT granularity, bucket_start, frt_second, sum(n)
+    FROM metrics.frt_second_count GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+    """,
+)
+
+#: ``frt_count`` from the facts, then ``frt_count_all`` and the per-second counts from it:
+#: independent of ``kpi_bucket``.
 FRT_COUNT_SQL: tuple[str, ...] = (
     *(
         f"""
@@ -50,11 +66,13 @@ FRT_COUNT_SQL: tuple[str, ...] = (
     SELECT granularity, bucket_start, frt_ms, sum(n)
     FROM metrics.frt_count GROUP BY granularity, bucket_start, frt_ms
     """,
+    *FRT_SECOND_COUNT_SQL,
 )
 
 #: Every rollup filled again, in order.
 FILL_SQL: tuple[str, ...] = (
-    "TRUNCATE metrics.kpi_rollup, metrics.frt_count, metrics.frt_count_all",
+    "TRUNCATE metrics.kpi_rollup, metrics.frt_count, metrics.frt_count_all, "
+    "metrics.frt_second_count, metrics.frt_second_count_all",
     rollup_sql(),
     *FRT_COUNT_SQL,
 )

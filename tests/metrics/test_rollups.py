@@ -11,7 +11,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.contributions import FRT_GRANULARITIES, bucket_start, first_response_ms
-from services.metrics.models import frt_count, frt_count_all, kpi_bucket, kpi_rollup
+from services.metrics.models import (
+    FRT_BIN_MS,
+    frt_count,
+    frt_count_all,
+    frt_second_count,
+    frt_second_count_all,
+    kpi_bucket,
+    kpi_rollup,
+)
 from services.metrics.repository.writes import all_facts
 from services.metrics.rollups import FILL_SQL
 from shared.db import Database
@@ -66,12 +74,26 @@ async def test_first_response_counts_are_those_of_the_facts(
             select(a).where(a.c.bucket_start >= day.start, a.c.bucket_start < day.end, a.c.n != 0)
         )
         got_all = {tuple(row[:-1]): row.n for row in rows}
+        seconds = {}
+        for table in (frt_second_count, frt_second_count_all):
+            in_day = (table.c.bucket_start >= day.start, table.c.bucket_start < day.end)
+            rows = await session.execute(select(table).where(*in_day, table.c.n != 0))
+            seconds[table.name] = {tuple(row[:-1]): row.n for row in rows}
     assert len(want) > 100
     assert got == dict(want)
     over_dims: Counter[tuple[object, ...]] = Counter()
+    per_second: Counter[tuple[object, ...]] = Counter()
+    per_second_all: Counter[tuple[object, ...]] = Counter()
     for key, n in want.items():
         over_dims[(key[0], key[1], key[4])] += n
+        frt_ms = key[4]
+        assert isinstance(frt_ms, int)
+        per_second[(*key[:4], frt_ms // FRT_BIN_MS)] += n
+        per_second_all[(*key[:2], frt_ms // FRT_BIN_MS)] += n
     assert got_all == dict(over_dims)
+    # The coarse level is the fine one summed per whole second.
+    assert seconds["frt_second_count"] == dict(per_second)
+    assert seconds["frt_second_count_all"] == dict(per_second_all)
 
 
 async def test_hour_buckets_of_a_queue_match_the_script(metrics_url: str, golden_day: Day) -> None:
@@ -92,7 +114,7 @@ class _RolledBack(Exception):
 
 async def test_the_bulk_fill_gives_what_the_consumer_wrote(database: Database) -> None:
     """``rollups.FILL_SQL`` (for bulk loads) rounds and sums exactly as the consumer does."""
-    tables = (kpi_rollup, frt_count, frt_count_all)
+    tables = (kpi_rollup, frt_count, frt_count_all, frt_second_count, frt_second_count_all)
 
     async def contents(session: AsyncSession) -> list[set[tuple[object, ...]]]:
         snapshot = []

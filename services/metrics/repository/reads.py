@@ -13,25 +13,33 @@ from sqlalchemy import (
     Float,
     FromClause,
     Select,
+    String,
+    Table,
     and_,
     cast,
+    column,
     func,
     literal,
     literal_column,
     or_,
     select,
+    true,
     union_all,
+    values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.contributions import FRT_GRANULARITIES, STEP, bucket_start
 from services.metrics.facts import ConversationFact
 from services.metrics.models import (
+    FRT_BIN_MS,
     IS_OPEN,
     agent_status_change,
     conversation_fact,
     frt_count,
     frt_count_all,
+    frt_second_count,
+    frt_second_count_all,
     kpi_bucket,
     kpi_rollup,
 )
@@ -174,14 +182,6 @@ def _frt_from_facts(f: Filters) -> Select[Any]:
     ).where(*conditions)
 
 
-def _frt_distribution(f: Filters) -> Select[Any]:
-    """``(bucket_start, frt_ms, n)`` of the first responses in the report's buckets."""
-    if f.agent is not None or f.granularity not in FRT_GRANULARITIES:
-        return _frt_from_facts(f)
-    t = frt_count_all if f.channel is None and f.queue is None else frt_count
-    return select(t.c.bucket_start, t.c.frt_ms, t.c.n).where(*_bucket_conditions(f, t))
-
-
 def _nearest_ranks(source: Select[Any], *, per_bucket: bool) -> Select[Any]:
     """``(bucket_start, count, median, p90)`` of the counts in ``source``, per bucket or overall.
 
@@ -215,23 +215,158 @@ def _nearest_ranks(source: Select[Any], *, per_bucket: bool) -> Select[Any]:
     return ranks.group_by(start) if per_bucket else ranks
 
 
+#: The percentiles reported: name and p of each nearest rank.
+RANKS = (("median", 0.5), ("p90", 0.9))
+
+
+def _count_tables(f: Filters) -> tuple[Table, Table]:
+    """The per-second and per-millisecond counts a report reads: over all channels and
+    queues unless it filters them."""
+    if f.channel is None and f.queue is None:
+        return frt_second_count_all, frt_count_all
+    return frt_second_count, frt_count
+
+
+def _two_level_ranks(f: Filters) -> Select[Any]:
+    """``(bucket_start, name, count, value)`` of each percentile in ``RANKS``, per bucket and
+    over the range (bucket_start NULL), from the counts kept per bucket.
+
+    The same nearest rank as ``_nearest_ranks``, found in two steps: running counts per
+    whole second find the second holding the rank ``ceil(p * count)`` and how many
+    values lie below that second; only that second's counts per millisecond are then
+    walked, to the rank that is left. The range's percentile reads the second in each
+    bucket that has values in it. Counts are summed as doubles (exact below 2**53).
+    """
+    coarse_t, fine_t = _count_tables(f)
+    coarse = (
+        select(
+            coarse_t.c.bucket_start,
+            coarse_t.c.frt_second,
+            func.sum(cast(coarse_t.c.n, Float)).label("n"),
+        )
+        .where(*_bucket_conditions(f, coarse_t))
+        .group_by(coarse_t.c.bucket_start, coarse_t.c.frt_second)
+        .cte("coarse")
+    )
+    per_bucket = select(
+        coarse.c.bucket_start.label("bucket"),
+        coarse.c.frt_second,
+        coarse.c.n,
+        func.sum(coarse.c.n)
+        .over(partition_by=coarse.c.bucket_start, order_by=coarse.c.frt_second, rows=(None, 0))
+        .label("cum"),
+        func.sum(coarse.c.n).over(partition_by=coarse.c.bucket_start).label("total"),
+    )
+    n_all = func.sum(coarse.c.n)
+    over_range = select(
+        literal_column("NULL::timestamptz").label("bucket"),
+        coarse.c.frt_second,
+        n_all.label("n"),
+        func.sum(n_all).over(order_by=coarse.c.frt_second, rows=(None, 0)).label("cum"),
+        func.sum(n_all).over().label("total"),
+    ).group_by(coarse.c.frt_second)
+    walked = union_all(per_bucket, over_range).subquery("walked")
+    ranks = values(column("name", String), column("p", Float), name="ranks").data(list(RANKS))
+    wanted = func.ceil(cast(ranks.c.p, Float) * walked.c.total)
+    # The one second whose running count reaches the rank while the seconds below do not.
+    targets = (
+        select(
+            walked.c.bucket,
+            ranks.c.name,
+            walked.c.total,
+            walked.c.frt_second,
+            (wanted - (walked.c.cum - walked.c.n)).label("rank"),
+        )
+        .select_from(walked.join(ranks, true()))
+        .where(walked.c.total > 0, walked.c.cum >= wanted, walked.c.cum - walked.c.n < wanted)
+        .subquery("targets")
+    )
+    # Each bucket to read in that second, with the second's bounds in milliseconds: the
+    # millisecond counts are then one index range per probe.
+    probes = (
+        select(
+            targets,
+            coarse.c.bucket_start.label("probe_bucket"),
+            (coarse.c.frt_second * FRT_BIN_MS).label("lowest"),
+            ((coarse.c.frt_second + 1) * FRT_BIN_MS).label("beyond"),
+        )
+        .select_from(
+            targets.join(
+                coarse,
+                and_(
+                    coarse.c.frt_second == targets.c.frt_second,
+                    coarse.c.n != 0,
+                    or_(targets.c.bucket.is_(None), coarse.c.bucket_start == targets.c.bucket),
+                ),
+            )
+        )
+        .subquery("probes")
+    )
+    fine = (
+        select(fine_t.c.frt_ms, fine_t.c.n)
+        .where(
+            *_bucket_conditions(f, fine_t),
+            fine_t.c.bucket_start == probes.c.probe_bucket,
+            fine_t.c.frt_ms >= probes.c.lowest,
+            fine_t.c.frt_ms < probes.c.beyond,
+        )
+        .lateral("fine")
+    )
+    target = (probes.c.bucket, probes.c.name, probes.c.total, probes.c.rank)
+    in_second = (
+        select(
+            *target,
+            fine.c.frt_ms,
+            func.sum(func.sum(cast(fine.c.n, Float)))
+            .over(partition_by=target[:2], order_by=fine.c.frt_ms, rows=(None, 0))
+            .label("cum"),
+        )
+        .select_from(probes.join(fine, true()))
+        .group_by(*target, fine.c.frt_ms)
+        .subquery("in_second")
+    )
+    return select(
+        in_second.c.bucket,
+        in_second.c.name,
+        func.max(in_second.c.total),
+        func.min(in_second.c.frt_ms).filter(in_second.c.cum >= in_second.c.rank),
+    ).group_by(in_second.c.bucket, in_second.c.name)
+
+
+async def _facts_percentiles(session: AsyncSession, f: Filters) -> list[tuple[Any, ...]]:
+    """``(bucket_start, count, median, p90)`` per bucket and over the range (NULL start)."""
+    source = _frt_from_facts(f)
+    statement = union_all(
+        _nearest_ranks(source, per_bucket=True), _nearest_ranks(source, per_bucket=False)
+    )
+    return [tuple(row) for row in await session.execute(statement)]
+
+
+async def _counted_percentiles(session: AsyncSession, f: Filters) -> list[tuple[Any, ...]]:
+    """The same rows as ``_facts_percentiles``, from the counts kept per bucket."""
+    found: dict[datetime | None, dict[str, Any]] = {}
+    for start, name, count, value in await session.execute(_two_level_ranks(f)):
+        found.setdefault(start, {"count": count})[name] = value
+    return [(start, row["count"], row["median"], row["p90"]) for start, row in found.items()]
+
+
 async def first_response_percentiles(
     session: AsyncSession, f: Filters
 ) -> tuple[Percentiles | None, dict[datetime, Percentiles]]:
     """Median and p90 of the first response time over the range, and per bucket.
 
     Nearest rank (as ``percentile_disc``): the smallest value with at least p of the
-    values at or below it, found by walking the counts of each distinct value. Hour and
-    day reports without an agent read the counts kept per bucket; the others count the
-    facts of their range. Same facts, bucketing and milliseconds as the ``frt`` measure.
+    values at or below it. Hour and day reports without an agent read the counts kept per
+    bucket (``_two_level_ranks``); the others walk the facts of their range. Same facts,
+    bucketing and milliseconds as the ``frt`` measure.
     """
-    source = _frt_distribution(f)
-    statement = union_all(
-        _nearest_ranks(source, per_bucket=True), _nearest_ranks(source, per_bucket=False)
-    )
+    if f.agent is not None or f.granularity not in FRT_GRANULARITIES:
+        rows = await _facts_percentiles(session, f)
+    else:
+        rows = await _counted_percentiles(session, f)
     total = None
     buckets = {}
-    for start, count, median, p90 in await session.execute(statement):
+    for start, count, median, p90 in rows:
         if count is None:
             continue
         percentiles = Percentiles(int(count), float(median), float(p90))

@@ -18,6 +18,8 @@ from services.metrics.models import (
     conversation_fact,
     frt_count,
     frt_count_all,
+    frt_second_count,
+    frt_second_count_all,
     kpi_bucket,
     kpi_rollup,
     volume_minute,
@@ -84,6 +86,8 @@ async def add_to_buckets(session: AsyncSession, deltas: Deltas) -> int:
     await _add(session, kpi_rollup, list(deltas.rollup_rows()))
     await _add(session, frt_count, list(deltas.frt_rows()))
     await _add(session, frt_count_all, list(deltas.frt_all_rows()))
+    await _add(session, frt_second_count, list(deltas.frt_second_rows()))
+    await _add(session, frt_second_count_all, list(deltas.frt_second_all_rows()))
     return len(rows)
 
 
@@ -127,7 +131,7 @@ async def conversation_channel(session: AsyncSession, conversation_key: str) -> 
 async def lock_buckets_for_rebuild(session: AsyncSession) -> None:
     # Consumers wait while the buckets are rebuilt; their deltas then land on the new sums.
     await session.execute(text("LOCK TABLE metrics.kpi_bucket IN EXCLUSIVE MODE"))
-    for table in (kb, kpi_rollup, frt_count, frt_count_all):
+    for table in (kb, kpi_rollup, frt_count, frt_count_all, frt_second_count, frt_second_count_all):
         await session.execute(delete(table))
 
 
