@@ -123,16 +123,12 @@ class Matcher:
                 chosen.append((conversation, agent_id))
             if not pending:
                 break
-        by_queue: dict[uuid.UUID, list[tuple[Conversation, uuid.UUID]]] = {}
-        for conversation, agent_id in chosen:
-            by_queue.setdefault(_queue_of(conversation), []).append((conversation, agent_id))
-        for queue_id, choices in by_queue.items():
-            await holding.offer_many(
-                uow,
-                choices=choices,
-                at=at,
-                timeout_s=self.offer_timeout_s(servable[queue_id]),
-            )
+        await holding.offer_many(
+            uow,
+            choices=chosen,
+            at=at,
+            timeout_s=lambda c: self.offer_timeout_s(servable[_queue_of(c)]),
+        )
         return len(chosen), len(waiting)
 
     async def expire_offers(self, uow: UnitOfWork) -> int:
