@@ -5,6 +5,7 @@ Every change of holder is written to the hold audit under both locks.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from services.routing.domain import (
@@ -159,10 +160,11 @@ async def offer_many(
     *,
     choices: list[tuple[Conversation, uuid.UUID]],
     at: datetime,
-    timeout_s: float,
+    timeout_s: Callable[[Conversation], float],
 ) -> None:
-    """:func:`offer_to` for several (conversation, agent) pairs in one statement; the caller
-    holds every conversation's and agent's lock."""
+    """:func:`offer_to` for several (conversation, agent) pairs in one statement, whatever
+    their queues (``timeout_s`` gives each offer's time to answer); the caller holds every
+    conversation's and agent's lock."""
     new = [
         NewOffer(
             offer_id=uuid.uuid4(),
@@ -170,10 +172,11 @@ async def offer_many(
             agent_id=agent_id,
             queue_id=conversation.queue_id,
             channel=conversation.channel,
+            expires_at=at + timedelta(seconds=timeout_s(conversation)),
         )
         for conversation, agent_id in choices
     ]
-    await uow.conversations.offer_many(new, at=at, expires_at=at + timedelta(seconds=timeout_s))
+    await uow.conversations.offer_many(new, at=at)
     for (conversation, agent_id), offer in zip(choices, new, strict=True):
         conversation.apply({"status": ConversationStatus.OFFERED, "agent_id": agent_id})
         uow.steps.add(LifecycleStep.OFFERED, at=at, conversation=conversation, agent_id=agent_id)

@@ -6,10 +6,7 @@ carries text gets the message once, as an automatic reply. The conversation then
 its queue as any other.
 """
 
-import uuid
-
 from services.routing import automated, outbound
-from services.routing.domain import Queue
 from services.routing.unit_of_work import UnitOfWork
 from shared.clock import utc_now
 from shared.events import LifecycleStep, Schedule, event_id_for
@@ -19,15 +16,11 @@ async def reply_when_closed(uow: UnitOfWork, *, providers: frozenset[str]) -> in
     """Announce each conversation this transaction opened or reopened outside its queue's
     hours, and send it the queue's ``closed_message`` where the channel can carry text; how
     many messages were sent."""
-    queues: dict[uuid.UUID, Queue | None] = {}
+    placed = [c.queue_id for c in uow.openings if c.queue_id is not None]
+    queues = await uow.queues.get_many(list(dict.fromkeys(placed)))
     sent = 0
     for conversation in uow.openings:
-        queue_id = conversation.queue_id
-        if queue_id is None:
-            continue
-        if queue_id not in queues:
-            queues[queue_id] = await uow.queues.get(queue_id)
-        queue = queues[queue_id]
+        queue = queues.get(conversation.queue_id) if conversation.queue_id else None
         if queue is None or not queue.schedule:
             continue
         opened = conversation.cycle_started_at

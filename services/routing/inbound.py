@@ -81,26 +81,28 @@ async def open_many(uow: UnitOfWork, *, groups: Sequence[Sequence[InteractionEve
     at_of = {e.event_id: received_at(e, current) for e in events}
     identities = [identity_of(e, at_of[e.event_id]) for e in events]
     contact_ids = await uow.contacts.contacts_of_identities(identities)
-    chosen: dict[tuple[str, str, str | None], Queue | None] = {}
+    # "Hi" tells no language: a later message of the batch may.
+    group_languages = [languages.language_of(group) for group in groups]
+    chosen = await uow.queues.best_queues_for(
+        list(
+            dict.fromkeys(
+                (e.channel.value, e.provider, language)
+                for e, language in zip(events, group_languages, strict=True)
+            )
+        )
+    )
     waiting: dict[uuid.UUID, int] = {}
     opened: list[Conversation] = []
     placed: list[Queue | None] = []
-    for group, e, seen in zip(groups, events, identities, strict=True):
+    for group, e, seen, language in zip(groups, events, identities, group_languages, strict=True):
         at = at_of[e.event_id]
-        # "Hi" tells no language: a later message of the batch may.
-        language = languages.language_of(group)
         conversation = _new_conversation(
             e, contact_id=contact_ids[(seen.namespace, seen.value)], at=at
         )
         conversation.language = language
         conversation.last_inbound_at = max(received_at(m, current) for m in group)
         conversation.inbound_count = len(group)
-        target = (e.channel.value, e.provider, language)
-        if target not in chosen:
-            chosen[target] = await uow.queues.best_queue_for(
-                channel=e.channel.value, provider=e.provider, language=language
-            )
-        queue = await _room_in(uow, chosen[target], waiting)
+        queue = await _room_in(uow, chosen[(e.channel.value, e.provider, language)], waiting)
         if queue is not None:
             conversation.apply(queue.placement(at))
         opened.append(conversation)

@@ -123,16 +123,12 @@ class Matcher:
                 chosen.append((conversation, agent_id))
             if not pending:
                 break
-        by_queue: dict[uuid.UUID, list[tuple[Conversation, uuid.UUID]]] = {}
-        for conversation, agent_id in chosen:
-            by_queue.setdefault(_queue_of(conversation), []).append((conversation, agent_id))
-        for queue_id, choices in by_queue.items():
-            await holding.offer_many(
-                uow,
-                choices=choices,
-                at=at,
-                timeout_s=self.offer_timeout_s(servable[queue_id]),
-            )
+        await holding.offer_many(
+            uow,
+            choices=chosen,
+            at=at,
+            timeout_s=lambda c: self.offer_timeout_s(servable[_queue_of(c)]),
+        )
         return len(chosen), len(waiting)
 
     async def expire_offers(self, uow: UnitOfWork) -> int:
@@ -332,21 +328,22 @@ class _Plan:
         """Lock these agents where nobody else holds them; count their loads again."""
         rows = await uow.agents.lock_available(agent_ids)
         got = {row.id: row for row in rows if row.status in READY}
-        wrapping = await uow.work.wrapping(list(got))
         self.excluded.update(set(agent_ids) - set(got))
         self.locked.update(got)
-        channels = {channel for agent_id, channel in self.agents if agent_id in got}
-        for channel in channels:
-            ids = [agent_id for agent_id, ch in self.agents if ch == channel and agent_id in got]
-            loads = await uow.agents.loads_on(ids, channel)
-            for agent_id in ids:
-                agent = self.agents[(agent_id, channel)]
-                row = got[agent_id]
-                agent.skills = frozenset(row.skills)
-                agent.languages = frozenset(row.languages)
-                # An agent in wrap-up on the channel takes nothing new on it.
-                agent.capacity = 0 if (agent_id, channel) in wrapping else row.room_on(channel)
-                agent.load = loads[agent_id]
+        if not got:
+            return
+        # Counted in a statement of its own, after the lock: the locking statement's snapshot
+        # may predate an offer another instance committed before releasing the agent.
+        loads, wrapping = await uow.agents.standing(sorted(got))
+        for (agent_id, channel), agent in self.agents.items():
+            if agent_id not in got:
+                continue
+            row = got[agent_id]
+            agent.skills = frozenset(row.skills)
+            agent.languages = frozenset(row.languages)
+            # An agent in wrap-up on the channel takes nothing new on it.
+            agent.capacity = 0 if (agent_id, channel) in wrapping else row.room_on(channel)
+            agent.load = loads[(agent_id, channel)]
 
     def take(self, conversation: Conversation, agent_id: uuid.UUID) -> bool:
         """Count the offer against the agent if it is locked and still fits."""

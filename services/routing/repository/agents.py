@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import fields
 from typing import Any, Unpack
 
-from sqlalchemy import Integer, Row, func, or_, select, update
+from sqlalchemy import Integer, Row, false, func, literal, or_, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,11 +126,32 @@ class AgentRepository:
         )
         return [_agent(r) for r in await self._session.execute(statement)]
 
-    async def loads_on(self, agent_ids: list[uuid.UUID], channel: str) -> Counter[uuid.UUID]:
-        """How many conversations of ``channel`` each agent holds (absent: none)."""
-        rows = await self._session.execute(
-            select(conversation.c.agent_id, func.count())
-            .where(conversation.c.agent_id.in_(agent_ids), conversation.c.channel == channel)
-            .group_by(conversation.c.agent_id)
+    async def standing(
+        self, agent_ids: list[uuid.UUID]
+    ) -> tuple[Counter[tuple[uuid.UUID, str]], set[tuple[uuid.UUID, str]]]:
+        """In one statement, for locked agents: how many conversations each holds per channel
+        (absent: none), and the (agent, channel) pairs in wrap-up."""
+        held = (
+            select(
+                conversation.c.agent_id,
+                conversation.c.channel,
+                func.count().label("held"),
+                false().label("wrapping"),
+            )
+            .where(conversation.c.agent_id.in_(agent_ids))
+            .group_by(conversation.c.agent_id, conversation.c.channel)
         )
-        return Counter({agent_id: int(count) for agent_id, count in rows.all()})
+        wrapping = select(
+            agent_wrap_up.c.agent_id,
+            agent_wrap_up.c.channel,
+            literal(0).label("held"),
+            true().label("wrapping"),
+        ).where(agent_wrap_up.c.agent_id.in_(agent_ids))
+        loads: Counter[tuple[uuid.UUID, str]] = Counter()
+        wrapping_on: set[tuple[uuid.UUID, str]] = set()
+        for row in await self._session.execute(union_all(held, wrapping)):
+            if row.wrapping:
+                wrapping_on.add((row.agent_id, row.channel))
+            else:
+                loads[(row.agent_id, row.channel)] = int(row.held)
+        return loads, wrapping_on

@@ -61,6 +61,7 @@ class NewOffer:
     agent_id: uuid.UUID
     queue_id: uuid.UUID | None
     channel: str
+    expires_at: datetime
 
 
 #: Offer conversations to agents in one statement: the offers, the hold audit (the caller
@@ -70,8 +71,9 @@ _OFFER_MANY = text(
     WITH chosen AS (
         SELECT * FROM unnest(
             CAST(:offer_ids AS uuid[]), CAST(:conversation_ids AS uuid[]),
-            CAST(:agent_ids AS uuid[]), CAST(:queue_ids AS uuid[]), CAST(:channels AS text[])
-        ) AS c(offer_id, conversation_id, agent_id, queue_id, channel)
+            CAST(:agent_ids AS uuid[]), CAST(:queue_ids AS uuid[]), CAST(:channels AS text[]),
+            CAST(:expires_at AS timestamptz[])
+        ) AS c(offer_id, conversation_id, agent_id, queue_id, channel, expires_at)
     ), holds AS (
         INSERT INTO routing.hold_change (agent_id, conversation_id, channel, delta, at)
         SELECT agent_id, conversation_id, channel, 1, :at FROM chosen
@@ -79,7 +81,7 @@ _OFFER_MANY = text(
         INSERT INTO routing.offer
             (id, conversation_id, agent_id, queue_id, state, offered_at, expires_at)
         SELECT offer_id, conversation_id, agent_id, queue_id, '{OfferState.PENDING}', :at,
-            :expires_at
+            expires_at
         FROM chosen
     )
     UPDATE routing.conversation AS c
@@ -354,10 +356,9 @@ class ConversationRepository:
         ).scalar()
         return inserted is not None
 
-    async def offer_many(
-        self, new: Sequence[NewOffer], *, at: datetime, expires_at: datetime
-    ) -> None:
-        """Pending offers, with the hold audit and the conversations' new holder."""
+    async def offer_many(self, new: Sequence[NewOffer], *, at: datetime) -> None:
+        """Pending offers (each with its own expiry, whatever its queue), with the hold audit
+        and the conversations' new holder."""
         if not new:
             return
         await self._session.execute(
@@ -368,8 +369,8 @@ class ConversationRepository:
                 "agent_ids": [o.agent_id for o in new],
                 "queue_ids": [o.queue_id for o in new],
                 "channels": [o.channel for o in new],
+                "expires_at": [o.expires_at for o in new],
                 "at": at,
-                "expires_at": expires_at,
             },
         )
 

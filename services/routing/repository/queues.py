@@ -1,6 +1,7 @@
 """Queries on queues."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, Unpack
@@ -42,6 +43,27 @@ _SERVABLE = text(
 )
 
 
+#: :meth:`QueueRepository.best_queue_for` for many (channel, provider, language) at once.
+_BEST_QUEUES = text(
+    """
+    SELECT t.n, q.*
+    FROM unnest(
+        CAST(:channels AS text[]), CAST(:providers AS text[]), CAST(:languages AS text[])
+    ) WITH ORDINALITY AS t(channel, provider, language, n)
+    JOIN LATERAL (
+        SELECT * FROM routing.queue q
+        WHERE q.channel = t.channel
+          AND (cardinality(q.providers) = 0 OR t.provider = ANY(q.providers))
+          AND (q.language IS NULL OR q.language = t.language)
+        ORDER BY q.priority DESC,
+            cardinality(q.providers) + CASE WHEN q.language IS NOT NULL THEN 1 ELSE 0 END DESC,
+            q.name
+        LIMIT 1
+    ) q ON true
+    """
+)
+
+
 class QueueRepository:
     """Queues and their load, in one transaction."""
 
@@ -77,6 +99,13 @@ class QueueRepository:
         row = (await self._session.execute(select(queue).where(queue.c.id == queue_id))).first()
         return _queue(row) if row is not None else None
 
+    async def get_many(self, queue_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Queue]:
+        """These queues by id, in one statement (absent: no such queue)."""
+        if not queue_ids:
+            return {}
+        rows = await self._session.execute(select(queue).where(queue.c.id.in_(queue_ids)))
+        return {q.id: q for q in map(_queue, rows)}
+
     async def list_all(self) -> list[Queue]:
         rows = await self._session.execute(select(queue).order_by(queue.c.name))
         return [_queue(r) for r in rows]
@@ -104,6 +133,27 @@ class QueueRepository:
             )
         ).first()
         return _queue(row) if row is not None else None
+
+    async def best_queues_for(
+        self, targets: Sequence[tuple[str, str, str | None]]
+    ) -> dict[tuple[str, str, str | None], Queue | None]:
+        """:meth:`best_queue_for` of each (channel, provider, language), in one statement."""
+        if not targets:
+            return {}
+        rows = await self._session.execute(
+            _BEST_QUEUES,
+            {
+                "channels": [channel for channel, _, _ in targets],
+                "providers": [provider for _, provider, _ in targets],
+                "languages": [language for _, _, language in targets],
+            },
+        )
+        best: dict[tuple[str, str, str | None], Queue | None] = dict.fromkeys(targets)
+        for row in rows:
+            values = dict(row._mapping)
+            target = targets[values.pop("n") - 1]
+            best[target] = Queue(**values)
+        return best
 
     async def waiting_count(self, queue_id: uuid.UUID) -> int:
         count = await self._session.scalar(

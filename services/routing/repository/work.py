@@ -63,15 +63,6 @@ class WorkRepository:
         )
         return [WrapUp(**row._mapping) for row in rows]
 
-    async def wrapping(self, agent_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID, str]]:
-        """(agent, channel) pairs of these agents in wrap-up."""
-        rows = await self._session.execute(
-            select(agent_wrap_up.c.agent_id, agent_wrap_up.c.channel).where(
-                agent_wrap_up.c.agent_id.in_(agent_ids)
-            )
-        )
-        return {(row.agent_id, row.channel) for row in rows}
-
     async def agents_with_due_wrap_ups(self, now: datetime, limit: int) -> list[uuid.UUID]:
         rows = await self._session.execute(
             select(agent_wrap_up.c.agent_id)
