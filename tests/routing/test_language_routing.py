@@ -61,13 +61,14 @@ async def customer_writes(
 async def test_french_german_and_spanish_messages_land_in_their_queues(
     routing: Routing, chat: httpx.AsyncClient
 ) -> None:
-    # The tag as the chat source keeps other tests' conversations out of these queues.
+    # The tag as the chat source keeps other tests' conversations out of these queues, and
+    # as a skill nobody has, keeps these waiting conversations from other modules' agents.
     t = tag()
-    queues = {
-        language: (await routing.queue(providers=[t], language=language))["name"]
-        for language in ("fr", "de", "es")
-    }
-    anyone = (await routing.queue(providers=[t]))["name"]
+    queues = {}
+    for language in ("fr", "de", "es"):
+        queue = await routing.queue(providers=[t], language=language, required_skills=[t])
+        queues[language] = queue["name"]
+    anyone = (await routing.queue(providers=[t], required_skills=[t]))["name"]
     messages = {
         "fr": "Bonjour, ma commande n'est toujours pas arrivée",
         "de": "Hallo, meine Bestellung ist noch nicht angekommen",
@@ -90,8 +91,8 @@ async def test_a_text_too_short_to_tell_waits_in_the_queue_without_a_language(
     routing: Routing, chat: httpx.AsyncClient
 ) -> None:
     t = tag()
-    await routing.queue(providers=[t], language="fr")
-    anyone = (await routing.queue(providers=[t]))["name"]
+    await routing.queue(providers=[t], language="fr", required_skills=[t])
+    anyone = (await routing.queue(providers=[t], required_skills=[t]))["name"]
 
     key = await customer_writes(chat, source=t, text="Merci")
 
@@ -104,8 +105,8 @@ async def test_the_language_the_chat_tool_states_wins_over_the_text(
     routing: Routing, chat: httpx.AsyncClient
 ) -> None:
     t = tag()
-    german = (await routing.queue(providers=[t], language="de"))["name"]
-    await routing.queue(providers=[t], language="en")
+    german = (await routing.queue(providers=[t], language="de", required_skills=[t]))["name"]
+    await routing.queue(providers=[t], language="en", required_skills=[t])
 
     # English words from a customer the tool knows to speak German (de-AT).
     key = await customer_writes(chat, source=t, text="Where is my package?", language="de-AT")
