@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from services.metrics.app import create_app
 from services.metrics.models import processed_event
@@ -41,20 +41,23 @@ async def publish(producer: EventProducer, events: Sequence[Any]) -> None:
 
 
 async def wait_processed(
-    database: Database, event_ids: Iterable[uuid.UUID], timeout: float = 120
+    database: Database,
+    event_ids: Iterable[uuid.UUID],
+    timeout: float = 120,
+    *,
+    kept_in: ColumnElement[uuid.UUID] = processed_event.c.event_id,
 ) -> None:
-    """Wait until the metrics consumer has committed every one of ``event_ids``."""
+    """Wait until the metrics consumer has committed every one of ``event_ids`` (to the
+    event-id column ``kept_in``: processed events by default)."""
     wanted = list(set(event_ids))
     deadline = time.monotonic() + timeout
     while True:
         async with database.transaction() as session:
-            done = await session.scalar(
-                select(func.count()).where(processed_event.c.event_id.in_(wanted))
-            )
+            done = await session.scalar(select(func.count()).where(kept_in.in_(wanted)))
         if done == len(wanted):
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"metrics processed {done} of {len(wanted)} events")
+            raise TimeoutError(f"metrics has {done} of {len(wanted)} events in {kept_in}")
         await asyncio.sleep(0.3)
 
 

@@ -10,7 +10,7 @@ import csv
 import io
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import async_playwright
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.metrics.models import customer_event
 from services.metrics.outcomes import Contacts, Customer
@@ -55,23 +55,6 @@ def _record(event: Any) -> OutgoingRecord:
     return record_of(event)
 
 
-async def _wait_customer_events(
-    database: Database, event_ids: Iterable[uuid.UUID], timeout: float = 120
-) -> None:
-    wanted = list(set(event_ids))
-    deadline = time.monotonic() + timeout
-    while True:
-        async with database.transaction() as session:
-            done = await session.scalar(
-                select(func.count()).where(customer_event.c.event_id.in_(wanted))
-            )
-        if done == len(wanted):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"metrics kept {done} of {len(wanted)} customer events")
-        await asyncio.sleep(0.3)
-
-
 async def publish_and_wait(
     producer: EventProducer, database: Database, events: Sequence[Any], again: Sequence[Any] = ()
 ) -> None:
@@ -81,8 +64,10 @@ async def publish_and_wait(
     for first in range(0, len(order), 500):
         await producer.publish_many([_record(e) for e in order[first : first + 500]])
     await wait_processed(database, (e.event_id for e in events if not isinstance(e, CustomerEvent)))
-    await _wait_customer_events(
-        database, (e.event_id for e in events if isinstance(e, CustomerEvent))
+    await wait_processed(
+        database,
+        (e.event_id for e in events if isinstance(e, CustomerEvent)),
+        kept_in=customer_event.c.event_id,
     )
 
 
