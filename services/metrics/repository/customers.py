@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import Table, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,53 +90,39 @@ class ContactConversation:
 
 async def save_contacts(session: AsyncSession, contacts: Sequence[ContactAt]) -> None:
     """Keep each conversation's latest contact; equal times settle on the larger contact id."""
-    if not contacts:
-        return
-    statement = insert(cc)
-    newer = tuple_(statement.excluded.contact_at, statement.excluded.contact_id) > tuple_(
-        cc.c.contact_at, cc.c.contact_id
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            constraint=cc.primary_key,
-            set_={
-                "contact_id": statement.excluded.contact_id,
-                "contact_at": statement.excluded.contact_at,
-            },
-            where=newer,
-        ),
-        [
-            {"conversation_id": c.conversation_id, "contact_id": c.contact_id, "contact_at": c.at}
-            for c in sorted(contacts, key=lambda c: c.conversation_id)
-        ],
-    )
+    rows = [
+        {"conversation_id": c.conversation_id, "contact_id": c.contact_id, "contact_at": c.at}
+        for c in sorted(contacts, key=lambda c: c.conversation_id)
+    ]
+    await _keep_latest(session, cc, "contact_at", rows)
 
 
 async def save_merges(session: AsyncSession, merges: Sequence[Merge]) -> None:
     """Keep each absorbed contact's latest merge (a contact is absorbed once in practice)."""
-    if not merges:
+    rows = [
+        {"merged_contact_id": m.merged_contact_id, "contact_id": m.contact_id, "merged_at": m.at}
+        for m in sorted(merges, key=lambda m: m.merged_contact_id)
+    ]
+    await _keep_latest(session, cm, "merged_at", rows)
+
+
+async def _keep_latest(
+    session: AsyncSession, table: Table, at: str, rows: list[dict[str, object]]
+) -> None:
+    """Upsert ``rows`` by primary key, a row replacing the stored one only when later by
+    (``at``, contact id): redelivered and reordered events end the same way."""
+    if not rows:
         return
-    statement = insert(cm)
-    newer = tuple_(statement.excluded.merged_at, statement.excluded.contact_id) > tuple_(
-        cm.c.merged_at, cm.c.contact_id
-    )
+    statement = insert(table)
+    excluded = statement.excluded
+    newer = tuple_(excluded[at], excluded.contact_id) > tuple_(table.c[at], table.c.contact_id)
     await session.execute(
         statement.on_conflict_do_update(
-            constraint=cm.primary_key,
-            set_={
-                "contact_id": statement.excluded.contact_id,
-                "merged_at": statement.excluded.merged_at,
-            },
+            constraint=table.primary_key,
+            set_={"contact_id": excluded.contact_id, at: excluded[at]},
             where=newer,
         ),
-        [
-            {
-                "merged_contact_id": m.merged_contact_id,
-                "contact_id": m.contact_id,
-                "merged_at": m.at,
-            }
-            for m in sorted(merges, key=lambda m: m.merged_contact_id)
-        ],
+        rows,
     )
 
 
