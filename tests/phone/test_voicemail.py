@@ -320,6 +320,18 @@ async def test_a_call_out_of_hours_hears_the_closed_message_and_leaves_a_voicema
     ]
 
 
+async def call_sent_to_voicemail(
+    phone: httpx.AsyncClient, validator: RequestValidator, emulator: ProviderEmulator
+) -> tuple[str, str]:
+    """A new call out of hours, once the connector redirected it to the voicemail: its sid
+    and conversation key."""
+    call_sid = "CA" + uuid.uuid4().hex
+    emulator.script(calls_path(call_sid), Answer(200, {"sid": call_sid}))
+    await post_form(phone, validator, "/twilio/voice", voice_params(call_sid, "ringing"))
+    await emulator.wait_for(calls_path(call_sid), timeout=30)
+    return call_sid, f"twilio_voice:{call_sid}"
+
+
 async def test_a_call_sent_to_voicemail_that_leaves_no_message_still_ends_as_one(
     phone: httpx.AsyncClient,
     validator: RequestValidator,
@@ -327,11 +339,7 @@ async def test_a_call_sent_to_voicemail_that_leaves_no_message_still_ends_as_one
     routing: Routing,
     voice_queue: dict[str, Any],
 ) -> None:
-    call_sid = "CA" + uuid.uuid4().hex
-    key = f"twilio_voice:{call_sid}"
-    emulator.script(calls_path(call_sid), Answer(200, {"sid": call_sid}))
-    await post_form(phone, validator, "/twilio/voice", voice_params(call_sid, "ringing"))
-    await emulator.wait_for(calls_path(call_sid), timeout=30)
+    call_sid, key = await call_sent_to_voicemail(phone, validator, emulator)
     # Twilio requests no action for an empty recording: only the call's end arrives.
     await post_form(
         phone,
@@ -353,11 +361,7 @@ async def test_a_caller_hanging_up_while_recording_still_leaves_the_voicemail(
     routing: Routing,
     voice_queue: dict[str, Any],
 ) -> None:
-    call_sid = "CA" + uuid.uuid4().hex
-    key = f"twilio_voice:{call_sid}"
-    emulator.script(calls_path(call_sid), Answer(200, {"sid": call_sid}))
-    await post_form(phone, validator, "/twilio/voice", voice_params(call_sid, "ringing"))
-    await emulator.wait_for(calls_path(call_sid), timeout=30)
+    call_sid, key = await call_sent_to_voicemail(phone, validator, emulator)
     # The caller hangs up mid-recording: Twilio reports the call completed first...
     completed = await post_form(
         phone,
